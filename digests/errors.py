@@ -1,0 +1,80 @@
+"""One exception tree for the engine.
+
+    NewsdigestError
+     ├── ConfigError            bad configuration (names the key)
+     ├── InputError             a file or argument the user gave cannot be used
+     │    └── DecodeError       bytes that no supported encoding can read
+     ├── FeedError              a response that is not a usable feed
+     │    ├── UnsupportedFormat the body is not RSS/Atom/RDF/JSON Feed
+     │    └── UnsafeFeed        the feed declares XML entities or nests too deep
+     ├── FetchError             the network part of getting a source
+     │    ├── BlockedAddress    private/loopback/link-local target, bad scheme
+     │    ├── FetchTimeout      a per-operation timeout or the total deadline
+     │    ├── TooLarge          body over the size limit (after decompression)
+     │    ├── TooManyRedirects  redirect limit reached or a loop
+     │    └── HTTPStatusError   a non-2xx, non-304 answer (carries ``status``)
+     └── StoreError             the database refused (carries nothing secret)
+
+Library errors are translated at the boundary with ``raise ... from exc``;
+every message is one line fit for a log line or stderr.
+"""
+
+from __future__ import annotations
+
+
+class NewsdigestError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class ConfigError(NewsdigestError):
+    pass
+
+
+class InputError(NewsdigestError):
+    pass
+
+
+class DecodeError(InputError):
+    pass
+
+
+class FeedError(NewsdigestError):
+    pass
+
+
+class UnsupportedFormat(FeedError):
+    pass
+
+
+class UnsafeFeed(FeedError):
+    pass
+
+
+class FetchError(NewsdigestError):
+    pass
+
+
+class BlockedAddress(FetchError):
+    pass
+
+
+class FetchTimeout(FetchError):
+    pass
+
+
+class TooLarge(FetchError):
+    pass
+
+
+class TooManyRedirects(FetchError):
+    pass
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, status: int, message: str | None = None) -> None:
+        super().__init__(message or f"HTTP status {status}")
+        self.status = status
+
+
+class StoreError(NewsdigestError):
+    pass

@@ -1,0 +1,1 @@
+"""Sources in, ``RawArticle`` out: fetching, format sniffing and one parser per format."""

@@ -1,0 +1,117 @@
+"""RSS 0.9x/1.0/2.0, RDF and Atom 0.3/1.0 bytes -> ``RawArticle`` via feedparser.
+
+feedparser is handed UTF-8 bytes we decoded ourselves (so one bad byte cannot
+make it re-decode the whole document as windows-1252), never a string (which
+it may take for a URL or a path), and never a document that declares XML
+entities (it expands them without bound).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from digests.article import RawArticle
+from digests.errors import FeedError, UnsafeFeed
+from digests.ingest import limits
+from digests.ingest.urls import safe_link
+from digests.text.html import html_to_paragraphs, html_to_text
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+# Long runs of text inside person fields feed a quadratic regex in feedparser.
+_PERSON_FIELD = re.compile(
+    r"(<(?:[\w-]+:)?(?:author|creator|managingEditor|webMaster|name|email|contributor)\b[^>]{0,500}>)"
+    r"([^<]{%d,})" % (limits.MAX_AUTHOR_CHARS * 2)
+)
+
+
+def _guard(text: str) -> str:
+    first = _FIRST_ELEMENT.search(text)
+    prolog = text[: first.start()] if first else text
+    if _ENTITY_DECL.search(prolog):
+        raise UnsafeFeed("the feed declares XML entities (refused: entity expansion)")
+    return _PERSON_FIELD.sub(
+        lambda m: m.group(1) + m.group(2)[: limits.MAX_AUTHOR_CHARS], text
+    )
+
+
+def _as_utf8_document(text: str) -> bytes:
+    text = text.lstrip("\ufeff")
+    body = _XML_DECL.sub("", text, count=1)
+    return ('<?xml version="1.0" encoding="utf-8"?>' + body).encode("utf-8")
+
+
+def _datetime(parsed: Any) -> datetime | None:
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, TypeError, OSError):
+        return None
+
+
+def _body_html(entry: Any) -> str:
+    contents = [c.get("value") or "" for c in entry.get("content") or [] if isinstance(c, dict)]
+    best = max(contents, key=len, default="")
+    summary = entry.get("summary") or ""
+    return best if len(best) >= len(summary) else summary
+
+
+def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
+    title = html_to_text(limits.cap(entry.get("title") or "", limits.MAX_TITLE_CHARS) or "")
+    paragraphs = tuple(html_to_paragraphs(limits.cap(_body_html(entry), limits.MAX_BODY_CHARS) or ""))
+    if not title and not paragraphs:
+        return None
+    link = safe_link(entry.get("link"), base)
+    guid = entry.get("id") if isinstance(entry.get("id"), str) else None
+    guid = limits.cap(guid.strip(), limits.MAX_URL_CHARS) if guid and guid.strip() else None
+    published = _datetime(entry.get("published_parsed")) or _datetime(entry.get("updated_parsed"))
+    tags = tuple(
+        limits.cap(term.strip(), limits.MAX_TAG_CHARS) or ""
+        for tag in (entry.get("tags") or [])[: limits.MAX_TAGS]
+        if isinstance(term := tag.get("term"), str) and term.strip()
+    )
+    author = entry.get("author")
+    author_text = limits.cap(html_to_text(author), limits.MAX_AUTHOR_CHARS) if author else None
+    return RawArticle(
+        title=title or (paragraphs[0][:80] if paragraphs else ""),
+        paragraphs=paragraphs,
+        url=link,
+        guid=guid,
+        author=author_text or None,
+        published=published,
+        tags=tags,
+    )
+
+
+def parse_xml_feed(text: str, base_url: str | None = None) -> tuple[str | None, list[RawArticle]]:
+    """The feed's title and its articles. ``FeedError`` when nothing feed-like was read."""
+    document = _as_utf8_document(_guard(text))
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if base_url:
+        headers["content-location"] = base_url
+    started = time.monotonic()
+    try:
+        parsed = feedparser.parse(document, response_headers=headers, sanitize_html=True)
+    except Exception as exc:  # feedparser's internals raise anything on hostile input
+        raise FeedError(f"feed parser failed: {type(exc).__name__}") from exc
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception")
+        raise FeedError(f"not a feed ({type(reason).__name__ if reason else 'no feed elements'})")
+    del started
+    feed = parsed.get("feed", {})
+    base = safe_link(feed.get("link"), base_url) or base_url
+    articles = [
+        article
+        for entry in parsed.entries[: limits.MAX_ITEMS_PER_FEED]
+        if (article := _entry_to_article(entry, base)) is not None
+    ]
+    feed_title = html_to_text(feed.get("title") or "") or None
+    return limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles

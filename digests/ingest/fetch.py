@@ -1,0 +1,203 @@
+"""Polite, bounded HTTP fetching of one source URL.
+
+httpx gives per-operation timeouts; this module adds what it lacks: a total
+deadline per fetch (a server dripping one byte at a time still ends), a body
+limit enforced while streaming and after decompression (we decompress
+ourselves, bounded), a redirect limit with loop detection, an address check on
+every hop, and conditional GET. Errors come out as ``digests.errors.FetchError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import urljoin
+
+import httpx
+
+from digests import __version__
+from digests.errors import (
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLarge,
+    TooManyRedirects,
+)
+from digests.ingest.netguard import IPNetwork, check_url
+from digests.ingest.urls import redact_url
+
+USER_AGENT = f"newsdigest/{__version__} (feed reader; +https://github.com/newsdigest/newsdigest)"
+_REDIRECTS = {301, 302, 303, 307, 308}
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPolicy:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_deadline: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    allowed_networks: tuple[IPNetwork, ...] = ()
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    url: str
+    status: int
+    body: bytes | None
+    content_type: str | None
+    charset: str | None
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def make_client(policy: FetchPolicy) -> httpx.AsyncClient:
+    """One client per run: connection pooling across sources, no automatic redirects."""
+    timeout = httpx.Timeout(
+        connect=policy.connect_timeout,
+        read=policy.read_timeout,
+        write=policy.read_timeout,
+        pool=policy.total_deadline,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"User-Agent": policy.user_agent},
+        trust_env=False,
+    )
+
+
+def _content_type(headers: httpx.Headers) -> tuple[str | None, str | None]:
+    raw = headers.get("content-type")
+    if not raw:
+        return None, None
+    message = Message()
+    message["content-type"] = raw
+    charset = message.get_param("charset")
+    return message.get_content_type(), charset if isinstance(charset, str) else None
+
+
+class _Decompressor:
+    """gzip/deflate decoding with a cap on what each chunk may expand to."""
+
+    def __init__(self, encoding: str) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in {"", "identity"}:
+            self._zlib = None
+        elif encoding in {"gzip", "x-gzip"}:
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+            self._raw_fallback = True
+        else:
+            raise FetchError(f"unsupported content encoding {encoding!r}")
+        self._first = True
+
+    def feed(self, chunk: bytes, room: int) -> bytes:
+        if self._zlib is None:
+            return chunk
+        try:
+            out = self._zlib.decompress(chunk, room + 1)
+        except zlib.error as exc:
+            if self._first and getattr(self, "_raw_fallback", False):
+                # "deflate" is sometimes sent raw, without the zlib header.
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._first = False
+                return self.feed(chunk, room)
+            raise FetchError(f"corrupt compressed body: {exc}") from exc
+        self._first = False
+        if self._zlib.unconsumed_tail:
+            raise TooLarge("body exceeds the size limit after decompression")
+        return out
+
+
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body of {int(declared)} bytes exceeds the limit of {limit}")
+    decoder = _Decompressor(response.headers.get("content-encoding", ""))
+    chunks: list[bytes] = []
+    size = 0
+    raw: AsyncIterator[bytes] = response.aiter_raw()
+    async for chunk in raw:
+        data = decoder.feed(chunk, limit - size)
+        size += len(data)
+        if size > limit:
+            raise TooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+async def _fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    policy: FetchPolicy,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchResult:
+    headers = {"Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    seen: set[str] = set()
+    current = url
+    for _hop in range(policy.max_redirects + 1):
+        if current in seen:
+            raise TooManyRedirects(f"redirect loop at {redact_url(current)}")
+        seen.add(current)
+        await check_url(current, policy.allowed_networks)
+        async with client.stream("GET", current, headers=headers) as response:
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                current = urljoin(current, response.headers["location"])
+                continue
+            if response.status_code == 304:
+                return FetchResult(current, 304, None, None, None, etag, last_modified)
+            if response.status_code >= 400 or response.status_code < 200:
+                raise HTTPStatusError(response.status_code)
+            body = await _read_body(response, policy.max_bytes)
+            content_type, charset = _content_type(response.headers)
+            return FetchResult(
+                url=current,
+                status=response.status_code,
+                body=body,
+                content_type=content_type,
+                charset=charset,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+            )
+    raise TooManyRedirects(f"more than {policy.max_redirects} redirects")
+
+
+async def fetch_url(
+    client: httpx.AsyncClient,
+    url: str,
+    policy: FetchPolicy,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
+    """GET ``url`` within ``policy``; a 304 comes back with ``body=None``."""
+    try:
+        async with asyncio.timeout(policy.total_deadline):
+            return await _fetch(client, url, policy, etag, last_modified)
+    except TimeoutError as exc:
+        raise FetchTimeout(f"no complete answer within {policy.total_deadline:g} s") from exc
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(f"{type(exc).__name__} (no data within the timeout)") from exc
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"invalid URL: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{type(exc).__name__}: connection failed") from exc

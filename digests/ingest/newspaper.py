@@ -1,0 +1,248 @@
+"""Plain-text newspaper issues (a page-layout text export) -> articles.
+
+The layout this reads: per article a title line (optionally a ``——`` subtitle
+line), a byline (``■记者 NAME``), then paragraphs, the first often opening
+with a dateline such as ``本报讯``. The layout also leaves damage behind that
+this module repairs: paragraphs broken mid-word across lines, section
+subheads (short lines without final punctuation), a line repeating the tail of
+the previous paragraph, and slogan blocks between articles.
+
+Pure: text in, ``NewspaperArticle`` list out. Decoding lives in
+``digests.text.encoding``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from digests.article import RawArticle
+from digests.text.normalize import (
+    ends_complete,
+    has_inner_sentence_end,
+    join_broken,
+    normalize_text,
+)
+
+_BYLINE_MARKERS = "■□◆◇●○▲△★☆◎▌▍|"
+_BYLINE = re.compile(
+    rf"^[{_BYLINE_MARKERS}]?\s*"
+    r"(?:(?:本报|本刊|特约|见习|实习)?(?:记者|通讯员|撰稿|撰文|作者|编辑)|文\s*/|文:|文：|By\s+(?=[A-Z]))"
+    r"[\s:：/]*(?P<names>.*)$"
+)
+_LEAD = re.compile(
+    r"^(?:本报讯|本刊讯|[^\s，,。“]{0,12}讯[\s（(]|本报[^\s，,。]{0,16}电|"
+    r"[^\s，,。“]{1,10}社[^\s，,。]{0,16}电|[A-Z][A-Z .,'-]{1,40}\s[(—–-])"
+)
+_SUBTITLE_PREFIX = ("——", "—", "--", "－－")
+_MAX_TITLE_CHARS = 80
+# A section subhead is a short phrase; this is generous for Chinese (typical
+# subheads run 10-25 characters) and counts an English word as one unit.
+_MAX_SUBHEAD_UNITS = 40
+# A line that starts with a sentence this short finishes a sentence broken by
+# the layout ("...支撑和保障" / "作用。区人社局..."); no paragraph opens like that.
+_MAX_FRAGMENT_CHARS = 4
+_FRAGMENT_START = re.compile(r"^([^。！？!?“‘「『\"'(（]{1,%d})[。！？!?]" % _MAX_FRAGMENT_CHARS)
+
+
+@dataclass(frozen=True, slots=True)
+class NewspaperArticle:
+    title: str
+    subtitle: str | None
+    byline: str | None
+    lead: bool
+    paragraphs: tuple[str, ...]
+    subheads: tuple[str, ...]
+
+    def to_raw(self) -> RawArticle:
+        return RawArticle(
+            title=self.title,
+            subtitle=self.subtitle,
+            byline=self.byline,
+            author=self.byline,
+            lead=self.lead,
+            paragraphs=self.paragraphs,
+            subheads=self.subheads,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "subtitle": self.subtitle,
+            "byline": self.byline,
+            "lead": self.lead,
+            "paragraphs": list(self.paragraphs),
+            "subheads": list(self.subheads),
+        }
+
+
+def _units(text: str) -> int:
+    """Length as a reader weighs it: CJK characters and words count one each."""
+    return len(re.findall(r"[A-Za-z0-9]+|\S", text))
+
+
+def _byline_names(line: str) -> str | None:
+    if len(line) > 60 or ends_complete(line):
+        return None
+    match = _BYLINE.match(line)
+    if match is None:
+        return None
+    starts_with_marker = line[0] in _BYLINE_MARKERS
+    names = match.group("names").strip()
+    if not names and not starts_with_marker:
+        return None
+    return names or line.lstrip(_BYLINE_MARKERS).strip()
+
+
+def is_lead(paragraph: str) -> bool:
+    """Whether a paragraph opens with a dateline such as 本报讯 or 新华社北京电."""
+    return bool(_LEAD.match(paragraph))
+
+
+def _is_title_like(line: str) -> bool:
+    return len(line) <= _MAX_TITLE_CHARS and not has_inner_sentence_end(line)
+
+
+def _is_subhead_like(line: str, wrap_width: int | None) -> bool:
+    if wrap_width is not None and len(line) >= wrap_width - 1:
+        return False
+    return (
+        _units(line) <= _MAX_SUBHEAD_UNITS
+        and not ends_complete(line)
+        and not has_inner_sentence_end(line)
+    )
+
+
+def _continues_sentence(line: str) -> bool:
+    """A line that opens by finishing a sentence begun on the previous line."""
+    return bool(_FRAGMENT_START.match(line)) or line[:1].islower()
+
+
+def _is_repeated_tail(line: str, previous: str | None) -> bool:
+    return previous is not None and (
+        line == previous or (len(line) < len(previous) and previous.endswith(line))
+    )
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The column a hard-wrapped export breaks at, if it looks hard-wrapped."""
+    long_lengths = [len(line) for line in lines if len(line) >= 15]
+    if len(long_lengths) < 8:
+        return None
+    width, count = Counter(long_lengths).most_common(1)[0]
+    near = sum(1 for n in long_lengths if width - 1 <= n <= width)
+    if width == max(long_lengths) and near >= 0.4 * len(long_lengths):
+        return width
+    return None
+
+
+def _assemble_body(lines: list[str], wrap_width: int | None) -> tuple[list[str], list[str]]:
+    """Paragraphs and subheads of one article's body lines, damage repaired."""
+    paragraphs: list[str] = []
+    subheads: list[str] = []
+    pending_subheads: list[str] = []
+    open_paragraph = False
+    for index, line in enumerate(lines):
+        if open_paragraph and paragraphs:
+            paragraphs[-1] = join_broken(paragraphs[-1], line)
+            open_paragraph = not ends_complete(paragraphs[-1])
+            continue
+        if _is_repeated_tail(line, paragraphs[-1] if paragraphs else None):
+            continue
+        if _is_subhead_like(line, wrap_width):
+            following = lines[index + 1] if index + 1 < len(lines) else None
+            if following is None or not _continues_sentence(following):
+                pending_subheads.append(line)
+                continue
+        subheads.extend(pending_subheads)
+        pending_subheads.clear()
+        paragraphs.append(line)
+        open_paragraph = not ends_complete(line)
+    # Short unpunctuated lines with no paragraph after them are page furniture
+    # (slogans, "continued on page 2"), not part of the article.
+    return paragraphs, subheads
+
+
+def _header_start(lines: list[str], anchor: int, floor: int) -> tuple[int, str, str | None]:
+    """Where an article's header begins, its title and subtitle.
+
+    ``anchor`` is the byline (or dateline paragraph); the title sits just above,
+    with a ``——`` subtitle line between them when there is one.
+    """
+    position = anchor - 1
+    subtitle: str | None = None
+    if position > floor and lines[position].startswith(_SUBTITLE_PREFIX):
+        subtitle = lines[position].lstrip("—-－ ").strip() or None
+        position -= 1
+    if position >= floor and _is_title_like(lines[position]):
+        return position, lines[position], subtitle
+    if subtitle is not None:  # the "subtitle" was the title itself
+        return position + 1, lines[position + 1], None
+    return anchor, "", None
+
+
+def parse_newspaper(text: str) -> list[NewspaperArticle]:
+    """Every article in one issue, in page order."""
+    lines = [line for line in normalize_text(text).split("\n") if line]
+    if not lines:
+        return []
+    wrap_width = _wrap_width(lines)
+    anchors = [i for i, line in enumerate(lines) if _byline_names(line) is not None]
+    byline_anchored = bool(anchors)
+    if not anchors:
+        anchors = [i for i, line in enumerate(lines) if i > 0 and is_lead(line)]
+    if not anchors:
+        anchors = [0] if _is_title_like(lines[0]) and len(lines) > 1 else []
+
+    headers: list[tuple[int, int, str, str | None]] = []  # start, anchor, title, subtitle
+    floor = 0
+    for anchor in anchors:
+        start, title, subtitle = _header_start(lines, anchor, floor)
+        if anchor == 0 and not byline_anchored:
+            start, title, subtitle = 0, lines[0], None
+            anchor = 0
+        headers.append((start, anchor, title, subtitle))
+        floor = anchor + 1
+
+    articles: list[NewspaperArticle] = []
+    if not headers:
+        paragraphs, subheads = _assemble_body(lines, wrap_width)
+        if paragraphs:
+            articles.append(
+                NewspaperArticle(
+                    title=_fallback_title(paragraphs[0]),
+                    subtitle=None,
+                    byline=None,
+                    lead=is_lead(paragraphs[0]),
+                    paragraphs=tuple(paragraphs),
+                    subheads=tuple(subheads),
+                )
+            )
+        return articles
+
+    for number, (start, anchor, title, subtitle) in enumerate(headers):
+        end = headers[number + 1][0] if number + 1 < len(headers) else len(lines)
+        byline = _byline_names(lines[anchor]) if byline_anchored else None
+        body_from = anchor + 1 if byline_anchored or anchor == start else anchor
+        if not byline_anchored and anchor == 0:
+            body_from = 1
+        paragraphs, subheads = _assemble_body(lines[body_from:end], wrap_width)
+        if not paragraphs:
+            continue
+        articles.append(
+            NewspaperArticle(
+                title=title or _fallback_title(paragraphs[0]),
+                subtitle=subtitle,
+                byline=byline or None,
+                lead=is_lead(paragraphs[0]),
+                paragraphs=tuple(paragraphs),
+                subheads=tuple(subheads),
+            )
+        )
+    return articles
+
+
+def _fallback_title(paragraph: str, limit: int = 40) -> str:
+    first = re.split(r"(?<=[。！？!?])", paragraph, maxsplit=1)[0]
+    return first if len(first) <= limit else first[:limit].rstrip() + "…"

@@ -1,0 +1,35 @@
+"""Bytes of a fetched feed -> articles: decode, sniff, dispatch. No network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from digests.article import RawArticle
+from digests.ingest.format import FeedFormat, sniff_format
+from digests.ingest.feeds import parse_xml_feed
+from digests.ingest.jsonfeed import parse_json_feed
+from digests.text.encoding import decode_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str | None
+    format: FeedFormat
+    encoding: str
+    articles: list[RawArticle]
+
+
+def parse_feed_bytes(
+    body: bytes,
+    *,
+    content_type: str | None = None,
+    charset: str | None = None,
+    base_url: str | None = None,
+) -> ParsedFeed:
+    text, encoding = decode_bytes(body, declared=charset)
+    feed_format = sniff_format(text, content_type)
+    if feed_format is FeedFormat.JSON:
+        title, articles = parse_json_feed(text, base_url)
+    else:
+        title, articles = parse_xml_feed(text, base_url)
+    return ParsedFeed(title=title, format=feed_format, encoding=encoding, articles=articles)

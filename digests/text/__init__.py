@@ -1,0 +1,1 @@
+"""Pure text functions: no I/O, no globals read at call time."""

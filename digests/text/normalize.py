@@ -1,0 +1,70 @@
+"""Whitespace and line-level normalization shared by every parser."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Full-width, no-break and typographic spaces read as one ordinary space.
+_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\f\v]+")
+# Zero-width characters and stray BOMs carry no text.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_RUNS_OF_SPACES = re.compile(r" {2,}")
+
+TERMINAL_MARKS = "。！？!?；;…"
+CLOSING_MARKS = "”’」』）)》〉】]\"'"
+# Text that closes a complete unit: a sentence end or a colon that introduces
+# what follows, optionally followed by closing quotes or brackets.
+_ENDS_COMPLETE = re.compile(r"(?:[。！？!?；;…：:]|\.(?!\d))[”’」』）)》〉】\]\"']*$")
+_SENTENCE_END_INSIDE = re.compile(r"[。！？!?；;](?!$)|\.\s+(?=\S)")
+
+
+def _strip_controls(text: str) -> str:
+    return "".join(
+        ch for ch in text if ch in "\n" or unicodedata.category(ch) not in {"Cc", "Cs", "Co"}
+    )
+
+
+def normalize_line(line: str) -> str:
+    """One line with odd spaces made plain, invisibles dropped, ends trimmed."""
+    line = _INVISIBLE.sub("", line)
+    line = _SPACES.sub(" ", line)
+    line = _strip_controls(line.replace("\n", " "))
+    return _RUNS_OF_SPACES.sub(" ", line).strip()
+
+
+def normalize_text(text: str) -> str:
+    """Unify line ends (CRLF, CR, U+2028/9) and normalize every line."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\x85", "\n")
+    return "\n".join(normalize_line(line) for line in text.split("\n"))
+
+
+def ends_complete(text: str) -> bool:
+    """True when ``text`` ends a sentence (or introduces the next with a colon)."""
+    return bool(_ENDS_COMPLETE.search(text))
+
+
+def has_inner_sentence_end(text: str) -> bool:
+    """True when a sentence ends somewhere before the end of ``text``."""
+    return bool(_SENTENCE_END_INSIDE.search(text.rstrip(CLOSING_MARKS + TERMINAL_MARKS)))
+
+
+def _is_wordish(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def join_broken(head: str, tail: str) -> str:
+    """Join a line broken by layout: no space inside CJK, one between words.
+
+    An English word hyphenated at the break (``exam-`` / ``ple``) is mended.
+    """
+    if not head:
+        return tail
+    if not tail:
+        return head
+    if head.endswith("-") and len(head) > 1 and head[-2].isalpha() and tail[0].islower():
+        return head[:-1] + tail
+    if _is_wordish(tail[0]) and (_is_wordish(head[-1]) or head[-1] in ",;:.!?"):
+        return f"{head} {tail}"
+    return head + tail
