@@ -1,0 +1,299 @@
+"""The ``newsdigest`` command line: thin wiring over the engine.
+
+Bad input is one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from digests import __version__
+from digests.config import Settings, load_settings, parse_duration
+from digests.errors import InputError, NewsdigestError
+from digests.ingest.netguard import check_scheme
+from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue
+from digests.store.db import Database
+from digests.store.sources import add_source, list_sources, remove_source
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+err_console = Console(stderr=True)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL at INFO; URLs can carry secrets (tokens).
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def open_database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    db.upgrade()
+    return db
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
+    failed = False
+    for path in args.files:
+        try:
+            articles = read_issue(Path(path).read_bytes(), Path(path).name, args.encoding)
+        except OSError as exc:
+            err_console.print(f"newsdigest: {path}: cannot read ({exc.strerror or exc})", markup=False)
+            failed = True
+            continue
+        except NewsdigestError as exc:
+            err_console.print(f"newsdigest: {path}: {exc}", markup=False)
+            failed = True
+            continue
+        for article in articles:
+            record = {
+                "file": str(path),
+                "title": article.title,
+                "subtitle": article.subtitle,
+                "byline": article.byline,
+                "lead": article.lead,
+                "paragraphs": list(article.paragraphs),
+                "subheads": list(article.subheads),
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(settings)
+    totals, errors = ingest_files(
+        db, [Path(p) for p in args.files], source_name=args.source, encoding=args.encoding
+    )
+    for line in errors:
+        err_console.print(f"newsdigest: {line}", markup=False)
+    print(
+        f"stored {totals.new} new, {totals.updated} updated, {totals.unchanged} unchanged "
+        f"articles ({totals.same_story} joined an existing story)"
+    )
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def _source_kind(location: str) -> tuple[str, str]:
+    if location.startswith("file://"):
+        location = location[len("file://") :]
+    path = Path(location).expanduser()
+    if "://" not in location and path.is_dir():
+        return "folder", str(path.resolve())
+    if "://" not in location:
+        raise InputError(f"{location!r} is neither an http(s) URL nor an existing folder")
+    check_scheme(location)
+    return "feed", location
+
+
+def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
+    kind, location = _source_kind(args.location)
+    try:
+        interval = parse_duration(args.every) if args.every else settings.fetch.default_interval
+    except ValueError as exc:
+        raise InputError(f"--every: {exc}") from None
+    db = open_database(settings)
+    name = args.name or (Path(location).name if kind == "folder" else location)
+    with db.write() as session:
+        source = add_source(
+            session, kind=kind, location=location, name=name, interval_seconds=interval
+        )
+        print(f"added source #{source.id}: {source.name} ({kind}, every {interval} s)")
+    return EXIT_OK
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(settings)
+    with db.read() as session:
+        rows = list_sources(session)
+    if args.json:
+        for row in rows:
+            print(json.dumps({
+                "id": row.id, "kind": row.kind, "name": row.name, "location": row.location,
+                "interval_seconds": row.interval_seconds, "articles": row.articles,
+                "last_checked_at": row.last_checked_at.isoformat() if row.last_checked_at else None,
+                "next_check_at": row.next_check_at.isoformat() if row.next_check_at else None,
+                "last_error": row.last_error, "error_count": row.error_count,
+            }, ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title="Sources")
+    for column in ("id", "name", "kind", "every", "articles", "last check", "next check", "last error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.id), row.name, row.kind, f"{row.interval_seconds}s", str(row.articles),
+            _when(row.last_checked_at), _when(row.next_check_at),
+            f"{row.last_error} (x{row.error_count})" if row.last_error else "",
+        )
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(settings)
+    with db.write() as session:
+        source = remove_source(session, args.source, purge=args.purge, now=datetime.now(UTC))
+        kept = "its articles deleted" if args.purge else "its articles kept"
+        print(f"removed source #{source.id}: {source.name} ({kept})")
+    return EXIT_OK
+
+
+def run_fetch(db: Database, settings: Settings, *, force: bool, quiet: bool = False) -> list[SourceOutcome]:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("fetching sources", total=None)
+
+        def done(_outcome: SourceOutcome) -> None:
+            progress.advance(task)
+
+        return asyncio.run(fetch_due(db, settings.fetch, force=force, on_done=done))
+
+
+def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    db = open_database(settings)
+    outcomes = run_fetch(db, settings, force=args.all)
+    for outcome in outcomes:
+        if outcome.error:
+            status = f"error: {outcome.error}"
+        elif outcome.not_modified:
+            status = "not modified"
+        else:
+            saved = outcome.saved
+            status = f"{saved.new} new, {saved.updated} updated, {saved.unchanged} unchanged"
+        print(f"#{outcome.source_id} {outcome.name}: {status}")
+    if not outcomes:
+        print("no source is due (use --all to fetch every source now)")
+    return EXIT_OK
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    open_database(settings)
+    print("database schema is up to date")
+    return EXIT_OK
+
+
+def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
+    from digests.store.queries import recent_articles
+
+    db = open_database(settings)
+    with db.read() as session:
+        rows = recent_articles(session, limit=args.limit)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return EXIT_OK
+    table = Table(title=f"Latest {len(rows)} stored articles")
+    for column in ("id", "source", "title", "story", "chars"):
+        table.add_column(column)
+    for row in rows:
+        story = "" if row["story_id"] == row["id"] else f"same as #{row['story_id']}"
+        table.add_row(str(row["id"]), row["source"], row["title"], story, str(row["chars"]))
+    Console().print(table)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from digests.demo import run_demo
+
+    return run_demo(Path(args.data_dir))
+
+
+# -- wiring ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdigest", description="Reads the news for you.")
+    parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
+    parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    parse = commands.add_parser("parse", help="print the articles in newspaper issue files as JSON lines")
+    parse.add_argument("files", nargs="+", metavar="FILE")
+    parse.add_argument("--encoding", help="force the file encoding (default: detect)")
+    parse.set_defaults(run=cmd_parse, needs_settings=False)
+
+    ingest = commands.add_parser("ingest", help="store the articles of newspaper issue files")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--source", default="newspaper", help="source name to file them under")
+    ingest.add_argument("--encoding", help="force the file encoding (default: detect)")
+    ingest.set_defaults(run=cmd_ingest)
+
+    sources = commands.add_parser("sources", help="add, list or remove sources")
+    source_commands = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    add = source_commands.add_parser("add", help="add a feed URL or a folder of newspaper issues")
+    add.add_argument("location", metavar="URL_OR_FOLDER")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--every", help="fetch interval, e.g. 30m, 2h (default from config)")
+    add.set_defaults(run=cmd_sources_add)
+    listing = source_commands.add_parser("list", help="list sources with their state")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(run=cmd_sources_list)
+    remove = source_commands.add_parser("remove", help="stop fetching a source")
+    remove.add_argument("source", metavar="ID_OR_URL")
+    remove.add_argument("--purge", action="store_true", help="also delete its stored articles")
+    remove.set_defaults(run=cmd_sources_remove)
+
+    fetch = commands.add_parser("fetch", help="fetch every due source now")
+    fetch.add_argument("--all", action="store_true", help="fetch every source, due or not")
+    fetch.set_defaults(run=cmd_fetch)
+
+    articles = commands.add_parser("articles", help="list the latest stored articles")
+    articles.add_argument("--limit", type=int, default=20)
+    articles.add_argument("--json", action="store_true")
+    articles.set_defaults(run=cmd_articles)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser("upgrade", help="migrate the schema to the newest version")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+
+    demo = commands.add_parser("demo", help="offline demo: serve, fetch and store the demo corpus")
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
+    demo.set_defaults(run=cmd_demo, needs_settings=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()
+        configure_logging(settings.log_level)
+        return int(args.run(args, settings))
+    except NewsdigestError as exc:
+        err_console.print(f"newsdigest: error: {exc}", markup=False, highlight=False)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

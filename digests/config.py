@@ -1,0 +1,142 @@
+"""The one typed configuration schema, read from TOML and overridden by the environment.
+
+Lookup: ``--config PATH``, else ``$NEWSDIGEST_CONFIG``, else ``./config.toml``
+when it exists, else the defaults. Any key can be overridden by an environment
+variable: ``NEWSDIGEST_DATABASE_URL`` for a top-level key,
+``NEWSDIGEST_FETCH__CONCURRENCY`` (two underscores) for a key in a table.
+``config.example.toml`` mirrors this schema key for key (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from digests.errors import ConfigError
+
+ENV_PREFIX = "NEWSDIGEST_"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> int:
+    """Seconds in ``"90s"``, ``"30m"``, ``"6h"``, ``"1d"`` or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like '30m'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use e.g. '90s', '30m', '6h', '1d')")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    if seconds < 1:
+        raise ValueError("a duration must be at least one second")
+    return int(seconds)
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+
+
+def _networks(value: object) -> list[str]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise ValueError("a list of networks like ['127.0.0.0/8']")
+    for cidr in value:
+        ipaddress.ip_network(str(cidr).strip(), strict=False)
+    return [str(cidr).strip() for cidr in value]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Strict):
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(30.0, gt=0)
+    total_deadline: float = Field(60.0, gt=0)
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    concurrency: int = Field(8, ge=1, le=256)
+    default_interval: Duration = 1800
+    max_backoff: Duration = 86400
+    allowed_networks: Annotated[list[str], BeforeValidator(_networks)] = Field(default_factory=list)
+    user_agent: str = ""
+
+
+class Settings(_Strict):
+    database_url: str = "sqlite:///data/newsdigest.db"
+    log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        value: Any = raw
+        if raw.strip().startswith("["):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        target = overrides
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{origin}: unknown key {key!r}"
+    return f"{origin}: {key}: {first['msg']}"
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from file and environment; ``ConfigError`` names the bad key."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get(f"{ENV_PREFIX}CONFIG"):
+        path = Path(environ[f"{ENV_PREFIX}CONFIG"])
+    if path is None and Path("config.toml").is_file():
+        path = Path("config.toml")
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        origin = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = _merge(data, _env_overrides(environ))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin + " (or NEWSDIGEST_* environment)")) from None

@@ -1,0 +1,74 @@
+"""Article identity and near-duplicate detection. Pure functions.
+
+Identity (same article, updated in place): guid, else canonical URL, else a
+hash of title + body. Near-duplicates (same story, both kept): a bottom-k
+MinHash sketch over character 4-grams estimates the Jaccard similarity of two
+texts; at or above ``NEAR_DUPLICATE_JACCARD`` they are recorded as one story.
+Character n-grams need no segmenter, so Chinese and English work alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Sequence
+
+from digests.article import RawArticle
+from digests.ingest.urls import canonical_url
+
+SHINGLE_SIZE = 4
+SKETCH_SIZE = 64
+# Re-edits of one story share most 4-grams (measured 0.8+ on a re-edited
+# pair); unrelated articles share almost none (< 0.05).
+NEAR_DUPLICATE_JACCARD = 0.5
+MIN_SKETCH_CHARS = 40
+
+_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def identity_key(article: RawArticle) -> tuple[str, str]:
+    """``(kind, value)``: the article's identity within its source."""
+    if article.guid:
+        return "guid", article.guid
+    if article.url:
+        return "url", canonical_url(article.url)
+    return "hash", content_hash(article)
+
+
+def identity_digest(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\x00{value}".encode()).hexdigest()
+
+
+def content_hash(article: RawArticle) -> str:
+    return hashlib.sha256(f"{article.title}\x00{article.body}".encode()).hexdigest()
+
+
+def sketch(text: str) -> tuple[int, ...]:
+    """Bottom-k MinHash sketch: the ``SKETCH_SIZE`` smallest 4-gram hashes."""
+    compact = _NOT_TEXT.sub("", text.lower())
+    if len(compact) < MIN_SKETCH_CHARS:
+        return ()
+    hashes = {
+        zlib.crc32(compact[i : i + SHINGLE_SIZE].encode())
+        for i in range(len(compact) - SHINGLE_SIZE + 1)
+    }
+    return tuple(sorted(hashes)[:SKETCH_SIZE])
+
+
+def estimated_jaccard(first: Sequence[int], second: Sequence[int]) -> float:
+    """Jaccard similarity estimated from two bottom-k sketches (0 when either is empty)."""
+    if not first or not second:
+        return 0.0
+    k = min(SKETCH_SIZE, len(set(first) | set(second)))
+    union_bottom = sorted(set(first) | set(second))[:k]
+    shared = set(first) & set(second)
+    return sum(1 for value in union_bottom if value in shared) / k
+
+
+def encode_sketch(values: Sequence[int]) -> str:
+    return " ".join(f"{value:x}" for value in values)
+
+
+def decode_sketch(text: str | None) -> tuple[int, ...]:
+    return tuple(int(part, 16) for part in text.split()) if text else ()

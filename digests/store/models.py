@@ -1,0 +1,118 @@
+"""The schema. Portable SQL only: the same models run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Source(Base):
+    """A feed URL, a folder of newspaper issues, or the files given on the command line."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("location", name="uq_sources_location"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # feed | folder | files
+    location: Mapped[str] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(200))
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=1800)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    feed_title: Mapped[str | None] = mapped_column(Text, default=None)
+    etag: Mapped[str | None] = mapped_column(String(512), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("source_id", "identity", name="uq_articles_source_identity"),
+        Index("ix_articles_source_guid", "source_id", "guid"),
+        Index("ix_articles_source_url", "source_id", "url"),
+        Index("ix_articles_fetched_at", "fetched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(String(64))
+    guid: Mapped[str | None] = mapped_column(String(2048), default=None)
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)  # canonical
+    link: Mapped[str | None] = mapped_column(String(2048), default=None)  # as published
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text, default=None)
+    byline: Mapped[str | None] = mapped_column(Text, default=None)
+    author: Mapped[str | None] = mapped_column(String(200), default=None)
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    subheads: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    sketch: Mapped[str | None] = mapped_column(Text, default=None)
+    story_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+
+
+class IngestedFile(Base):
+    """A newspaper issue file already read from a folder source."""
+
+    __tablename__ = "ingested_files"
+    __table_args__ = (UniqueConstraint("source_id", "name", name="uq_ingested_files_source_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

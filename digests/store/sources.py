@@ -1,0 +1,175 @@
+"""Source rows: add, list, remove, which are due, and what happened when fetched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from digests.errors import InputError
+from digests.ingest.backoff import next_check_time
+from digests.store.models import Article, Source
+
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """What operators see of a source."""
+
+    id: int
+    kind: str
+    name: str
+    location: str
+    interval_seconds: int
+    enabled: bool
+    articles: int
+    last_checked_at: datetime | None
+    next_check_at: datetime | None
+    last_error: str | None
+    error_count: int
+
+
+def add_source(
+    session: Session, *, kind: str, location: str, name: str, interval_seconds: int
+) -> Source:
+    existing = session.scalar(select(Source).where(Source.location == location))
+    if existing is not None and existing.removed_at is None:
+        raise InputError(f"source already exists as #{existing.id} ({existing.name})")
+    if existing is not None:  # re-adding a removed source brings it back, articles and all
+        existing.removed_at = None
+        existing.name = name
+        existing.interval_seconds = interval_seconds
+        existing.enabled = True
+        existing.next_check_at = None
+        existing.error_count = 0
+        existing.last_error = None
+        return existing
+    source = Source(
+        kind=kind,
+        location=location,
+        name=name,
+        interval_seconds=interval_seconds,
+        enabled=True,
+        error_count=0,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def get_or_create_source(session: Session, *, kind: str, location: str, name: str) -> Source:
+    existing = session.scalar(select(Source).where(Source.location == location))
+    if existing is not None:
+        existing.removed_at = None
+        return existing
+    return add_source(session, kind=kind, location=location, name=name, interval_seconds=0)
+
+
+def find_source(session: Session, reference: str) -> Source:
+    """A live source by id, location or exact name; ``InputError`` if none or ambiguous."""
+    query = select(Source).where(Source.removed_at.is_(None))
+    if reference.isdigit():
+        query = query.where(Source.id == int(reference))
+    else:
+        query = query.where(or_(Source.location == reference, Source.name == reference))
+    found = list(session.scalars(query))
+    if not found:
+        raise InputError(f"no source {reference!r} (see `newsdigest sources list`)")
+    if len(found) > 1:
+        raise InputError(f"{reference!r} names {len(found)} sources; use the id")
+    return found[0]
+
+
+def remove_source(session: Session, reference: str, *, purge: bool, now: datetime) -> Source:
+    """Stop fetching a source; its articles stay unless ``purge``."""
+    source = find_source(session, reference)
+    if purge:
+        session.delete(source)
+    else:
+        source.removed_at = now
+        source.enabled = False
+    return source
+
+
+def list_sources(session: Session) -> list[SourceRow]:
+    counts = (
+        select(Article.source_id, func.count(Article.id).label("n"))
+        .group_by(Article.source_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Source, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.source_id == Source.id)
+        .where(Source.removed_at.is_(None))
+        .order_by(Source.id)
+    )
+    return [
+        SourceRow(
+            id=source.id,
+            kind=source.kind,
+            name=source.name,
+            location=source.location,
+            interval_seconds=source.interval_seconds,
+            enabled=source.enabled,
+            articles=int(count),
+            last_checked_at=source.last_checked_at,
+            next_check_at=source.next_check_at,
+            last_error=source.last_error,
+            error_count=source.error_count,
+        )
+        for source, count in rows
+    ]
+
+
+def due_sources(session: Session, now: datetime, *, force: bool = False) -> list[Source]:
+    query = select(Source).where(
+        Source.removed_at.is_(None),
+        Source.enabled.is_(True),
+        Source.kind.in_(("feed", "folder")),
+    )
+    if not force:
+        query = query.where(or_(Source.next_check_at.is_(None), Source.next_check_at <= now))
+    return list(session.scalars(query.order_by(Source.id)))
+
+
+def record_success(
+    session: Session,
+    source_id: int,
+    now: datetime,
+    *,
+    max_backoff_seconds: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    feed_title: str | None = None,
+    not_modified: bool = False,
+) -> None:
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.last_checked_at = now
+    source.last_success_at = now
+    source.error_count = 0
+    source.last_error = None
+    source.next_check_at = next_check_time(now, source.interval_seconds, 0, max_backoff_seconds)
+    if not not_modified:
+        source.etag = etag
+        source.last_modified = last_modified
+        if feed_title:
+            source.feed_title = feed_title
+
+
+def record_failure(
+    session: Session, source_id: int, now: datetime, error: str, *, max_backoff_seconds: int
+) -> None:
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.last_checked_at = now
+    source.error_count += 1
+    source.last_error = error[:MAX_ERROR_CHARS]
+    source.next_check_at = next_check_time(
+        now, source.interval_seconds, source.error_count, max_backoff_seconds
+    )
