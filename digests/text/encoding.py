@@ -110,6 +110,21 @@ def _detect(data: bytes) -> str | None:
     return name
 
 
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few damaged bytes, if that is what ``data`` is.
+
+    Re-decoding a whole document in another encoding because of one bad byte
+    is how valid Chinese turns into mojibake; a handful of invalid sequences
+    among many valid multi-byte characters is damage, not another encoding.
+    """
+    text = data.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ord(ch) > 0x7F) - damaged
+    if multibyte >= 2 and damaged <= max(1, multibyte // 50):
+        return text
+    return None
+
+
 def decode_bytes(
     data: bytes, *, declared: str | None = None, forced: str | None = None
 ) -> tuple[str, str]:
@@ -147,6 +162,9 @@ def decode_bytes(
         if text is not None:
             return text, codec
 
+    mostly_utf8 = _mostly_utf8(data)
+    if mostly_utf8 is not None:
+        return mostly_utf8, "utf-8"
     detected = _detect(data)
     if detected:
         text = _try(data, detected)
