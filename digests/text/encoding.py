@@ -125,14 +125,34 @@ def _mostly_utf8(data: bytes) -> str | None:
     return None
 
 
+def _looks_like_text(text: str) -> bool:
+    """False for binary data that some single-byte codec happened to accept."""
+    if not text:
+        return True
+    sample = text[:100_000]
+    odd = sum(
+        1
+        for ch in sample
+        if ch == "\ufffd" or (ord(ch) < 0x20 and ch not in "\t\n\r\f") or 0x7F <= ord(ch) < 0xA0
+    )
+    return odd <= len(sample) * 0.02
+
+
 def decode_bytes(
     data: bytes, *, declared: str | None = None, forced: str | None = None
 ) -> tuple[str, str]:
-    """Decode ``data``; return ``(text, encoding_used)``.
+    """Decode ``data``; return ``(text, encoding_used)``; ``DecodeError`` for binary data.
 
     ``forced`` is used as is (strict) and fails loudly; ``declared`` (an HTTP
     charset) is trusted only if the bytes decode cleanly under it.
     """
+    text, encoding = _decode(data, declared, forced)
+    if not _looks_like_text(text):
+        raise DecodeError("binary data, not text")
+    return text, encoding
+
+
+def _decode(data: bytes, declared: str | None, forced: str | None) -> tuple[str, str]:
     if forced:
         codec = normalize_encoding_name(forced)
         if codec is None:
