@@ -30,6 +30,11 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 err_console = Console(stderr=True)
 
 
+def say_error(message: str) -> None:
+    """One line on stderr, never wrapped or styled."""
+    print(" ".join(message.split()), file=sys.stderr)
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -56,11 +61,11 @@ def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
         try:
             articles = read_issue(Path(path).read_bytes(), Path(path).name, args.encoding)
         except OSError as exc:
-            err_console.print(f"newsdigest: {path}: cannot read ({exc.strerror or exc})", markup=False)
+            say_error(f"newsdigest: {path}: cannot read ({exc.strerror or exc})")
             failed = True
             continue
         except NewsdigestError as exc:
-            err_console.print(f"newsdigest: {path}: {exc}", markup=False)
+            say_error(f"newsdigest: {path}: {exc}")
             failed = True
             continue
         for article in articles:
@@ -83,7 +88,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         db, [Path(p) for p in args.files], source_name=args.source, encoding=args.encoding
     )
     for line in errors:
-        err_console.print(f"newsdigest: {line}", markup=False)
+        say_error(f"newsdigest: {line}")
     print(
         f"stored {totals.new} new, {totals.updated} updated, {totals.unchanged} unchanged "
         f"articles ({totals.same_story} joined an existing story)"
@@ -129,21 +134,49 @@ def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
         rows = list_sources(session)
     if args.json:
         for row in rows:
-            print(json.dumps({
-                "id": row.id, "kind": row.kind, "name": row.name, "location": row.location,
-                "interval_seconds": row.interval_seconds, "articles": row.articles,
-                "last_checked_at": row.last_checked_at.isoformat() if row.last_checked_at else None,
-                "next_check_at": row.next_check_at.isoformat() if row.next_check_at else None,
-                "last_error": row.last_error, "error_count": row.error_count,
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "kind": row.kind,
+                        "name": row.name,
+                        "location": row.location,
+                        "interval_seconds": row.interval_seconds,
+                        "articles": row.articles,
+                        "last_checked_at": row.last_checked_at.isoformat()
+                        if row.last_checked_at
+                        else None,
+                        "next_check_at": row.next_check_at.isoformat()
+                        if row.next_check_at
+                        else None,
+                        "last_error": row.last_error,
+                        "error_count": row.error_count,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return EXIT_OK
     table = Table(title="Sources")
-    for column in ("id", "name", "kind", "every", "articles", "last check", "next check", "last error"):
+    for column in (
+        "id",
+        "name",
+        "kind",
+        "every",
+        "articles",
+        "last check",
+        "next check",
+        "last error",
+    ):
         table.add_column(column)
     for row in rows:
         table.add_row(
-            str(row.id), row.name, row.kind, f"{row.interval_seconds}s", str(row.articles),
-            _when(row.last_checked_at), _when(row.next_check_at),
+            str(row.id),
+            row.name,
+            row.kind,
+            f"{row.interval_seconds}s",
+            str(row.articles),
+            _when(row.last_checked_at),
+            _when(row.next_check_at),
             f"{row.last_error} (x{row.error_count})" if row.last_error else "",
         )
     Console().print(table)
@@ -159,7 +192,9 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def run_fetch(db: Database, settings: Settings, *, force: bool, quiet: bool = False) -> list[SourceOutcome]:
+def run_fetch(
+    db: Database, settings: Settings, *, force: bool, quiet: bool = False
+) -> list[SourceOutcome]:
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -235,7 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    parse = commands.add_parser("parse", help="print the articles in newspaper issue files as JSON lines")
+    parse = commands.add_parser(
+        "parse", help="print the articles in newspaper issue files as JSON lines"
+    )
     parse.add_argument("files", nargs="+", metavar="FILE")
     parse.add_argument("--encoding", help="force the file encoding (default: detect)")
     parse.set_defaults(run=cmd_parse, needs_settings=False)
@@ -247,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(run=cmd_ingest)
 
     sources = commands.add_parser("sources", help="add, list or remove sources")
-    source_commands = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    source_commands = sources.add_subparsers(
+        dest="sources_command", required=True, metavar="ACTION"
+    )
     add = source_commands.add_parser("add", help="add a feed URL or a folder of newspaper issues")
     add.add_argument("location", metavar="URL_OR_FOLDER")
     add.add_argument("--name", help="display name")
@@ -285,11 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()
+        settings = (
+            load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()
+        )
         configure_logging(settings.log_level)
         return int(args.run(args, settings))
     except NewsdigestError as exc:
-        err_console.print(f"newsdigest: error: {exc}", markup=False, highlight=False)
+        say_error(f"newsdigest: error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -116,9 +116,7 @@ def _describe(error: ValidationError, origin: str) -> str:
     return f"{origin}: {key}: {first['msg']}"
 
 
-def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from file and environment; ``ConfigError`` names the bad key."""
     environ = os.environ if environ is None else environ
     if path is None and environ.get(f"{ENV_PREFIX}CONFIG"):

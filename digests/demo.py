@@ -63,10 +63,20 @@ def run_demo(data_dir: Path) -> int:
     with FeedServer(root=CORPUS) as server:
         with db.write() as session:
             for file, name in DEMO_FEEDS:
-                add_source(session, kind="feed", location=server.url(f"files/{file}"),
-                           name=name, interval_seconds=1800)
-            add_source(session, kind="folder", location=str(epaper.resolve()),
-                       name="临江区报 e-paper", interval_seconds=600)
+                add_source(
+                    session,
+                    kind="feed",
+                    location=server.url(f"files/{file}"),
+                    name=name,
+                    interval_seconds=1800,
+                )
+            add_source(
+                session,
+                kind="folder",
+                location=str(epaper.resolve()),
+                name="临江区报 e-paper",
+                interval_seconds=600,
+            )
         shutil.copy(CORPUS / ISSUE, epaper / ISSUE)
         console.rule("newsdigest demo: first fetch")
         console.print(f"feeds served on 127.0.0.1:{server.port}; e-paper folder {epaper}")

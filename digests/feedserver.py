@@ -35,9 +35,18 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 _REASONS = {
-    200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request",
-    403: "Forbidden", 404: "Not Found", 410: "Gone", 429: "Too Many Requests",
-    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
 _HEADER_COMMENT = re.compile(rb"^Header:\s*Content-type:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 LAST_MODIFIED = "Wed, 18 Nov 2026 08:00:00 GMT"
@@ -149,7 +158,12 @@ class FeedServer:
             with self._lock:
                 self.requests.append(request)
             await self._route(request, writer)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            ValueError,
+        ):
             pass
         finally:
             try:
@@ -174,11 +188,17 @@ class FeedServer:
         writer.write(head.encode("latin-1") + b"\r\n" + (b"" if method == "HEAD" else body))
         await writer.drain()
 
-    async def _document(self, request: Request, writer: asyncio.StreamWriter, doc: _Document) -> None:
+    async def _document(
+        self, request: Request, writer: asyncio.StreamWriter, doc: _Document
+    ) -> None:
         if request.headers.get("if-none-match") == doc.etag:
             await self._respond(writer, 304, headers={"ETag": doc.etag})
             return
-        headers = {"Content-Type": doc.content_type, "ETag": doc.etag, "Last-Modified": LAST_MODIFIED}
+        headers = {
+            "Content-Type": doc.content_type,
+            "ETag": doc.etag,
+            "Last-Modified": LAST_MODIFIED,
+        }
         body = doc.body
         if "gzip" in request.headers.get("accept-encoding", ""):
             body = gzip.compress(body)
@@ -199,7 +219,9 @@ class FeedServer:
                 return
             body = file.read_bytes()
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-            await self._document(request, writer, _Document(body, content_type_for(path, body), etag))
+            await self._document(
+                request, writer, _Document(body, content_type_for(path, body), etag)
+            )
         elif path.startswith("/mem/"):
             with self._lock:
                 doc = self._documents.get(path[len("/mem/") :])
@@ -212,15 +234,19 @@ class FeedServer:
         elif path == "/hang":
             await self._forever()
         elif path == "/drip":
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                         b"Content-Length: 100000\r\n\r\n<rss>")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                b"Content-Length: 100000\r\n\r\n<rss>"
+            )
             while self._stop is not None and not self._stop.is_set():
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(0.2)
         elif path == "/endless":
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             chunk = b"<item><title>x</title></item>" * 1000
             frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
             while self._stop is not None and not self._stop.is_set():
@@ -229,12 +255,20 @@ class FeedServer:
         elif path == "/bomb":
             compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
             body = compressor.compress(b"<rss>" + b" " * (64 * 1024 * 1024)) + compressor.flush()
-            await self._respond(writer, 200, body, {
-                "Content-Type": "application/rss+xml", "Content-Encoding": "gzip"})
+            await self._respond(
+                writer,
+                200,
+                body,
+                {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+            )
         elif path == "/html":
-            await self._respond(writer, 200, b"<!DOCTYPE html><html><head><title>Hi</title>"
-                                b"</head><body><p>Not a feed</p></body></html>",
-                                {"Content-Type": "text/html; charset=utf-8"})
+            await self._respond(
+                writer,
+                200,
+                b"<!DOCTYPE html><html><head><title>Hi</title>"
+                b"</head><body><p>Not a feed</p></body></html>",
+                {"Content-Type": "text/html; charset=utf-8"},
+            )
         elif path in {"/loop/a", "/loop/b"}:
             other = "/loop/b" if path == "/loop/a" else "/loop/a"
             await self._respond(writer, 302, headers={"Location": other})

@@ -116,7 +116,9 @@ def _scan_folder(db: Database, source: Source, now: datetime) -> SourceOutcome:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            log.warning("source #%d %s: file %s unreadable: %s", source.id, source.name, path.name, exc)
+            log.warning(
+                "source #%d %s: file %s unreadable: %s", source.id, source.name, path.name, exc
+            )
             continue
         digest = hashlib.sha256(data).hexdigest()
         if seen.get(path.name) == digest:
@@ -178,7 +180,10 @@ async def refresh_source(
     max_backoff_seconds: int,
     now: datetime | None = None,
 ) -> SourceOutcome:
-    """Fetch or scan one source and record what happened on it. Never raises for the source's faults."""
+    """Fetch or scan one source and record what happened on it.
+
+    Never raises for the source's own faults: they are logged and recorded.
+    """
     now = now or _now()
     meta: dict[str, str | None] = {}
     try:

@@ -19,5 +19,7 @@ def rss(*items: tuple[str, str, str, str], title: str = "Test feed") -> bytes:
     ).encode()
 
 
-def article(title: str, body: str, *, guid: str | None = None, url: str | None = None) -> RawArticle:
+def article(
+    title: str, body: str, *, guid: str | None = None, url: str | None = None
+) -> RawArticle:
     return RawArticle(title=title, paragraphs=tuple(body.split("\n\n")), guid=guid, url=url)

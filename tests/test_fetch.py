@@ -26,7 +26,9 @@ async def _fetch(settings: FetchSettings, url: str, **kwargs: str | None):
         return await fetch_url(client, url, policy, **kwargs)  # type: ignore[arg-type]
 
 
-async def test_fetch_gzip_feed_with_validators(feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
+async def test_fetch_gzip_feed_with_validators(
+    feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
     result = await _fetch(fetch_settings, feed_server.url("files/zh_wire.xml"))
     assert result.status == 200 and result.body is not None
     assert result.body.startswith(b"<?xml") and "临江晚报".encode() in result.body
@@ -36,17 +38,23 @@ async def test_fetch_gzip_feed_with_validators(feed_server: FeedServer, fetch_se
     assert "gzip" in sent.headers["accept-encoding"]
 
 
-async def test_second_fetch_is_a_304(feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
+async def test_second_fetch_is_a_304(
+    feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
     first = await _fetch(fetch_settings, feed_server.url("files/en_world.xml"))
     second = await _fetch(
-        fetch_settings, feed_server.url("files/en_world.xml"),
-        etag=first.etag, last_modified=first.last_modified,
+        fetch_settings,
+        feed_server.url("files/en_world.xml"),
+        etag=first.etag,
+        last_modified=first.last_modified,
     )
     assert second.not_modified and second.body is None
 
 
 @pytest.mark.parametrize("status", [404, 410, 500, 503])
-async def test_error_status(feed_server: FeedServer, fetch_settings: FetchSettings, status: int) -> None:
+async def test_error_status(
+    feed_server: FeedServer, fetch_settings: FetchSettings, status: int
+) -> None:
     with pytest.raises(HTTPStatusError) as caught:
         await _fetch(fetch_settings, feed_server.url(f"status/{status}"))
     assert caught.value.status == status
@@ -63,7 +71,9 @@ async def test_total_deadline_ends_slow_servers(
     assert time.monotonic() - started < 4.5  # ended by the deadline, not by read_timeout
 
 
-async def test_redirects_are_followed_within_the_limit(feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
+async def test_redirects_are_followed_within_the_limit(
+    feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
     result = await _fetch(fetch_settings, feed_server.url("redirect/2/files/zh_wire.xml"))
     assert result.status == 200 and result.url.endswith("/files/zh_wire.xml")
     with pytest.raises(TooManyRedirects):

@@ -92,7 +92,9 @@ def test_issue_encodings_are_detected(encode, label: str) -> None:
 
 def test_forced_encoding_is_used_strictly() -> None:
     data = ISSUE_TEXT.encode("gb18030")
-    assert read_issue(data, "x.txt", encoding="gbk")[0].title == DEMO_EXPECTED["articles"][0]["title"]
+    assert (
+        read_issue(data, "x.txt", encoding="gbk")[0].title == DEMO_EXPECTED["articles"][0]["title"]
+    )
     with pytest.raises(DecodeError):
         read_issue(data, "x.txt", encoding="utf-8")
     with pytest.raises(DecodeError, match="unknown encoding"):
@@ -126,7 +128,10 @@ def test_issue_without_bylines_splits_on_datelines() -> None:
     )
     articles = parse_newspaper(text)
     assert [a.title for a in articles] == ["第一条新闻标题", "第二条新闻标题"]
-    assert articles[0].paragraphs == ("本报讯 这是第一篇文章的第一段。内容很长很长。", "第二段在这里。")
+    assert articles[0].paragraphs == (
+        "本报讯 这是第一篇文章的第一段。内容很长很长。",
+        "第二段在这里。",
+    )
 
 
 def test_english_issue_with_hyphenated_break() -> None:
@@ -152,7 +157,14 @@ def test_undecodable_bytes_are_an_input_error() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from("人民城市建标杆，。?！■记者 本报讯——\n\u3000abc."), max_size=40), max_size=30))
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from("人民城市建标杆，。?！■记者 本报讯——\n\u3000abc."), max_size=40
+        ),
+        max_size=30,
+    )
+)
 def test_parser_never_fails_and_keeps_paragraphs_clean(lines: list[str]) -> None:
     articles = parse_newspaper("\n".join(lines))
     for article in articles:

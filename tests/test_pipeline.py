@@ -46,37 +46,80 @@ TABLE = {
     f"{CHARDET}koi8r.xml": (1, "Как пережить новогоднюю ночь", None),
     f"{CHARDET}eucjp.xml": (1, "ゲーム三昧な正月", None),
     f"{CHARDET}shiftjis.xml": (1, "DrecomRSSに記事投稿が反映されない…", None),
-    f"{RSSBOT}rss_0.91.xml": (2, "rss_0.91.channel.item[0].title", "rss_0.91.channel.item[1].title"),
+    f"{RSSBOT}rss_0.91.xml": (
+        2,
+        "rss_0.91.channel.item[0].title",
+        "rss_0.91.channel.item[1].title",
+    ),
     f"{RSSBOT}rss_0.9.xml": (2, "rss_0.9.item[0].title", "rss_0.9.item[1].title"),
     f"{RSSBOT}rss_1.0.xml": (2, "rss_1.0.item[0].title", "rss_1.0.item[1].title"),
     f"{RSSBOT}rss_2.0.xml": (2, "rss_2.0.channel.item[0].title", "rss_2.0.channel.item[1].title"),
     f"{RSSBOT}atom_0.3.xml": (2, "atom_0.3.feed.entry[0].title", "atom_0.3.feed.entry[1].title"),
     f"{RSSBOT}atom_1.0.xml": (2, "atom_1.0.feed.entry[0].title", "atom_1.0.feed.entry[1].title"),
     f"{MINIFLUX}encoding_ISO-8859-1.xml": (
-        40, "Red Dead Redemption 2: Hinweise auf PC-Umsetzung in App von Rockstar Games",
-        "Xiaomi: Das Mi Mix 3 hat keine Notch und eine versteckte Frontkamera"),
+        40,
+        "Red Dead Redemption 2: Hinweise auf PC-Umsetzung in App von Rockstar Games",
+        "Xiaomi: Das Mi Mix 3 hat keine Notch und eine versteckte Frontkamera",
+    ),
     f"{MINIFLUX}encoding_WINDOWS-1251.xml": (50, "Цитата #17703", "Цитата #17220"),
-    f"{MINIFLUX}rdf_UTF8.xml": (60, "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen",
-                                "Mi Mix 3: Xiaomi-Flaggschiff mit Kamera-Slider und 10 GByte RAM"),
+    f"{MINIFLUX}rdf_UTF8.xml": (
+        60,
+        "OLED-TVs: Vorsichtsmaßnahmen gegen Einbrennen",
+        "Mi Mix 3: Xiaomi-Flaggschiff mit Kamera-Slider und 10 GByte RAM",
+    ),
     f"{MINIFLUX}no_encoding_ISO-8859-1.xml": (
-        9, "Perturbateurs endocriniens : quels effets sur le cerveau ?",
-        "Psychologue à domicile : de la clinique à l'état brut"),
-    f"{MINIFLUX}small_atom.xml": (20, "Parse podcast categories",
-                                  "Reuse a Reader instead of copying to a buffer when parsing an atom feed"),
-    f"{ZH}Atom/ruanyifeng.xml": (3, "科技爱好者周刊（第 375 期）：一扇门的 Bug", "科技爱好者周刊（第 374 期）：6GHz 的问题"),
+        9,
+        "Perturbateurs endocriniens : quels effets sur le cerveau ?",
+        "Psychologue à domicile : de la clinique à l'état brut",
+    ),
+    f"{MINIFLUX}small_atom.xml": (
+        20,
+        "Parse podcast categories",
+        "Reuse a Reader instead of copying to a buffer when parsing an atom feed",
+    ),
+    f"{ZH}Atom/ruanyifeng.xml": (
+        3,
+        "科技爱好者周刊（第 375 期）：一扇门的 Bug",
+        "科技爱好者周刊（第 374 期）：6GHz 的问题",
+    ),
     f"{ZH}Atom/v2ex.xml": (50, "[生活] 因为智能家居吵架", None),
-    f"{ZH}Podcast/ld.xml": (190, "昔日“用户思维”，今朝“韭菜思维”，聊聊大厂的傲慢与偏见", "社交软件大乱战"),
-    f"{ZH}Rss/meituan.xml": (10, "美团 LongCat Interaction 团队发布大模型交互系统技术报告 WOWService",
-                             "LongCat-Flash-Thinking 正式发布，更强、更专业，保持极速！"),
-    f"{ZH}Rss/ruanyifeng.xml": (6, "科技爱好者周刊（第 375 期）：一扇门的 Bug",
-                                "国产大模型接入 Claude Code 教程：以 Doubao-Seed-Code 为例"),
-    "zh_real/exposir_RSS/feeds/zaobao.json": (196, "俄安全会议秘书抵达中国 将与王毅讨论国际和地区安全形势",
-                                              "东京上野动物园两大熊猫启程返回中国"),
-    "zh_real/exposir_RSS/feeds/cctv.json": (53, "在村里为老人们画长城的人，被邀请来了真长城！", "成都市人大常委会原主任包惠被查"),
+    f"{ZH}Podcast/ld.xml": (
+        190,
+        "昔日“用户思维”，今朝“韭菜思维”，聊聊大厂的傲慢与偏见",
+        "社交软件大乱战",
+    ),
+    f"{ZH}Rss/meituan.xml": (
+        10,
+        "美团 LongCat Interaction 团队发布大模型交互系统技术报告 WOWService",
+        "LongCat-Flash-Thinking 正式发布，更强、更专业，保持极速！",
+    ),
+    f"{ZH}Rss/ruanyifeng.xml": (
+        6,
+        "科技爱好者周刊（第 375 期）：一扇门的 Bug",
+        "国产大模型接入 Claude Code 教程：以 Doubao-Seed-Code 为例",
+    ),
+    "zh_real/exposir_RSS/feeds/zaobao.json": (
+        196,
+        "俄安全会议秘书抵达中国 将与王毅讨论国际和地区安全形势",
+        "东京上野动物园两大熊猫启程返回中国",
+    ),
+    "zh_real/exposir_RSS/feeds/cctv.json": (
+        53,
+        "在村里为老人们画长城的人，被邀请来了真长城！",
+        "成都市人大常委会原主任包惠被查",
+    ),
     # 115 items, but the same article is listed under several guids ("...#0",
     # "...#1") with one URL: 67 articles.
-    "zh_real/exposir_RSS/feeds/bbc-zh-home.json": (67, "馬斯克的SpaceX準備將100萬顆AI算力衛星送入太空", None),
-    "zh_real/exposir_RSS/feeds/people-politics.json": (5, "韩正会见中美高级别二轨对话美方代表团", "学习卡丨“人不负青山，青山定不负人”"),
+    "zh_real/exposir_RSS/feeds/bbc-zh-home.json": (
+        67,
+        "馬斯克的SpaceX準備將100萬顆AI算力衛星送入太空",
+        None,
+    ),
+    "zh_real/exposir_RSS/feeds/people-politics.json": (
+        5,
+        "韩正会见中美高级别二轨对话美方代表团",
+        "学习卡丨“人不负青山，青山定不负人”",
+    ),
     "zh_real/exposir_RSS/feeds/xwlb.json": (24, "新闻联播 2026/01/31", "新闻联播 2026/01/08"),
 }
 CHANNEL_TITLES = {
@@ -93,7 +136,9 @@ def run(db: Database, settings: FetchSettings, **kwargs) -> dict[str, SourceOutc
 
 def add(db: Database, name: str, location: str, kind: str = "feed", every: int = 600) -> int:
     with db.write() as session:
-        return add_source(session, kind=kind, location=location, name=name, interval_seconds=every).id
+        return add_source(
+            session, kind=kind, location=location, name=name, interval_seconds=every
+        ).id
 
 
 def count(db: Database, source_id: int | None = None) -> int:
@@ -105,7 +150,9 @@ def count(db: Database, source_id: int | None = None) -> int:
 
 
 @pytest.fixture(scope="module")
-def all_feeds(shared_feed_server: FeedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, dict[str, SourceOutcome]]]:
+def all_feeds(
+    shared_feed_server: FeedServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, dict[str, SourceOutcome]]]:
     db = Database(f"sqlite:///{tmp_path_factory.mktemp('feeds') / 'feeds.db'}")
     db.upgrade()
     for file in FEED_FILES:
@@ -123,16 +170,20 @@ def test_every_feed_file_is_processed(all_feeds: tuple[Database, dict[str, Sourc
     assert count(db) > 1000
 
 
-@pytest.mark.parametrize("file", sorted(TABLE), ids=lambda f: f.rsplit("/", 2)[-2] + "/" + f.rsplit("/", 1)[-1])
+@pytest.mark.parametrize(
+    "file", sorted(TABLE), ids=lambda f: f.rsplit("/", 2)[-2] + "/" + f.rsplit("/", 1)[-1]
+)
 def test_feed_table(all_feeds: tuple[Database, dict[str, SourceOutcome]], file: str) -> None:
     db, outcomes = all_feeds
     items, first, last = TABLE[file]
     assert outcomes[file].saved.new == items
     with db.read() as session:
         source = session.scalar(select(Source).where(Source.name == file))
-        titles = list(session.scalars(
-            select(Article.title).where(Article.source_id == source.id).order_by(Article.id)
-        ))
+        titles = list(
+            session.scalars(
+                select(Article.title).where(Article.source_id == source.id).order_by(Article.id)
+            )
+        )
     assert len(titles) == items
     assert titles[0] == first
     if last is not None:
@@ -140,13 +191,20 @@ def test_feed_table(all_feeds: tuple[Database, dict[str, SourceOutcome]], file: 
 
 
 @pytest.mark.parametrize("file", sorted(CHANNEL_TITLES))
-def test_channel_titles_decode(all_feeds: tuple[Database, dict[str, SourceOutcome]], file: str) -> None:
+def test_channel_titles_decode(
+    all_feeds: tuple[Database, dict[str, SourceOutcome]], file: str
+) -> None:
     db, _ = all_feeds
     with db.read() as session:
-        assert session.scalar(select(Source.feed_title).where(Source.name == file)) == CHANNEL_TITLES[file]
+        assert (
+            session.scalar(select(Source.feed_title).where(Source.name == file))
+            == CHANNEL_TITLES[file]
+        )
 
 
-def test_unchanged_feed_is_a_304_that_stores_nothing(db: Database, feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
+def test_unchanged_feed_is_a_304_that_stores_nothing(
+    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
     source = add(db, "wire", feed_server.url("files/zh_wire.xml"))
     first = run(db, fetch_settings)["wire"]
     with db.read() as session:
@@ -158,25 +216,36 @@ def test_unchanged_feed_is_a_304_that_stores_nothing(db: Database, feed_server: 
         assert session.get(Source, source).error_count == 0
 
 
-def test_changed_items_update_in_place(db: Database, feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
-    url = feed_server.put("changing.xml", rss(
-        ("g1", "https://e.org/1", "First", "one"),
-        ("g2", "https://e.org/2?utm_source=rss", "Second", "two"),
-    ))
+def test_changed_items_update_in_place(
+    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
+    url = feed_server.put(
+        "changing.xml",
+        rss(
+            ("g1", "https://e.org/1", "First", "one"),
+            ("g2", "https://e.org/2?utm_source=rss", "Second", "two"),
+        ),
+    )
     source = add(db, "changing", url)
     assert run(db, fetch_settings)["changing"].saved.new == 2
-    feed_server.put("changing.xml", rss(
-        ("g1", "https://e.org/1", "First, corrected", "one, corrected"),
-        ("", "https://e.org/2#comments", "Second", "two"),  # guid dropped: URL still matches
-        ("g3", "https://e.org/3", "Third", "three"),
-    ))
+    feed_server.put(
+        "changing.xml",
+        rss(
+            ("g1", "https://e.org/1", "First, corrected", "one, corrected"),
+            ("", "https://e.org/2#comments", "Second", "two"),  # guid dropped: URL still matches
+            ("g3", "https://e.org/3", "Third", "three"),
+        ),
+    )
     saved = run(db, fetch_settings, force=True)["changing"].saved
     assert (saved.new, saved.updated, saved.unchanged) == (1, 1, 1)
     assert count(db, source) == 3
 
 
 def test_bad_sources_do_not_stop_the_others(
-    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings, caplog: pytest.LogCaptureFixture
+    db: Database,
+    feed_server: FeedServer,
+    fetch_settings: FetchSettings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     good = add(db, "good", feed_server.url("files/en_world.xml"))
     bad = {
@@ -200,12 +269,19 @@ def test_bad_sources_do_not_stop_the_others(
             source = session.get(Source, source_id)
             assert source.last_error and source.error_count == 1
             assert source.next_check_at == now + timedelta(seconds=1200)
-        lines = [r.getMessage() for r in caplog.records if f"#{source_id} {name} " in r.getMessage()]
+        lines = [
+            r.getMessage() for r in caplog.records if f"#{source_id} {name} " in r.getMessage()
+        ]
         assert len(lines) == 1 and "\n" not in lines[0]
 
 
-def test_a_failure_later_loses_nothing(db: Database, feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
-    url = feed_server.put("flaky.xml", rss(("a", "https://e.org/a", "A", "alpha"), ("b", "https://e.org/b", "B", "beta")))
+def test_a_failure_later_loses_nothing(
+    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
+    url = feed_server.put(
+        "flaky.xml",
+        rss(("a", "https://e.org/a", "A", "alpha"), ("b", "https://e.org/b", "B", "beta")),
+    )
     source = add(db, "flaky", url)
     run(db, fetch_settings)
     feed_server.put("flaky.xml", b"<html><body>maintenance</body></html>", "text/html")
@@ -214,7 +290,9 @@ def test_a_failure_later_loses_nothing(db: Database, feed_server: FeedServer, fe
     assert count(db, source) == 2
 
 
-def test_due_sources_respect_their_schedule(db: Database, feed_server: FeedServer, fetch_settings: FetchSettings) -> None:
+def test_due_sources_respect_their_schedule(
+    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
     add(db, "wire", feed_server.url("files/zh_wire.xml"))
     now = datetime.now(UTC)
     assert "wire" in run(db, fetch_settings, now=now)
@@ -249,13 +327,18 @@ def test_folder_source_ingests_each_new_issue_once(
         third = run(db, fetch_settings, force=True)["epaper"]
     assert third.error is None and third.files == 2 and third.saved.new == 3
     with db.read() as session:
-        files = {f.name: f for f in session.scalars(select(IngestedFile).where(IngestedFile.source_id == source))}
+        files = {
+            f.name: f
+            for f in session.scalars(select(IngestedFile).where(IngestedFile.source_id == source))
+        }
     assert set(files) == {"2026-11-20.txt", "2026-11-21.txt", "broken.txt"}
     assert files["broken.txt"].error and files["2026-11-21.txt"].article_count == 3
     assert count(db, source) == 6
 
 
-def test_missing_folder_is_an_error_on_the_source(db: Database, tmp_path: Path, fetch_settings: FetchSettings) -> None:
+def test_missing_folder_is_an_error_on_the_source(
+    db: Database, tmp_path: Path, fetch_settings: FetchSettings
+) -> None:
     folder = tmp_path / "gone"
     folder.mkdir()
     add(db, "gone", str(folder), kind="folder")

@@ -25,8 +25,13 @@ STORY = (
 
 def _source(db: Database, name: str) -> int:
     with db.write() as session:
-        return add_source(session, kind="feed", location=f"https://{name}.example/feed",
-                          name=name, interval_seconds=600).id
+        return add_source(
+            session,
+            kind="feed",
+            location=f"https://{name}.example/feed",
+            name=name,
+            interval_seconds=600,
+        ).id
 
 
 def _articles(db: Database) -> list[Article]:
@@ -47,8 +52,9 @@ def test_same_guid_updates_instead_of_adding(db: Database) -> None:
     with db.write() as session:
         first = save_articles(session, source, [article("Old title", "old body", guid="g1")], NOW)
     with db.write() as session:
-        second = save_articles(session, source, [article("New title", "new body", guid="g1")],
-                               NOW + timedelta(hours=1))
+        second = save_articles(
+            session, source, [article("New title", "new body", guid="g1")], NOW + timedelta(hours=1)
+        )
     with db.write() as session:
         third = save_articles(session, source, [article("New title", "new body", guid="g1")], NOW)
     assert (first.new, second.updated, third.unchanged) == (1, 1, 1)
@@ -59,8 +65,15 @@ def test_same_guid_updates_instead_of_adding(db: Database) -> None:
 def test_same_canonical_url_updates(db: Database) -> None:
     source = _source(db, "a")
     with db.write() as session:
-        save_articles(session, source, [article("A", "one", url="https://e.org/a?id=1&utm_source=rss#top")], NOW)
-        result = save_articles(session, source, [article("A2", "two", url="https://E.org/a?id=1")], NOW)
+        save_articles(
+            session,
+            source,
+            [article("A", "one", url="https://e.org/a?id=1&utm_source=rss#top")],
+            NOW,
+        )
+        result = save_articles(
+            session, source, [article("A2", "two", url="https://E.org/a?id=1")], NOW
+        )
     assert result.updated == 1
     [row] = _articles(db)
     assert row.url == "https://e.org/a?id=1" and row.title == "A2"
@@ -77,12 +90,19 @@ def test_same_guid_in_another_source_is_another_article(db: Database) -> None:
 def test_near_duplicate_across_sources_is_the_same_story_both_kept(db: Database) -> None:
     city, wire = _source(db, "city"), _source(db, "wire")
     reedited = STORY.replace("今天正式", "于本周四正式") + "区里计划明年继续向东延伸。"
-    unrelated = "临江港新开两条内河集装箱航线，每周往返六个班次，预计每年可减少公路运输三万车次，降低物流成本。"
+    unrelated = (
+        "临江港新开两条内河集装箱航线，每周往返六个班次，"
+        "预计每年可减少公路运输三万车次，降低物流成本。"
+    )
     with db.write() as session:
         save_articles(session, city, [article("步道开放", STORY, guid="c1")], NOW)
         result = save_articles(
-            session, wire,
-            [article("沿江步道首段建成", reedited, guid="w1"), article("新航线", unrelated, guid="w2")],
+            session,
+            wire,
+            [
+                article("沿江步道首段建成", reedited, guid="w1"),
+                article("新航线", unrelated, guid="w2"),
+            ],
             NOW,
         )
     assert result.new == 2 and result.same_story == 1
@@ -94,7 +114,10 @@ def test_near_duplicate_across_sources_is_the_same_story_both_kept(db: Database)
 
 def test_sketch_similarity_separates_reedits_from_other_stories() -> None:
     reedited = STORY.replace("三点二公里", "约三公里") + "区里计划明年继续向东延伸。"
-    other = "本届半程马拉松共设置三个项目，报名通道将于下周一开启，赛事路线沿滨江大道展开，终点设在青石湾广场。" * 2
+    other = (
+        "本届半程马拉松共设置三个项目，报名通道将于下周一开启，赛事路线沿滨江大道展开，终点设在青石湾广场。"
+        * 2
+    )
     assert estimated_jaccard(sketch(STORY), sketch(reedited)) >= 0.6
     assert estimated_jaccard(sketch(STORY), sketch(other)) < 0.2
     assert sketch("太短") == ()
@@ -109,8 +132,13 @@ def test_concurrent_writers_wait_instead_of_failing(db: Database) -> None:
             for i in range(20):
                 with db.write() as session:
                     session.scalar(select(Article.id).limit(1))  # read, then write
-                    save_articles(session, source, [article(f"t{number}-{i}", f"body {number} {i}", guid=f"{number}-{i}")], NOW)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                    save_articles(
+                        session,
+                        source,
+                        [article(f"t{number}-{i}", f"body {number} {i}", guid=f"{number}-{i}")],
+                        NOW,
+                    )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]

@@ -26,9 +26,9 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 # Long runs of text inside person fields feed a quadratic regex in feedparser.
+_PERSON_TAGS = "author|creator|managingEditor|webMaster|name|email|contributor"
 _PERSON_FIELD = re.compile(
-    r"(<(?:[\w-]+:)?(?:author|creator|managingEditor|webMaster|name|email|contributor)\b[^>]{0,500}>)"
-    r"([^<]{%d,})" % (limits.MAX_AUTHOR_CHARS * 2)
+    rf"(<(?:[\w-]+:)?(?:{_PERSON_TAGS})\b[^>]{{0,500}}>)([^<]{{{limits.MAX_AUTHOR_CHARS * 2},}})"
 )
 
 
@@ -37,9 +37,7 @@ def _guard(text: str) -> str:
     prolog = text[: first.start()] if first else text
     if _ENTITY_DECL.search(prolog):
         raise UnsafeFeed("the feed declares XML entities (refused: entity expansion)")
-    return _PERSON_FIELD.sub(
-        lambda m: m.group(1) + m.group(2)[: limits.MAX_AUTHOR_CHARS], text
-    )
+    return _PERSON_FIELD.sub(lambda m: m.group(1) + m.group(2)[: limits.MAX_AUTHOR_CHARS], text)
 
 
 def _as_utf8_document(text: str) -> bytes:
@@ -66,7 +64,9 @@ def _body_html(entry: Any) -> str:
 
 def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
     title = html_to_text(limits.cap(entry.get("title") or "", limits.MAX_TITLE_CHARS) or "")
-    paragraphs = tuple(html_to_paragraphs(limits.cap(_body_html(entry), limits.MAX_BODY_CHARS) or ""))
+    paragraphs = tuple(
+        html_to_paragraphs(limits.cap(_body_html(entry), limits.MAX_BODY_CHARS) or "")
+    )
     if not title and not paragraphs:
         return None
     link = safe_link(entry.get("link"), base)

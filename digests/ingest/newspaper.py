@@ -43,7 +43,7 @@ _MAX_SUBHEAD_UNITS = 40
 # A line that starts with a sentence this short finishes a sentence broken by
 # the layout ("...支撑和保障" / "作用。区人社局..."); no paragraph opens like that.
 _MAX_FRAGMENT_CHARS = 4
-_FRAGMENT_START = re.compile(r"^([^。！？!?“‘「『\"'(（]{1,%d})[。！？!?]" % _MAX_FRAGMENT_CHARS)
+_FRAGMENT_START = re.compile(rf"^([^。！？!?“‘「『\"'(（]{{1,{_MAX_FRAGMENT_CHARS}}})[。！？!?]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +130,7 @@ def _wrap_width(lines: list[str]) -> int | None:
     long_lengths = [len(line) for line in lines if len(line) >= 15]
     if len(long_lengths) < 8:
         return None
-    width, count = Counter(long_lengths).most_common(1)[0]
+    width = Counter(long_lengths).most_common(1)[0][0]
     near = sum(1 for n in long_lengths if width - 1 <= n <= width)
     if width == max(long_lengths) and near >= 0.4 * len(long_lengths):
         return width

@@ -81,9 +81,7 @@ class Database:
                 command.upgrade(config, "head")
                 connection.commit()
         except OperationalError as exc:
-            raise StoreError(
-                f"cannot open database {describe_url(self.url)}: {exc.orig}"
-            ) from None
+            raise StoreError(f"cannot open database {describe_url(self.url)}: {exc.orig}") from None
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -1,0 +1,154 @@
+"""The command line as a user runs it: a real process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digests.feedserver import FeedServer
+from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
+
+
+def newsdigest(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "digests.cli", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@needs_shared
+def test_parse_sample_prints_three_articles(tmp_path: Path) -> None:
+    result = newsdigest("parse", str(SAMPLE_ISSUE), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["title"][:8] for r in records] == [
+        "人民城市建标杆 ",
+        "助力城市数字化转",
+        "这场久别重逢在杨",
+    ]
+    for record in records:
+        assert set(record) >= {"title", "subtitle", "byline", "lead", "paragraphs", "subheads"}
+    assert not list(tmp_path.iterdir())  # touched no database
+
+
+def test_parse_bad_file_is_one_line_and_others_go_on(tmp_path: Path) -> None:
+    result = newsdigest(
+        "parse", str(tmp_path / "missing.txt"), str(CORPUS / "issue_2026-11-20.txt"), cwd=tmp_path
+    )
+    assert_one_line_error(result)
+    assert "missing.txt" in result.stderr
+    assert len(result.stdout.splitlines()) == 3
+
+
+def test_parse_forced_wrong_encoding(tmp_path: Path) -> None:
+    issue = tmp_path / "gbk.txt"
+    issue.write_bytes((CORPUS / "issue_2026-11-20.txt").read_text("utf-8").encode("gb18030"))
+    assert_one_line_error(newsdigest("parse", "--encoding", "utf-8", str(issue), cwd=tmp_path))
+    assert newsdigest("parse", "--encoding", "gb18030", str(issue), cwd=tmp_path).returncode == 0
+
+
+def test_sources_ingest_fetch_flow(tmp_path: Path, feed_server: FeedServer) -> None:
+    env = {
+        "NEWSDIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "NEWSDIGEST_FETCH__ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+    }
+    added = newsdigest(
+        "sources",
+        "add",
+        feed_server.url("files/zh_city.json"),
+        "--name",
+        "city",
+        "--every",
+        "15m",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "every 900 s" in added.stdout
+    assert_one_line_error(
+        newsdigest("sources", "add", feed_server.url("files/zh_city.json"), cwd=tmp_path, env=env)
+    )
+    fetched = newsdigest("fetch", cwd=tmp_path, env=env)
+    assert fetched.returncode == 0 and "6 new" in fetched.stdout, fetched.stderr
+    ingested = newsdigest("ingest", str(CORPUS / "issue_2026-11-20.txt"), cwd=tmp_path, env=env)
+    assert ingested.returncode == 0 and "stored 3 new" in ingested.stdout
+    listing = newsdigest("sources", "list", "--json", cwd=tmp_path, env=env)
+    rows = [json.loads(line) for line in listing.stdout.splitlines()]
+    assert [(r["name"], r["articles"]) for r in rows] == [("city", 6), ("newspaper", 3)]
+    removed = newsdigest("sources", "remove", "city", cwd=tmp_path, env=env)
+    assert removed.returncode == 0 and "kept" in removed.stdout
+    articles = newsdigest("articles", "--json", "--limit", "100", cwd=tmp_path, env=env)
+    assert len(articles.stdout.splitlines()) == 9  # removing a source keeps its articles
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sources", "add", "not a url"], "neither"),
+        (["sources", "add", "ftp://example.org/feed"], "scheme"),
+        (["sources", "add", "https://example.org/feed", "--every", "soon"], "--every"),
+        (["sources", "remove", "42"], "no source"),
+    ],
+    ids=["garbage", "scheme", "interval", "unknown-source"],
+)
+def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    result = newsdigest(
+        *args, cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    )
+    assert_one_line_error(result)
+    assert needle in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ("databse_url = 'x'\n", "unknown key 'databse_url'"),
+        ("[fetch]\nconcurrency = 0\n", "fetch.concurrency"),
+        ("[fetch]\ndefault_interval = 'often'\n", "fetch.default_interval"),
+        ("[fetch]\nallowed_networks = ['not-a-network']\n", "fetch.allowed_networks"),
+        ("database_url = \n", "not valid TOML"),
+    ],
+    ids=["unknown-key", "range", "duration", "network", "toml"],
+)
+def test_bad_config_names_the_key(tmp_path: Path, config: str, needle: str) -> None:
+    (tmp_path / "config.toml").write_text(config, "utf-8")
+    result = newsdigest("sources", "list", cwd=tmp_path)
+    assert_one_line_error(result)
+    assert needle in result.stderr
+
+
+def test_database_password_never_printed(tmp_path: Path) -> None:
+    result = newsdigest(
+        "sources",
+        "list",
+        cwd=tmp_path,
+        env={"NEWSDIGEST_DATABASE_URL": "postgresql+nosuchdriver://user:s3cret@127.0.0.1:1/db"},
+    )
+    assert_one_line_error(result)
+    assert "s3cret" not in result.stderr
+
+
+def test_demo_runs_offline(tmp_path: Path) -> None:
+    result = newsdigest("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "19 articles stored" in result.stdout
+    assert "not modified" in result.stdout

@@ -1,0 +1,79 @@
+"""Configuration: the example file mirrors the schema; the environment overrides."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from digests.config import FetchSettings, Settings, load_settings, parse_duration
+from digests.errors import ConfigError
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "config.example.toml"
+
+
+def _keys(model: type, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, field in model.model_fields.items():  # type: ignore[attr-defined]
+        annotation = field.annotation
+        if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+            keys |= _keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.add(prefix + name)
+    return keys
+
+
+def _flatten(data: dict, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for name, value in data.items():
+        if isinstance(value, dict):
+            keys |= _flatten(value, f"{prefix}{name}.")
+        else:
+            keys.add(prefix + name)
+    return keys
+
+
+def test_example_config_mirrors_the_schema_key_for_key() -> None:
+    assert _flatten(tomllib.loads(EXAMPLE.read_text("utf-8"))) == _keys(Settings)
+
+
+def test_example_config_values_are_the_defaults() -> None:
+    assert load_settings(EXAMPLE, environ={}) == Settings()
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("database_url = 'sqlite:///file.db'\n[fetch]\nconcurrency = 3\n", "utf-8")
+    settings = load_settings(
+        path,
+        environ={
+            "NEWSDIGEST_DATABASE_URL": "sqlite:///env.db",
+            "NEWSDIGEST_FETCH__MAX_REDIRECTS": "2",
+            "NEWSDIGEST_FETCH__ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        },
+    )
+    assert settings.database_url == "sqlite:///env.db"
+    assert settings.fetch == FetchSettings(
+        concurrency=3, max_redirects=2, allowed_networks=["127.0.0.0/8", "::1/128"]
+    )
+
+
+def test_unknown_environment_key_is_reported() -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'fetch\.colour'"):
+        load_settings(None, environ={"NEWSDIGEST_FETCH__COLOUR": "blue"})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("6h", 21600), ("1d", 86400), (45, 45), ("1.5h", 5400)],
+)
+def test_durations(text: object, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "0s", "-5m", True, "10 parsecs"])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
