@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Sequence
 
 from digests.article import RawArticle
 from digests.ingest.urls import canonical_url
@@ -23,6 +24,9 @@ SKETCH_SIZE = 64
 # pair); unrelated articles share almost none (< 0.05).
 NEAR_DUPLICATE_JACCARD = 0.5
 MIN_SKETCH_CHARS = 40
+# Two sketches at the Jaccard threshold share about a third of their values;
+# candidates sharing fewer than this are not worth an estimate.
+MIN_SHARED_VALUES = SKETCH_SIZE // 8
 
 _NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -72,3 +76,38 @@ def encode_sketch(values: Sequence[int]) -> str:
 
 def decode_sketch(text: str | None) -> tuple[int, ...]:
     return tuple(int(part, 16) for part in text.split()) if text else ()
+
+
+class StoryIndex:
+    """Finds the story a new sketch belongs to without comparing against everything.
+
+    An inverted index from sketch value to the stories holding it: only stories
+    sharing several values are estimated, so a batch costs about linear time.
+    """
+
+    def __init__(self) -> None:
+        self._postings: defaultdict[int, list[int]] = defaultdict(list)
+        self._entries: list[tuple[Hashable, tuple[int, ...]]] = []
+
+    def add(self, story: Hashable, values: Sequence[int]) -> None:
+        if not values:
+            return
+        position = len(self._entries)
+        self._entries.append((story, tuple(values)))
+        for value in values:
+            self._postings[value].append(position)
+
+    def find(self, values: Sequence[int]) -> Hashable | None:
+        """The best-matching story at or above ``NEAR_DUPLICATE_JACCARD``, if any."""
+        if not values:
+            return None
+        shared = Counter(p for value in values for p in self._postings.get(value, ()))
+        best: tuple[float, Hashable] | None = None
+        for position, hits in shared.items():
+            if hits < MIN_SHARED_VALUES:
+                continue
+            story, other = self._entries[position]
+            score = estimated_jaccard(values, other)
+            if score >= NEAR_DUPLICATE_JACCARD and (best is None or score > best[0]):
+                best = (score, story)
+        return best[1] if best else None

@@ -26,7 +26,7 @@ from digests.ingest.netguard import parse_networks
 from digests.ingest.newspaper import parse_newspaper
 from digests.ingest.parse import parse_feed_bytes
 from digests.ingest.urls import redact_url
-from digests.store.articles import SaveResult, save_articles
+from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import IngestedFile, Source
 from digests.store.sources import due_sources, get_or_create_source, record_failure, record_success
@@ -81,6 +81,7 @@ def ingest_files(
     totals = SaveResult()
     errors: list[str] = []
     now = _now()
+    stories = StoryCache()
     with db.write() as session:
         source_id = get_or_create_source(
             session, kind="files", location=f"files:{source_name}", name=source_name
@@ -95,11 +96,11 @@ def ingest_files(
             errors.append(f"{path}: {exc}")
             continue
         with db.write() as session:
-            totals += save_articles(session, source_id, articles, now)
+            totals += save_articles(session, source_id, articles, now, stories)
     return totals, errors
 
 
-def _scan_folder(db: Database, source: Source, now: datetime) -> SourceOutcome:
+def _scan_folder(db: Database, source: Source, now: datetime, stories: StoryCache) -> SourceOutcome:
     folder = Path(source.location)
     totals = SaveResult()
     if not folder.is_dir():
@@ -132,7 +133,7 @@ def _scan_folder(db: Database, source: Source, now: datetime) -> SourceOutcome:
             articles = []
             log.warning("source #%d %s: file %s: %s", source.id, source.name, path.name, error)
         with db.write() as session:
-            saved = save_articles(session, source.id, articles, now)
+            saved = save_articles(session, source.id, articles, now, stories)
             record = session.scalar(
                 select(IngestedFile).where(
                     IngestedFile.source_id == source.id, IngestedFile.name == path.name
@@ -152,7 +153,12 @@ def _scan_folder(db: Database, source: Source, now: datetime) -> SourceOutcome:
 
 
 async def _refresh_feed(
-    db: Database, source: Source, client: httpx.AsyncClient, policy: FetchPolicy, now: datetime
+    db: Database,
+    source: Source,
+    client: httpx.AsyncClient,
+    policy: FetchPolicy,
+    now: datetime,
+    stories: StoryCache,
 ) -> tuple[SourceOutcome, dict[str, str | None]]:
     result = await fetch_url(
         client, source.location, policy, etag=source.etag, last_modified=source.last_modified
@@ -166,7 +172,7 @@ async def _refresh_feed(
         base_url=result.url,
     )
     with db.write() as session:
-        saved = save_articles(session, source.id, parsed.articles, now)
+        saved = save_articles(session, source.id, parsed.articles, now, stories)
     meta = {"etag": result.etag, "last_modified": result.last_modified, "feed_title": parsed.title}
     return SourceOutcome(source.id, source.name, saved), meta
 
@@ -179,18 +185,20 @@ async def refresh_source(
     *,
     max_backoff_seconds: int,
     now: datetime | None = None,
+    stories: StoryCache | None = None,
 ) -> SourceOutcome:
     """Fetch or scan one source and record what happened on it.
 
     Never raises for the source's own faults: they are logged and recorded.
     """
     now = now or _now()
+    stories = stories or StoryCache()
     meta: dict[str, str | None] = {}
     try:
         if source.kind == "folder":
-            outcome = _scan_folder(db, source, now)
+            outcome = _scan_folder(db, source, now, stories)
         else:
-            outcome, meta = await _refresh_feed(db, source, client, policy, now)
+            outcome, meta = await _refresh_feed(db, source, client, policy, now, stories)
     except NewsdigestError as exc:
         reason = str(exc) or type(exc).__name__
         log.warning(
@@ -227,11 +235,18 @@ async def fetch_due(
         sources = due_sources(session, now, force=force)
     policy = policy_from_settings(settings)
     limit = asyncio.Semaphore(settings.concurrency)
+    stories = StoryCache()
 
     async def one(source: Source, client: httpx.AsyncClient) -> SourceOutcome:
         async with limit:
             outcome = await refresh_source(
-                db, source, client, policy, max_backoff_seconds=settings.max_backoff, now=now
+                db,
+                source,
+                client,
+                policy,
+                max_backoff_seconds=settings.max_backoff,
+                now=now,
+                stories=stories,
             )
         if on_done is not None:
             on_done(outcome)

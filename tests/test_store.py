@@ -159,3 +159,30 @@ def test_naive_datetimes_are_refused(db: Database) -> None:
     source = _source(db, "a")
     with pytest.raises(Exception, match="naive"), db.write() as session:
         save_articles(session, source, [article("t", "b")], datetime(2026, 1, 1))
+
+
+def test_near_duplicates_within_one_batch_and_across_batches_share_a_story(db: Database) -> None:
+    from digests.store.articles import StoryCache
+
+    city, wire, blog = _source(db, "city"), _source(db, "wire"), _source(db, "blog")
+    cache = StoryCache()
+    with db.write() as session:
+        save_articles(
+            session,
+            city,
+            [
+                article("步道", STORY, guid="1"),
+                article("步道（更新）", STORY + "补充一句。", guid="2"),
+            ],
+            NOW,
+            cache,
+        )
+    with db.write() as session:
+        result = save_articles(
+            session, wire, [article("转载", "转载：" + STORY, guid="w")], NOW, cache
+        )
+    with db.write() as session:
+        later = save_articles(session, blog, [article("再转", STORY, guid="b")], NOW)  # fresh cache
+    assert result.same_story == 1 and later.same_story == 1
+    rows = _articles(db)
+    assert {row.story_id for row in rows} == {rows[0].id}

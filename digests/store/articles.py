@@ -54,25 +54,36 @@ def _known(session: Session, source_id: int, batch: Sequence[RawArticle]) -> lis
     return list(found.values())
 
 
-def _recent_sketches(session: Session, now: datetime) -> list[tuple[int, tuple[int, ...]]]:
-    rows = session.execute(
-        select(Article.id, Article.story_id, Article.sketch)
-        .where(Article.fetched_at >= now - STORY_WINDOW, Article.sketch.is_not(None))
-        .order_by(Article.fetched_at.desc())
-        .limit(STORY_CANDIDATES)
-    )
-    return [(story_id or id_, dedup.decode_sketch(sketch)) for id_, story_id, sketch in rows]
+class StoryCache:
+    """The near-duplicate index of recent articles, loaded once and then topped up.
 
+    One cache serves a whole fetch run: each batch loads only the articles
+    stored since the previous batch (by any process), not the whole window again.
+    """
 
-def _same_story(
-    sketch: tuple[int, ...], candidates: list[tuple[int, tuple[int, ...]]]
-) -> int | None:
-    best: tuple[float, int] | None = None
-    for story_id, other in candidates:
-        score = dedup.estimated_jaccard(sketch, other)
-        if score >= dedup.NEAR_DUPLICATE_JACCARD and (best is None or score > best[0]):
-            best = (score, story_id)
-    return best[1] if best else None
+    def __init__(self) -> None:
+        self._index = dedup.StoryIndex()
+        self._last_id = 0
+
+    def index(self, session: Session, now: datetime) -> dedup.StoryIndex:
+        rows = session.execute(
+            select(Article.id, Article.story_id, Article.sketch)
+            .where(
+                Article.id > self._last_id,
+                Article.fetched_at >= now - STORY_WINDOW,
+                Article.sketch.is_not(None),
+            )
+            .order_by(Article.id.desc())
+            .limit(STORY_CANDIDATES)
+        )
+        for id_, story_id, sketch in rows:
+            self._index.add(story_id or id_, dedup.decode_sketch(sketch))
+            self._last_id = max(self._last_id, id_)
+        return self._index
+
+    def saw(self, article_id: int) -> None:
+        """Articles this process stored are already in the index."""
+        self._last_id = max(self._last_id, article_id)
 
 
 def _apply(row: Article, article: RawArticle, content: str, now: datetime) -> None:
@@ -91,9 +102,17 @@ def _apply(row: Article, article: RawArticle, content: str, now: datetime) -> No
 
 
 def save_articles(
-    session: Session, source_id: int, batch: Sequence[RawArticle], now: datetime
+    session: Session,
+    source_id: int,
+    batch: Sequence[RawArticle],
+    now: datetime,
+    stories: StoryCache | None = None,
 ) -> SaveResult:
-    """Insert new articles, update changed ones (same guid or canonical URL)."""
+    """Insert new articles, update changed ones (same guid or canonical URL).
+
+    A new article whose text nearly duplicates one stored recently (or one
+    earlier in this batch) gets that article's ``story_id``; otherwise its own.
+    """
     result = SaveResult()
     if not batch:
         return result
@@ -101,7 +120,11 @@ def save_articles(
     by_identity = {row.identity: row for row in known}
     by_guid = {row.guid: row for row in known if row.guid}
     by_url = {row.url: row for row in known if row.url}
-    candidates: list[tuple[int, tuple[int, ...]]] | None = None
+    cache = stories or StoryCache()
+    index: dedup.StoryIndex | None = None
+    # New rows get ids only at flush: remember which row (or stored story id)
+    # each new row's story is, and resolve after one flush.
+    story_of: list[tuple[Article, Article | int | None]] = []
     for article in batch:
         kind, value = dedup.identity_key(article)
         identity = dedup.identity_digest(kind, value)
@@ -120,9 +143,9 @@ def save_articles(
                 result.updated += 1
             continue
         sketch = dedup.sketch(f"{article.title}\n{article.body}")
-        if candidates is None:
-            candidates = _recent_sketches(session, now)
-        story_id = _same_story(sketch, candidates) if sketch else None
+        if index is None:
+            index = cache.index(session, now)
+        story = index.find(sketch)
         row = Article(
             source_id=source_id,
             identity=identity,
@@ -133,17 +156,21 @@ def save_articles(
         )
         _apply(row, article, content, now)
         session.add(row)
-        session.flush()
-        row.story_id = story_id or row.id
-        if story_id is not None:
-            result.same_story += 1
-        if sketch:
-            candidates.append((row.story_id, sketch))
+        story_of.append((row, story))  # type: ignore[arg-type]
+        index.add(story if story is not None else row, sketch)
         by_identity[identity] = row
         if row.guid:
             by_guid[row.guid] = row
         if url:
             by_url[url] = row
+    session.flush()
+    for row, story in story_of:
+        if story is None:
+            row.story_id = row.id
+        else:
+            result.same_story += 1
+            row.story_id = story if isinstance(story, int) else (story.story_id or story.id)
         result.new += 1
         result.new_ids.append(row.id)
+        cache.saw(row.id)
     return result

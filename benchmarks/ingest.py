@@ -1,0 +1,286 @@
+"""Ingest benchmark: one command, numbers side by side with anchors in the same run.
+
+    .venv/bin/python -m benchmarks.ingest [--runs 3] [--feeds 200]
+
+1. Articles/s for parse + normalize + store: ../shared/eval/zh_news_raw.jsonl
+   (931 articles) turned into one JSON Feed in memory, served by the local
+   feed server on 127.0.0.1, fetched once, then decoded, sniffed, parsed,
+   HTML-cleaned and stored (dedup and near-duplicate lookup included) into a
+   fresh SQLite file. Anchors on the same items: feedparser alone on the same
+   items as RSS 2.0 (what a plain RSS bot does per fetch, no storage), and
+   json.loads alone (a floor).
+2. Feeds/s: 200 distinct local feeds (5 items each, cut from the same corpus)
+   fetched, parsed and stored by `fetch_due` at several concurrency limits.
+
+Writes benchmarks/results/ingest.md and ingest.json. The corpus text is read
+from ../shared at run time; none of it is stored in the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+import feedparser
+from rich.console import Console
+from rich.table import Table
+
+from digests.config import FetchSettings
+from digests.feedserver import FeedServer
+from digests.ingest.fetch import fetch_url, make_client
+from digests.ingest.parse import parse_feed_bytes
+from digests.pipeline import fetch_due, policy_from_settings
+from digests.store.articles import save_articles
+from digests.store.db import Database
+from digests.store.sources import add_source
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "eval" / "zh_news_raw.jsonl"
+RESULTS = REPO / "benchmarks" / "results"
+SETTINGS = FetchSettings(allowed_networks=["127.0.0.0/8"], max_bytes=64 * 1024 * 1024)
+
+
+def load_rows() -> list[dict[str, str]]:
+    return [json.loads(line) for line in CORPUS.read_text("utf-8").splitlines() if line.strip()]
+
+
+def _html(text: str) -> str:
+    return "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
+
+
+def json_feed(rows: list[dict[str, str]]) -> bytes:
+    return json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "benchmark",
+            "items": [
+                {
+                    "id": r["id"],
+                    "url": r.get("url") or None,
+                    "title": r["title"],
+                    "content_html": _html(r["text"]),
+                }
+                for r in rows
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def rss_feed(rows: list[dict[str, str]]) -> bytes:
+    items = "".join(
+        f"<item><guid>{escape(r['id'])}</guid><title>{escape(r['title'])}</title>"
+        f"<description>{escape(_html(r['text']))}</description></item>"
+        for r in rows
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>benchmark</title>{items}</channel></rss>"
+    ).encode()
+
+
+async def _fetch_once(url: str) -> bytes:
+    policy = policy_from_settings(SETTINGS)
+    async with make_client(policy) as client:
+        result = await fetch_url(client, url, policy)
+    assert result.body is not None
+    return result.body
+
+
+def bench_articles(rows: list[dict[str, str]], runs: int) -> dict[str, float]:
+    document = json_feed(rows)
+    rss = rss_feed(rows)
+    timings: dict[str, list[float]] = {
+        "fetch": [],
+        "parse": [],
+        "store": [],
+        "feedparser": [],
+        "json": [],
+    }
+    with FeedServer() as server:
+        url = server.put("bench.json", document, "application/feed+json")
+        for _ in range(runs):
+            started = time.perf_counter()
+            body = asyncio.run(_fetch_once(url))
+            timings["fetch"].append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            parsed = parse_feed_bytes(body, content_type="application/feed+json")
+            timings["parse"].append(time.perf_counter() - started)
+
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Database(f"sqlite:///{tmp}/bench.db")
+                db.upgrade()
+                with db.write() as session:
+                    source = add_source(
+                        session, kind="feed", location=url, name="bench", interval_seconds=1800
+                    ).id
+                started = time.perf_counter()
+                with db.write() as session:
+                    saved = save_articles(session, source, parsed.articles, datetime.now(UTC))
+                timings["store"].append(time.perf_counter() - started)
+                db.close()
+            assert saved.new + saved.same_story >= 1
+
+            started = time.perf_counter()
+            anchor = feedparser.parse(rss)
+            timings["feedparser"].append(time.perf_counter() - started)
+            assert len(anchor.entries) == len(rows)
+
+            started = time.perf_counter()
+            json.loads(document)
+            timings["json"].append(time.perf_counter() - started)
+    median = {name: statistics.median(values) for name, values in timings.items()}
+    n = len(rows)
+    return {
+        "articles": n,
+        "stored_articles": saved.new,
+        "same_story": saved.same_story,
+        "feed_bytes": len(document),
+        "fetch_s": median["fetch"],
+        "parse_s": median["parse"],
+        "store_s": median["store"],
+        "newsdigest_parse_store_per_s": n / (median["parse"] + median["store"]),
+        "newsdigest_parse_per_s": n / median["parse"],
+        "newsdigest_store_per_s": n / median["store"],
+        "anchor_feedparser_per_s": n / median["feedparser"],
+        "anchor_json_loads_per_s": n / median["json"],
+    }
+
+
+def bench_feeds(
+    rows: list[dict[str, str]], feeds: int, concurrency: list[int]
+) -> list[dict[str, float]]:
+    results = []
+    with FeedServer() as server:
+        urls = [
+            server.put(
+                f"feed-{i}.json",
+                json_feed([rows[(i * 5 + k) % len(rows)] for k in range(5)]),
+                "application/feed+json",
+            )
+            for i in range(feeds)
+        ]
+        for limit in concurrency:
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Database(f"sqlite:///{tmp}/feeds.db")
+                db.upgrade()
+                with db.write() as session:
+                    for i, url in enumerate(urls):
+                        add_source(
+                            session,
+                            kind="feed",
+                            location=url,
+                            name=f"feed {i}",
+                            interval_seconds=1800,
+                        )
+                settings = SETTINGS.model_copy(update={"concurrency": limit})
+                started = time.perf_counter()
+                outcomes = asyncio.run(fetch_due(db, settings))
+                elapsed = time.perf_counter() - started
+                db.close()
+            failed = sum(1 for o in outcomes if o.error)
+            results.append(
+                {
+                    "concurrency": limit,
+                    "feeds": len(outcomes),
+                    "failed": failed,
+                    "seconds": elapsed,
+                    "feeds_per_s": len(outcomes) / elapsed,
+                }
+            )
+    return results
+
+
+def write_results(articles: dict[str, float], feeds: list[dict[str, float]], runs: int) -> str:
+    lines = [
+        "# Ingest benchmark",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"Python {platform.python_version()}, median of {runs} runs. "
+        "Command: `.venv/bin/python -m benchmarks.ingest`",
+        "",
+        f"## Articles/s: zh_news_raw.jsonl as one JSON Feed ({articles['articles']:.0f} items, "
+        f"{articles['feed_bytes'] / 1e6:.1f} MB, served on 127.0.0.1)",
+        "",
+        "| what | articles/s | seconds |",
+        "|---|---:|---:|",
+        f"| newsdigest parse + normalize + store (dedup, story lookup) | "
+        f"{articles['newsdigest_parse_store_per_s']:,.0f} | "
+        f"{articles['parse_s'] + articles['store_s']:.3f} |",
+        f"| newsdigest parse + normalize only | {articles['newsdigest_parse_per_s']:,.0f} | "
+        f"{articles['parse_s']:.3f} |",
+        f"| newsdigest store only (SQLite, WAL) | {articles['newsdigest_store_per_s']:,.0f} | "
+        f"{articles['store_s']:.3f} |",
+        f"| anchor: feedparser.parse, same items as RSS 2.0, no storage | "
+        f"{articles['anchor_feedparser_per_s']:,.0f} | - |",
+        f"| anchor: json.loads alone (floor) | {articles['anchor_json_loads_per_s']:,.0f} | - |",
+        "",
+        f"Fetch of the whole feed (gzip) took {articles['fetch_s']:.3f} s. Stored "
+        f"{articles['stored_articles']:.0f} articles; {articles['same_story']:.0f} were recorded "
+        "as near-duplicates of an earlier story.",
+        "",
+        "## Feeds/s: distinct local feeds (5 items each), fetch + parse + store",
+        "",
+        "| concurrency | feeds | failed | seconds | feeds/s |",
+        "|---:|---:|---:|---:|---:|",
+        *[
+            f"| {r['concurrency']:.0f} | {r['feeds']:.0f} | {r['failed']:.0f} | "
+            f"{r['seconds']:.2f} | {r['feeds_per_s']:.1f} |"
+            for r in feeds
+        ],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--feeds", type=int, default=200)
+    args = parser.parse_args(argv)
+    if not CORPUS.is_file():
+        print(f"benchmark needs {CORPUS} (../shared is not present)", file=sys.stderr)
+        return 1
+    console = Console(stderr=True)
+    rows = load_rows()
+    with console.status("articles/s ..."):
+        articles = bench_articles(rows, args.runs)
+    with console.status(f"{args.feeds} feeds ..."):
+        feeds = bench_feeds(rows, args.feeds, [1, 8, 32])
+    report = write_results(articles, feeds, args.runs)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ingest.md").write_text(report, "utf-8")
+    (RESULTS / "ingest.json").write_text(
+        json.dumps({"articles": articles, "feeds": feeds}, indent=2), "utf-8"
+    )
+    table = Table(title="ingest")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "newsdigest_parse_store_per_s",
+        "newsdigest_parse_per_s",
+        "newsdigest_store_per_s",
+        "anchor_feedparser_per_s",
+        "anchor_json_loads_per_s",
+    ):
+        table.add_row(key, f"{articles[key]:,.0f}")
+    for row in feeds:
+        table.add_row(
+            f"feeds/s at concurrency {row['concurrency']:.0f}", f"{row['feeds_per_s']:.1f}"
+        )
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
