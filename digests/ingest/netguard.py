@@ -56,6 +56,6 @@ async def check_url(url: str, allowed: tuple[IPNetwork, ...]) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve host {host!r}") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not address_allowed(address, allowed):
             raise BlockedAddress(f"host {host!r} resolves to non-public address {address}")

@@ -170,8 +170,8 @@ def _decode(data: bytes, declared: str | None, forced: str | None) -> tuple[str,
         return data[size:].decode(name, errors="replace"), name
 
     candidates: list[str] = []
-    for name in (declared, xml_declared_encoding(data)):
-        codec = normalize_encoding_name(name)
+    for label in (declared, xml_declared_encoding(data)):
+        codec = normalize_encoding_name(label)
         if codec and codec not in candidates:
             candidates.append(codec)
     candidates.append("utf-8")
