@@ -31,6 +31,7 @@ import re
 import threading
 import zlib
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -79,6 +80,7 @@ class _Document:
     body: bytes
     content_type: str
     etag: str
+    last_modified: str = LAST_MODIFIED
 
 
 @dataclass
@@ -89,6 +91,7 @@ class FeedServer:
 
     def __post_init__(self) -> None:
         self._documents: dict[str, _Document] = {}
+        self._versions = 0
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -122,7 +125,10 @@ class FeedServer:
         """Serve ``body`` at /mem/NAME (replacing what was there); returns its URL."""
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         with self._lock:
-            self._documents[name] = _Document(body, content_type, etag)
+            self._versions += 1
+            # Every change gets a later Last-Modified, as a real server's would.
+            modified = formatdate(1_790_000_000 + self._versions, usegmt=True)
+            self._documents[name] = _Document(body, content_type, etag, modified)
         return self.url(f"mem/{name}")
 
     def hits(self, path: str) -> int:
@@ -191,13 +197,18 @@ class FeedServer:
     async def _document(
         self, request: Request, writer: asyncio.StreamWriter, doc: _Document
     ) -> None:
-        if request.headers.get("if-none-match") == doc.etag:
+        # RFC 9110: If-None-Match, when sent, decides alone.
+        if "if-none-match" in request.headers:
+            unchanged = request.headers["if-none-match"] == doc.etag
+        else:
+            unchanged = request.headers.get("if-modified-since") == doc.last_modified
+        if unchanged:
             await self._respond(writer, 304, headers={"ETag": doc.etag})
             return
         headers = {
             "Content-Type": doc.content_type,
             "ETag": doc.etag,
-            "Last-Modified": LAST_MODIFIED,
+            "Last-Modified": doc.last_modified,
         }
         body = doc.body
         if "gzip" in request.headers.get("accept-encoding", ""):

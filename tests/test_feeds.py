@@ -96,8 +96,9 @@ def test_entity_declarations_are_refused_fast() -> None:
         parse_feed_bytes(bomb)
 
 
-def test_huge_author_field_is_capped_before_parsing() -> None:
-    author = "a" * 40_000 + "@" + "b" * 40_000
+@pytest.mark.parametrize("wrap", ["{}", "<![CDATA[{}]]>"], ids=["text", "cdata"])
+def test_huge_author_field_is_capped_before_parsing(wrap: str) -> None:
+    author = wrap.format("a" * 40_000 + "@" + "b" * 40_000)
     data = (
         "<rss><channel><title>t</title><item><title>x</title>"
         f"<author>{author}</author><description>d</description></item></channel></rss>"

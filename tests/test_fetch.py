@@ -49,6 +49,13 @@ async def test_second_fetch_is_a_304(
         last_modified=first.last_modified,
     )
     assert second.not_modified and second.body is None
+    by_date = await _fetch(
+        fetch_settings, feed_server.url("files/en_world.xml"), last_modified=first.last_modified
+    )
+    assert by_date.not_modified
+    sent = [r for r in feed_server.requests if r.path == "/files/en_world.xml"]
+    assert sent[1].headers["if-none-match"] == first.etag
+    assert sent[2].headers["if-modified-since"] == first.last_modified
 
 
 @pytest.mark.parametrize("status", [404, 410, 500, 503])

@@ -28,7 +28,8 @@ _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 # Long runs of text inside person fields feed a quadratic regex in feedparser.
 _PERSON_TAGS = "author|creator|managingEditor|webMaster|name|email|contributor"
 _PERSON_FIELD = re.compile(
-    rf"(<(?:[\w-]+:)?(?:{_PERSON_TAGS})\b[^>]{{0,500}}>)([^<]{{{limits.MAX_AUTHOR_CHARS * 2},}})"
+    rf"(<(?:[\w-]+:)?(?:{_PERSON_TAGS})\b[^>]{{0,500}}>(?:\s*<!\[CDATA\[)?)"
+    rf"([^<\]]{{{limits.MAX_AUTHOR_CHARS * 2},}})"
 )
 
 

@@ -119,10 +119,14 @@ def _mostly_utf8(data: bytes) -> str | None:
     """
     text = data.decode("utf-8", errors="replace")
     damaged = text.count("\ufffd")
-    multibyte = sum(1 for ch in text if ord(ch) > 0x7F) - damaged
+    multibyte = len(_NON_ASCII.findall(text)) - damaged
     if multibyte >= 2 and damaged <= max(1, multibyte // 50):
         return text
     return None
+
+
+_ODD_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
 def _looks_like_text(text: str) -> bool:
@@ -130,12 +134,7 @@ def _looks_like_text(text: str) -> bool:
     if not text:
         return True
     sample = text[:100_000]
-    odd = sum(
-        1
-        for ch in sample
-        if ch == "\ufffd" or (ord(ch) < 0x20 and ch not in "\t\n\r\f") or 0x7F <= ord(ch) < 0xA0
-    )
-    return odd <= len(sample) * 0.02
+    return len(_ODD_CHARACTERS.findall(sample)) <= len(sample) * 0.02
 
 
 def decode_bytes(

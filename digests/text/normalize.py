@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Full-width, no-break and typographic spaces read as one ordinary space.
 _SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\t\f\v]+")
 # Zero-width characters and stray BOMs carry no text.
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _RUNS_OF_SPACES = re.compile(r" {2,}")
+# Control characters, lone surrogates and private-use code points carry no text.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
 
 TERMINAL_MARKS = "。！？!?；;…"
 CLOSING_MARKS = "”’」』）)》〉】]\"'"
@@ -19,17 +20,11 @@ _ENDS_COMPLETE = re.compile(r"(?:[。！？!?；;…：:]|\.(?!\d))[”’」』
 _SENTENCE_END_INSIDE = re.compile(r"[。！？!?；;](?!$)|\.\s+(?=\S)")
 
 
-def _strip_controls(text: str) -> str:
-    return "".join(
-        ch for ch in text if ch in "\n" or unicodedata.category(ch) not in {"Cc", "Cs", "Co"}
-    )
-
-
 def normalize_line(line: str) -> str:
     """One line with odd spaces made plain, invisibles dropped, ends trimmed."""
     line = _INVISIBLE.sub("", line)
     line = _SPACES.sub(" ", line)
-    line = _strip_controls(line.replace("\n", " "))
+    line = _CONTROLS.sub("", line.replace("\n", " "))
     return _RUNS_OF_SPACES.sub(" ", line).strip()
 
 
