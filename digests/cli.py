@@ -24,6 +24,7 @@ from digests.errors import InputError, NewsdigestError
 from digests.ingest.netguard import check_scheme
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue
 from digests.store.db import Database
+from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources, remove_source
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -206,10 +207,13 @@ def run_fetch(
     ) as progress:
         task = progress.add_task("fetching sources", total=None)
 
+        def start(total: int) -> None:
+            progress.update(task, total=total)
+
         def done(_outcome: SourceOutcome) -> None:
             progress.advance(task)
 
-        return asyncio.run(fetch_due(db, settings.fetch, force=force, on_done=done))
+        return asyncio.run(fetch_due(db, settings.fetch, force=force, on_start=start, on_done=done))
 
 
 def cmd_fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -236,8 +240,6 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
-    from digests.store.queries import recent_articles
-
     db = open_database(settings)
     with db.read() as session:
         rows = recent_articles(session, limit=args.limit)

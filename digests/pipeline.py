@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from digests.article import RawArticle
 from digests.config import FetchSettings
-from digests.errors import DecodeError, InputError, NewsdigestError
+from digests.errors import InputError, NewsdigestError
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
 from digests.ingest.netguard import parse_networks
 from digests.ingest.newspaper import parse_newspaper
@@ -35,6 +35,8 @@ from digests.text.encoding import decode_bytes
 log = logging.getLogger("newsdigest.ingest")
 
 NEWSPAPER_SUFFIXES = (".txt",)
+# A newspaper issue is text: a few hundred KB. Anything far larger is not one.
+MAX_ISSUE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ def _now() -> datetime:
 
 def read_issue(data: bytes, name: str, encoding: str | None = None) -> list[RawArticle]:
     """Articles of one newspaper issue file; identity = file name + title."""
+    if len(data) > MAX_ISSUE_BYTES:
+        raise InputError(f"{len(data)} bytes is too large for a newspaper issue")
     text, _used = decode_bytes(data, forced=encoding)
     articles = parse_newspaper(text)
     return [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in articles]
@@ -115,7 +119,12 @@ def _scan_folder(db: Database, source: Source, now: datetime, stories: StoryCach
     files = 0
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in NEWSPAPER_SUFFIXES):
         try:
-            data = path.read_bytes()
+            if path.stat().st_size > MAX_ISSUE_BYTES:
+                # Read only the head: enough to notice a change, not the whole file.
+                with path.open("rb") as handle:
+                    data = handle.read(MAX_ISSUE_BYTES + 1)
+            else:
+                data = path.read_bytes()
         except OSError as exc:
             log.warning(
                 "source #%d %s: file %s unreadable: %s", source.id, source.name, path.name, exc
@@ -128,7 +137,7 @@ def _scan_folder(db: Database, source: Source, now: datetime, stories: StoryCach
         saved = SaveResult()
         try:
             articles = read_issue(data, path.name)
-        except (DecodeError, NewsdigestError) as exc:
+        except NewsdigestError as exc:
             error = str(exc)
             articles = []
             log.warning("source #%d %s: file %s: %s", source.id, source.name, path.name, error)
@@ -171,6 +180,10 @@ async def _refresh_feed(
         charset=result.charset,
         base_url=result.url,
     )
+    if parsed.skipped:
+        log.warning(
+            "source #%d %s: %d malformed item(s) skipped", source.id, source.name, parsed.skipped
+        )
     with db.write() as session:
         saved = save_articles(session, source.id, parsed.articles, now, stories)
     meta = {"etag": result.etag, "last_modified": result.last_modified, "feed_title": parsed.title}
@@ -199,8 +212,13 @@ async def refresh_source(
             outcome = _scan_folder(db, source, now, stories)
         else:
             outcome, meta = await _refresh_feed(db, source, client, policy, now, stories)
-    except NewsdigestError as exc:
-        reason = str(exc) or type(exc).__name__
+    except Exception as exc:  # one source's failure, expected or not, never stops the others
+        if isinstance(exc, NewsdigestError):
+            reason = str(exc) or type(exc).__name__
+        else:
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            log.debug("traceback for source #%d", source.id, exc_info=True)
+        reason = " ".join(reason.split())
         log.warning(
             "source #%d %s (%s): %s", source.id, source.name, redact_url(source.location), reason
         )
@@ -227,12 +245,15 @@ async def fetch_due(
     *,
     force: bool = False,
     now: datetime | None = None,
+    on_start: Callable[[int], None] | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
 ) -> list[SourceOutcome]:
     """Refresh every due source, at most ``settings.concurrency`` at a time."""
     now = now or _now()
     with db.read() as session:
         sources = due_sources(session, now, force=force)
+    if on_start is not None:
+        on_start(len(sources))
     policy = policy_from_settings(settings)
     limit = asyncio.Semaphore(settings.concurrency)
     stories = StoryCache()

@@ -214,3 +214,16 @@ def test_any_text_as_rss_item_is_handled(text: str) -> None:
     for article in parsed.articles:
         assert article.guid == "g" and article.url == "https://e.org/x"
         assert "\n" not in article.title and "\u3000" not in article.title
+
+
+def test_one_malformed_item_is_skipped_alone() -> None:
+    from digests.article import RawArticle
+    from digests.ingest.items import convert_items
+
+    def convert(item: int) -> RawArticle | None:
+        if item == 2:
+            raise ValueError("bad item")
+        return None if item == 3 else RawArticle(title=str(item), paragraphs=())
+
+    articles, skipped = convert_items(range(5), convert)
+    assert [a.title for a in articles] == ["0", "1", "4"] and skipped == 1

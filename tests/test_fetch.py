@@ -162,3 +162,33 @@ def test_configured_networks_are_allowed() -> None:
     import ipaddress
 
     assert address_allowed(ipaddress.ip_address("127.0.0.1"), parse_networks(["127.0.0.0/8"]))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", lambda data: __import__("gzip").compress(data)),
+        ("deflate", lambda data: __import__("zlib").compress(data)),
+        ("deflate", lambda data: __import__("zlib").compress(data)[2:-4]),  # raw, no header
+        ("identity", lambda data: data),
+    ],
+    ids=["gzip", "zlib-deflate", "raw-deflate", "identity"],
+)
+def test_decompressor_formats(encoding: str, compress) -> None:
+    from digests.ingest.fetch import _Decompressor
+
+    data = "新闻 news ".encode() * 1000
+    decoder = _Decompressor(encoding)
+    packed = compress(data)
+    out = decoder.feed(packed[:100], 10**6) + decoder.feed(packed[100:], 10**6)
+    assert out + decoder.finish(10**6) == data
+
+
+def test_decompressor_refuses_corrupt_and_unknown() -> None:
+    from digests.errors import FetchError
+    from digests.ingest.fetch import _Decompressor
+
+    with pytest.raises(FetchError, match="corrupt"):
+        _Decompressor("gzip").feed(b"not gzip at all", 1000)
+    with pytest.raises(FetchError, match="unsupported"):
+        _Decompressor("br")

@@ -359,3 +359,45 @@ def test_missing_folder_is_an_error_on_the_source(
 
 def test_settings_fixture_is_isolated(settings: Settings, tmp_path: Path) -> None:
     assert str(tmp_path) in settings.database_url
+
+
+def test_an_unexpected_error_in_one_source_is_recorded_not_raised(
+    db: Database,
+    feed_server: FeedServer,
+    fetch_settings: FetchSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import digests.pipeline as pipeline
+
+    real_parse = pipeline.parse_feed_bytes
+
+    def parse_with_a_bug(body: bytes, **kwargs):  # stands in for a bug we have not met yet
+        if "Harbor Town" in body.decode("utf-8", "replace"):
+            raise RuntimeError("boom\nsecond line")
+        return real_parse(body, **kwargs)
+
+    monkeypatch.setattr(pipeline, "parse_feed_bytes", parse_with_a_bug)
+    add(db, "buggy", feed_server.url("files/en_world.xml"))
+    add(db, "fine", feed_server.url("files/zh_wire.xml"))
+    with caplog.at_level(logging.WARNING, logger="newsdigest.ingest"):
+        outcomes = run(db, fetch_settings)
+    assert outcomes["fine"].saved.new == 5
+    assert outcomes["buggy"].error == "internal error: RuntimeError: boom second line"
+    assert any("buggy" in r.getMessage() and "\n" not in r.getMessage() for r in caplog.records)
+
+
+def test_oversized_issue_file_is_refused_and_recorded(
+    db: Database, tmp_path: Path, fetch_settings: FetchSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import digests.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "MAX_ISSUE_BYTES", 1000)
+    folder = tmp_path / "epaper"
+    folder.mkdir()
+    (folder / "huge.txt").write_text("标题\n\n■记者 某某\n\n" + "很长的正文。" * 1000, "utf-8")
+    source = add(db, "epaper", str(folder), kind="folder")
+    assert run(db, fetch_settings)["epaper"].files == 1
+    with db.read() as session:
+        record = session.scalar(select(IngestedFile).where(IngestedFile.source_id == source))
+    assert record.error and "too large" in record.error and count(db, source) == 0

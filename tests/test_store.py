@@ -186,3 +186,14 @@ def test_near_duplicates_within_one_batch_and_across_batches_share_a_story(db: D
     assert result.same_story == 1 and later.same_story == 1
     rows = _articles(db)
     assert {row.story_id for row in rows} == {rows[0].id}
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from digests.store.models import Base
+
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, Base.metadata) == []

@@ -19,6 +19,7 @@ import feedparser
 from digests.article import RawArticle
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.text.html import html_to_paragraphs, html_to_text
 
@@ -92,7 +93,7 @@ def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
     )
 
 
-def parse_xml_feed(text: str, base_url: str | None = None) -> tuple[str | None, list[RawArticle]]:
+def parse_xml_feed(text: str, base_url: str | None = None) -> FeedContent:
     """The feed's title and its articles. ``FeedError`` when nothing feed-like was read."""
     document = _as_utf8_document(_guard(text))
     headers = {"content-type": "application/xml; charset=utf-8"}
@@ -109,10 +110,6 @@ def parse_xml_feed(text: str, base_url: str | None = None) -> tuple[str | None, 
     del started
     feed = parsed.get("feed", {})
     base = safe_link(feed.get("link"), base_url) or base_url
-    articles = [
-        article
-        for entry in parsed.entries[: limits.MAX_ITEMS_PER_FEED]
-        if (article := _entry_to_article(entry, base)) is not None
-    ]
+    articles, skipped = convert_items(parsed.entries, lambda entry: _entry_to_article(entry, base))
     feed_title = html_to_text(feed.get("title") or "") or None
-    return limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles
+    return FeedContent(limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles, skipped)

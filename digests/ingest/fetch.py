@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urljoin
@@ -90,20 +89,20 @@ def _content_type(headers: httpx.Headers) -> tuple[str | None, str | None]:
 
 
 class _Decompressor:
-    """gzip/deflate decoding with a cap on what each chunk may expand to."""
+    """gzip/deflate decoding that never expands past the room left under the size cap."""
 
-    def __init__(self, encoding: str) -> None:
-        encoding = encoding.strip().lower()
+    def __init__(self, content_encoding: str) -> None:
+        encoding = content_encoding.strip().lower()
+        self._zlib: zlib._Decompress | None
         if encoding in {"", "identity"}:
             self._zlib = None
         elif encoding in {"gzip", "x-gzip"}:
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
             self._zlib = zlib.decompressobj()
-            self._raw_fallback = True
         else:
             raise FetchError(f"unsupported content encoding {encoding!r}")
-        self._first = True
+        self._raw_deflate_retry = encoding == "deflate"
 
     def feed(self, chunk: bytes, room: int) -> bytes:
         if self._zlib is None:
@@ -111,16 +110,24 @@ class _Decompressor:
         try:
             out = self._zlib.decompress(chunk, room + 1)
         except zlib.error as exc:
-            if self._first and getattr(self, "_raw_fallback", False):
+            if self._raw_deflate_retry:
                 # "deflate" is sometimes sent raw, without the zlib header.
+                self._raw_deflate_retry = False
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                self._first = False
                 return self.feed(chunk, room)
             raise FetchError(f"corrupt compressed body: {exc}") from exc
-        self._first = False
+        self._raw_deflate_retry = False
         if self._zlib.unconsumed_tail:
             raise TooLarge("body exceeds the size limit after decompression")
         return out
+
+    def finish(self, room: int) -> bytes:
+        if self._zlib is None:
+            return b""
+        rest = self._zlib.flush()
+        if len(rest) > room:
+            raise TooLarge("body exceeds the size limit after decompression")
+        return rest
 
 
 async def _read_body(response: httpx.Response, limit: int) -> bytes:
@@ -130,13 +137,13 @@ async def _read_body(response: httpx.Response, limit: int) -> bytes:
     decoder = _Decompressor(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    raw: AsyncIterator[bytes] = response.aiter_raw()
-    async for chunk in raw:
+    async for chunk in response.aiter_raw():
         data = decoder.feed(chunk, limit - size)
         size += len(data)
         if size > limit:
             raise TooLarge(f"body exceeds the limit of {limit} bytes")
         chunks.append(data)
+    chunks.append(decoder.finish(limit - size))
     return b"".join(chunks)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from digests.article import RawArticle
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.text.html import html_to_paragraphs, html_to_text
 
@@ -105,7 +106,7 @@ def _item_to_article(item: Any, feed: dict[str, Any], base: str | None) -> RawAr
     )
 
 
-def parse_json_feed(text: str, base_url: str | None = None) -> tuple[str | None, list[RawArticle]]:
+def parse_json_feed(text: str, base_url: str | None = None) -> FeedContent:
     """The feed's title and its articles. ``FeedError`` when it is not a JSON Feed."""
     if not _depth_ok(text):
         raise UnsafeFeed(f"JSON nested deeper than {_MAX_DEPTH} levels")
@@ -124,10 +125,7 @@ def parse_json_feed(text: str, base_url: str | None = None) -> tuple[str | None,
     if not isinstance(items, list):
         raise FeedError("JSON Feed 'items' is not a list")
     base = safe_link(document.get("home_page_url"), base_url) or base_url
-    articles = [
-        article
-        for item in items[: limits.MAX_ITEMS_PER_FEED]
-        if (article := _item_to_article(item, document, base)) is not None
-    ]
+    articles, skipped = convert_items(items, lambda item: _item_to_article(item, document, base))
     title = _str(document.get("title"))
-    return (limits.cap(html_to_text(title), limits.MAX_TITLE_CHARS) if title else None), articles
+    feed_title = limits.cap(html_to_text(title), limits.MAX_TITLE_CHARS) if title else None
+    return FeedContent(feed_title, articles, skipped)

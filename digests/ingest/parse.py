@@ -17,6 +17,7 @@ class ParsedFeed:
     format: FeedFormat
     encoding: str
     articles: list[RawArticle]
+    skipped: int = 0
 
 
 def parse_feed_bytes(
@@ -28,8 +29,12 @@ def parse_feed_bytes(
 ) -> ParsedFeed:
     text, encoding = decode_bytes(body, declared=charset)
     feed_format = sniff_format(text, content_type)
-    if feed_format is FeedFormat.JSON:
-        title, articles = parse_json_feed(text, base_url)
-    else:
-        title, articles = parse_xml_feed(text, base_url)
-    return ParsedFeed(title=title, format=feed_format, encoding=encoding, articles=articles)
+    parse = parse_json_feed if feed_format is FeedFormat.JSON else parse_xml_feed
+    content = parse(text, base_url)
+    return ParsedFeed(
+        title=content.title,
+        format=feed_format,
+        encoding=encoding,
+        articles=content.articles,
+        skipped=content.skipped,
+    )
