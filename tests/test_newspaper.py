@@ -177,3 +177,58 @@ def test_parser_never_fails_and_keeps_paragraphs_clean(lines: list[str]) -> None
 @given(st.text(max_size=300))
 def test_parser_never_fails_on_any_text(text: str) -> None:
     parse_newspaper(text)
+
+
+def _hard_wrapped(text: str, width: int, *, indent: bool, blank_between_paragraphs: bool) -> str:
+    """The issue as a fixed-width export lays it out: paragraphs cut every
+    ``width`` characters, optionally indented, optionally separated by blank lines."""
+    from digests.text.normalize import ends_complete
+
+    out: list[str] = []
+    previous_complete = True
+    for line in (raw for raw in text.split("\n") if raw.strip()):
+        if len(line) <= 30 and not ends_complete(line) and previous_complete:
+            out.append(line)  # titles, bylines, subheads stay whole
+        else:
+            start = "\u3000\u3000" + line if indent and previous_complete else line
+            previous_complete = ends_complete(line)
+            out.extend(start[i : i + width] for i in range(0, len(start), width))
+        if blank_between_paragraphs and previous_complete:
+            out.append("")
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("width", [24, 30, 36])
+@pytest.mark.parametrize(
+    ("indent", "blank"),
+    [(True, False), (False, True), (True, True)],
+    ids=["indented", "blank-lines", "both"],
+)
+def test_hard_wrapped_exports_give_the_same_articles(width: int, indent: bool, blank: bool) -> None:
+    original = parse_newspaper(ISSUE_TEXT)
+    wrapped = parse_newspaper(
+        _hard_wrapped(ISSUE_TEXT, width, indent=indent, blank_between_paragraphs=blank)
+    )
+    assert [a.title for a in wrapped] == [a.title for a in original]
+    for got, want in zip(wrapped, original, strict=True):
+        assert got.subheads == want.subheads
+        assert got.paragraphs == want.paragraphs
+
+
+@pytest.mark.parametrize(
+    ("head", "tail", "joined"),
+    [
+        ("高端生产性服", "务业", "高端生产性服务业"),
+        ("12月2", "1日", "12月21日"),
+        ("增长5.", "6%", "增长5.6%"),
+        ("使用Open", "AI模型", "使用OpenAI模型"),
+        ("the ferry", "returned", "the ferry returned"),
+        ("an exam-", "ple", "an example"),
+        ("first,", "second", "first, second"),
+        ("提振,", "明年", "提振,明年"),
+    ],
+)
+def test_join_broken(head: str, tail: str, joined: str) -> None:
+    from digests.text.normalize import join_broken
+
+    assert join_broken(head, tail) == joined

@@ -22,7 +22,8 @@ from digests.text.normalize import (
     ends_complete,
     has_inner_sentence_end,
     join_broken,
-    normalize_text,
+    normalize_line,
+    split_lines,
 )
 
 _BYLINE_MARKERS = "■□◆◇●○▲△★☆◎▌▍|"
@@ -44,6 +45,23 @@ _MAX_SUBHEAD_UNITS = 40
 # the layout ("...支撑和保障" / "作用。区人社局..."); no paragraph opens like that.
 _MAX_FRAGMENT_CHARS = 4
 _FRAGMENT_START = re.compile(rf"^([^。！？!?“‘「『\"'(（]{{1,{_MAX_FRAGMENT_CHARS}}})[。！？!?]")
+
+
+_INDENT = re.compile(r"^(?:\u3000|[ \u00a0]{2,}|\t)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str  # normalized
+    full: bool  # reaches the hard-wrap column, so its paragraph likely goes on
+    indented: bool
+    after_gap: bool  # a blank line precedes it
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    indents_paragraphs: bool
+    gaps_separate: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +122,14 @@ def _is_title_like(line: str) -> bool:
     return len(line) <= _MAX_TITLE_CHARS and not has_inner_sentence_end(line)
 
 
-def _is_subhead_like(line: str, wrap_width: int | None) -> bool:
-    if wrap_width is not None and len(line) >= wrap_width - 1:
+def _is_subhead_like(line: _Line, layout: _Layout) -> bool:
+    if line.full or (layout.indents_paragraphs and line.indented):
         return False
+    text = line.text
     return (
-        _units(line) <= _MAX_SUBHEAD_UNITS
-        and not ends_complete(line)
-        and not has_inner_sentence_end(line)
+        _units(text) <= _MAX_SUBHEAD_UNITS
+        and not ends_complete(text)
+        and not has_inner_sentence_end(text)
     )
 
 
@@ -125,9 +144,9 @@ def _is_repeated_tail(line: str, previous: str | None) -> bool:
     )
 
 
-def _wrap_width(lines: list[str]) -> int | None:
+def _wrap_width(lengths: list[int]) -> int | None:
     """The column a hard-wrapped export breaks at, if it looks hard-wrapped."""
-    long_lengths = [len(line) for line in lines if len(line) >= 15]
+    long_lengths = [n for n in lengths if n >= 15]
     if len(long_lengths) < 8:
         return None
     width = Counter(long_lengths).most_common(1)[0][0]
@@ -137,28 +156,83 @@ def _wrap_width(lines: list[str]) -> int | None:
     return None
 
 
-def _assemble_body(lines: list[str], wrap_width: int | None) -> tuple[list[str], list[str]]:
+def _read_layout(text: str) -> tuple[list[_Line], _Layout]:
+    """Non-empty lines with what the layout says about them, and about the file."""
+    raw_lines = split_lines(text)
+    lengths = [len(raw.rstrip()) for raw in raw_lines]
+    wrap_width = _wrap_width(lengths)
+    lines: list[_Line] = []
+    gap = False
+    for raw, length in zip(raw_lines, lengths, strict=True):
+        line = normalize_line(raw)
+        if not line:
+            gap = True
+            continue
+        lines.append(
+            _Line(
+                text=line,
+                full=wrap_width is not None and length >= wrap_width - 1,
+                indented=bool(_INDENT.match(raw)),
+                after_gap=gap,
+            )
+        )
+        gap = False
+    count = len(lines) or 1
+    indented = sum(1 for line in lines if line.indented)
+    gaps = sum(1 for line in lines[1:] if line.after_gap)
+    layout = _Layout(
+        # Indentation marks paragraph starts only if some lines have it and others not.
+        indents_paragraphs=indented >= 3 and 0.15 <= indented / count <= 0.9,
+        # Blank lines mark paragraph ends unless every line is followed by one.
+        gaps_separate=0 < gaps < 0.8 * (count - 1),
+    )
+    return lines, layout
+
+
+def _continues(paragraph: str, last_full: bool, line: _Line, layout: _Layout) -> bool:
+    """Whether ``line`` carries on the paragraph before it (a layout line break)."""
+    if layout.indents_paragraphs and line.indented:
+        return False
+    if not ends_complete(paragraph):
+        return True
+    if not last_full:
+        return False
+    # The previous line reached the wrap column, so the sentence end there may
+    # be a coincidence: the layout decides. A short unpunctuated line is a
+    # heading, not the last line of the paragraph.
+    if not line.full and not ends_complete(line.text):
+        return False
+    if layout.indents_paragraphs:
+        return True
+    return layout.gaps_separate and not line.after_gap
+
+
+def _assemble_body(lines: list[_Line], layout: _Layout) -> tuple[list[str], list[str]]:
     """Paragraphs and subheads of one article's body lines, damage repaired."""
     paragraphs: list[str] = []
     subheads: list[str] = []
     pending_subheads: list[str] = []
-    open_paragraph = False
+    last_full = False
     for index, line in enumerate(lines):
-        if open_paragraph and paragraphs:
-            paragraphs[-1] = join_broken(paragraphs[-1], line)
-            open_paragraph = not ends_complete(paragraphs[-1])
+        if (
+            paragraphs
+            and not pending_subheads
+            and _continues(paragraphs[-1], last_full, line, layout)
+        ):
+            paragraphs[-1] = join_broken(paragraphs[-1], line.text)
+            last_full = line.full
             continue
-        if _is_repeated_tail(line, paragraphs[-1] if paragraphs else None):
+        if _is_repeated_tail(line.text, paragraphs[-1] if paragraphs else None):
             continue
-        if _is_subhead_like(line, wrap_width):
+        if _is_subhead_like(line, layout):
             following = lines[index + 1] if index + 1 < len(lines) else None
-            if following is None or not _continues_sentence(following):
-                pending_subheads.append(line)
+            if following is None or not _continues_sentence(following.text):
+                pending_subheads.append(line.text)
                 continue
         subheads.extend(pending_subheads)
         pending_subheads.clear()
-        paragraphs.append(line)
-        open_paragraph = not ends_complete(line)
+        paragraphs.append(line.text)
+        last_full = line.full
     # Short unpunctuated lines with no paragraph after them are page furniture
     # (slogans, "continued on page 2"), not part of the article.
     return paragraphs, subheads
@@ -184,10 +258,10 @@ def _header_start(lines: list[str], anchor: int, floor: int) -> tuple[int, str, 
 
 def parse_newspaper(text: str) -> list[NewspaperArticle]:
     """Every article in one issue, in page order."""
-    lines = [line for line in normalize_text(text).split("\n") if line]
-    if not lines:
+    layout_lines, layout = _read_layout(text)
+    if not layout_lines:
         return []
-    wrap_width = _wrap_width(lines)
+    lines = [line.text for line in layout_lines]
     anchors = [i for i, line in enumerate(lines) if _byline_names(line) is not None]
     byline_anchored = bool(anchors)
     if not anchors:
@@ -207,7 +281,7 @@ def parse_newspaper(text: str) -> list[NewspaperArticle]:
 
     articles: list[NewspaperArticle] = []
     if not headers:
-        paragraphs, subheads = _assemble_body(lines, wrap_width)
+        paragraphs, subheads = _assemble_body(layout_lines, layout)
         if paragraphs:
             articles.append(
                 NewspaperArticle(
@@ -227,7 +301,7 @@ def parse_newspaper(text: str) -> list[NewspaperArticle]:
         body_from = anchor + 1 if byline_anchored or anchor == start else anchor
         if not byline_anchored and anchor == 0:
             body_from = 1
-        paragraphs, subheads = _assemble_body(lines[body_from:end], wrap_width)
+        paragraphs, subheads = _assemble_body(layout_lines[body_from:end], layout)
         if not paragraphs:
             continue
         articles.append(

@@ -28,11 +28,16 @@ def normalize_line(line: str) -> str:
     return _RUNS_OF_SPACES.sub(" ", line).strip()
 
 
-def normalize_text(text: str) -> str:
-    """Unify line ends (CRLF, CR, U+2028/9) and normalize every line."""
+def split_lines(text: str) -> list[str]:
+    """Lines as written, whatever the line ends (CRLF, CR, U+2028/9, NEL)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\x85", "\n")
-    return "\n".join(normalize_line(line) for line in text.split("\n"))
+    return text.split("\n")
+
+
+def normalize_text(text: str) -> str:
+    """Unify line ends and normalize every line."""
+    return "\n".join(normalize_line(line) for line in split_lines(text))
 
 
 def ends_complete(text: str) -> bool:
@@ -43,6 +48,10 @@ def ends_complete(text: str) -> bool:
 def has_inner_sentence_end(text: str) -> bool:
     """True when a sentence ends somewhere before the end of ``text``."""
     return bool(_SENTENCE_END_INSIDE.search(text.rstrip(CLOSING_MARKS + TERMINAL_MARKS)))
+
+
+_WORDISH_TAIL = re.compile(r"[A-Za-z0-9]+$")
+_WORDISH_HEAD = re.compile(r"^[A-Za-z0-9]+")
 
 
 def _is_wordish(ch: str) -> bool:
@@ -60,6 +69,24 @@ def join_broken(head: str, tail: str) -> str:
         return head
     if head.endswith("-") and len(head) > 1 and head[-2].isalpha() and tail[0].islower():
         return head[:-1] + tail
-    if _is_wordish(tail[0]) and (_is_wordish(head[-1]) or head[-1] in ",;:.!?"):
+    if not _is_wordish(tail[0]):
+        return head + tail
+    if head[-1] == "." and len(head) > 1 and head[-2].isdigit() and tail[0].isdigit():
+        return head + tail  # a decimal number broken at its point
+    if head[-1] in ",;:.!?":
         return f"{head} {tail}"
-    return head + tail
+    if not _is_wordish(head[-1]):
+        return head + tail
+    # Letters or digits on both sides: a space between English words, none
+    # inside a number or name embedded in Chinese text ("12月2" / "1日").
+    head_run = _WORDISH_TAIL.search(head)
+    tail_run = _WORDISH_HEAD.match(tail)
+    before = head[head_run.start() - 1] if head_run and head_run.start() > 0 else " "
+    after = tail[tail_run.end()] if tail_run and tail_run.end() < len(tail) else " "
+    if _is_cjk(before) or _is_cjk(after):
+        return head + tail
+    return f"{head} {tail}"
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef"
