@@ -25,6 +25,7 @@ Routes:
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import hashlib
 import re
@@ -66,6 +67,13 @@ def content_type_for(path: str, body: bytes) -> str:
     if b"<rdf:RDF" in head:
         return "application/rdf+xml"
     return "application/rss+xml"
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """About 64 KiB of gzip that inflates to 64 MiB."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return compressor.compress(b"<rss>" + b" " * (64 * 1024 * 1024)) + compressor.flush()
 
 
 @dataclass
@@ -264,12 +272,10 @@ class FeedServer:
                 writer.write(frame)
                 await writer.drain()
         elif path == "/bomb":
-            compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-            body = compressor.compress(b"<rss>" + b" " * (64 * 1024 * 1024)) + compressor.flush()
             await self._respond(
                 writer,
                 200,
-                body,
+                _gzip_bomb(),
                 {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
             )
         elif path == "/html":

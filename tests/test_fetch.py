@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from digests.config import FetchSettings
@@ -71,11 +69,10 @@ async def test_error_status(
 async def test_total_deadline_ends_slow_servers(
     feed_server: FeedServer, fetch_settings: FetchSettings, path: str
 ) -> None:
-    settings = fetch_settings.model_copy(update={"read_timeout": 5.0, "total_deadline": 1.0})
-    started = time.monotonic()
-    with pytest.raises(FetchTimeout):
+    settings = fetch_settings.model_copy(update={"read_timeout": 60.0, "total_deadline": 1.0})
+    # Ended by the total deadline (its own message), not by a per-read timeout.
+    with pytest.raises(FetchTimeout, match="no complete answer within 1 s"):
         await _fetch(settings, feed_server.url(path))
-    assert time.monotonic() - started < 4.5  # ended by the deadline, not by read_timeout
 
 
 async def test_redirects_are_followed_within_the_limit(
