@@ -22,7 +22,7 @@ from digests import __version__
 from digests.config import Settings, load_settings, parse_duration
 from digests.errors import InputError, NewsdigestError
 from digests.ingest.netguard import check_scheme
-from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue
+from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue_file
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources, remove_source
@@ -60,13 +60,9 @@ def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
     failed = False
     for path in args.files:
         try:
-            articles = read_issue(Path(path).read_bytes(), Path(path).name, args.encoding)
-        except OSError as exc:
-            say_error(f"newsdigest: {path}: cannot read ({exc.strerror or exc})")
-            failed = True
-            continue
-        except NewsdigestError as exc:
-            say_error(f"newsdigest: {path}: {exc}")
+            articles = read_issue_file(Path(path), args.encoding)
+        except InputError as exc:
+            say_error(f"newsdigest: {exc}")
             failed = True
             continue
         for article in articles:

@@ -74,6 +74,18 @@ def read_issue(data: bytes, name: str, encoding: str | None = None) -> list[RawA
     return [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in articles]
 
 
+def read_issue_file(path: Path, encoding: str | None = None) -> list[RawArticle]:
+    """``read_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return read_issue(data, path.name, encoding)
+    except NewsdigestError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
 def ingest_files(
     db: Database,
     paths: Sequence[Path],
@@ -92,12 +104,9 @@ def ingest_files(
         ).id
     for path in paths:
         try:
-            articles = read_issue(path.read_bytes(), path.name, encoding)
-        except OSError as exc:
-            errors.append(f"{path}: cannot read ({exc.strerror or exc})")
-            continue
-        except NewsdigestError as exc:
-            errors.append(f"{path}: {exc}")
+            articles = read_issue_file(path, encoding)
+        except InputError as exc:
+            errors.append(str(exc))
             continue
         with db.write() as session:
             totals += save_articles(session, source_id, articles, now, stories)
@@ -117,7 +126,12 @@ def _scan_folder(db: Database, source: Source, now: datetime, stories: StoryCach
             )
         }
     files = 0
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in NEWSPAPER_SUFFIXES):
+    issues = (
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in NEWSPAPER_SUFFIXES and not p.name.startswith(".")
+    )
+    for path in sorted(issues):
         try:
             if path.stat().st_size > MAX_ISSUE_BYTES:
                 # Read only the head: enough to notice a change, not the whole file.

@@ -135,6 +135,17 @@ def test_invalid_utf8_byte_does_not_turn_chinese_into_mojibake() -> None:
     assert parse_feed_bytes(data).articles[0].title == "中文标题"
 
 
+def test_wrong_http_charset_is_not_trusted_over_valid_bytes() -> None:
+    text = (
+        '<?xml version="1.0" encoding="gb2312"?><rss><channel><title>体育新闻</title>'
+        "<item><title>主队主场二比一取胜</title><description>比赛在周六晚进行</description>"
+        "</item></channel></rss>"
+    )
+    parsed = parse_feed_bytes(text.encode("gb18030"), charset="utf-8")
+    assert parsed.encoding == "gb18030" and parsed.title == "体育新闻"
+    assert parsed.articles[0].title == "主队主场二比一取胜"
+
+
 def test_gbk_bytes_declared_as_utf8_decode_correctly() -> None:
     text = (
         '<?xml version="1.0" encoding="utf-8"?><rss><channel><title>新闻频道</title>'
@@ -173,7 +184,12 @@ def test_json_feed_wrong_field_types_drop_the_field_not_the_feed() -> None:
         "title": 42,
         "items": [
             "not an object",
-            {"id": 7, "title": ["list"], "content_text": "Only text\nSecond line", "url": 5},
+            {
+                "id": 7,
+                "title": ["list"],
+                "content_text": "Only <text>\nSecond &amp; line",
+                "url": 5,
+            },
             {
                 "id": "b",
                 "title": "Fine",
@@ -186,7 +202,8 @@ def test_json_feed_wrong_field_types_drop_the_field_not_the_feed() -> None:
     }
     articles = parse_feed_bytes(json.dumps(document).encode()).articles
     assert [a.guid for a in articles] == ["7", "b"]
-    assert articles[0].paragraphs == ("Only text", "Second line") and articles[0].url is None
+    assert articles[0].paragraphs == ("Only <text>", "Second &amp; line")  # text, not markup
+    assert articles[0].url is None
     assert (
         articles[1].tags == ("t",) and articles[1].published is None and articles[1].author == "Ann"
     )

@@ -15,7 +15,7 @@ from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
-from digests.text.html import html_to_paragraphs, html_to_text
+from digests.text.html import html_to_paragraphs, html_to_text, text_to_paragraphs
 
 _MAX_DEPTH = 32
 
@@ -80,8 +80,7 @@ def _item_to_article(item: Any, feed: dict[str, Any], base: str | None) -> RawAr
     if html:
         paragraphs = html_to_paragraphs(limits.cap(html, limits.MAX_BODY_CHARS) or "")
     elif plain or summary:
-        source = limits.cap(plain or summary, limits.MAX_BODY_CHARS) or ""
-        paragraphs = html_to_paragraphs(source.replace("<", "&lt;"))
+        paragraphs = text_to_paragraphs(limits.cap(plain or summary, limits.MAX_BODY_CHARS) or "")
     else:
         paragraphs = []
     title = html_to_text(limits.cap(_str(item.get("title")) or "", limits.MAX_TITLE_CHARS) or "")

@@ -117,8 +117,7 @@ def html_to_paragraphs(markup: str) -> list[str]:
     Text without any tag is split on its own line breaks instead.
     """
     if "<" not in markup and "&" not in markup:
-        lines = (normalize_line(line) for line in markup.splitlines())
-        return [line for line in lines if line]
+        return text_to_paragraphs(markup)
     collector = _TextCollector()
     try:
         collector.feed(markup)
@@ -127,6 +126,12 @@ def html_to_paragraphs(markup: str) -> list[str]:
         pass
     text = "".join(collector.parts)
     lines = (normalize_line(line) for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def text_to_paragraphs(text: str) -> list[str]:
+    """Paragraphs of plain text: one per non-blank line, normalized."""
+    lines = (normalize_line(line) for line in text.splitlines())
     return [line for line in lines if line]
 
 
