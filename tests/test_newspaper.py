@@ -232,3 +232,23 @@ def test_join_broken(head: str, tail: str, joined: str) -> None:
     from digests.text.normalize import join_broken
 
     assert join_broken(head, tail) == joined
+
+
+def test_editor_credit_and_inner_byline_do_not_start_articles() -> None:
+    text = (
+        "第3版 要闻\n\n"
+        "河道整治工程完工\n\n■记者 李四\n\n"
+        "本报讯 历时两年的河道整治工程昨日完工。沿岸新增绿地三万平方米。\n\n"
+        "记者 王五 摄\n\n工程还同步改造了雨污管网。\n\n责任编辑：赵六\n"
+    )
+    [article] = parse_newspaper(text)
+    assert article.title == "河道整治工程完工" and article.byline == "李四"
+    assert article.paragraphs[-1] == "工程还同步改造了雨污管网。"
+    assert article.subheads == ()
+    assert all("第3版" not in p for p in article.paragraphs)
+
+
+def test_text_without_any_header_is_one_article_with_a_derived_title() -> None:
+    [article] = parse_newspaper("今天天气很好。我们去公园散步。\n\n公园里人很多。\n")
+    assert article.title == "今天天气很好。"
+    assert article.paragraphs == ("今天天气很好。我们去公园散步。", "公园里人很多。")

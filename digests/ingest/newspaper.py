@@ -29,7 +29,7 @@ from digests.text.normalize import (
 _BYLINE_MARKERS = "■□◆◇●○▲△★☆◎▌▍|"
 _BYLINE = re.compile(
     rf"^[{_BYLINE_MARKERS}]?\s*"
-    r"(?:(?:本报|本刊|特约|见习|实习)?(?:记者|通讯员|撰稿|撰文|作者|编辑)|文\s*/|文:|文：|By\s+(?=[A-Z]))"
+    r"(?:(?:本报|本刊|特约|见习|实习)?(?:记者|通讯员|撰稿|撰文|作者)|文\s*/|文:|文：|By\s+(?=[A-Z]))"
     r"[\s:：/]*(?P<names>.*)$"
 )
 _LEAD = re.compile(
@@ -224,6 +224,8 @@ def _assemble_body(lines: list[_Line], layout: _Layout) -> tuple[list[str], list
             continue
         if _is_repeated_tail(line.text, paragraphs[-1] if paragraphs else None):
             continue
+        if _byline_names(line.text) is not None:
+            continue  # a photo or reporter credit inside the body
         if _is_subhead_like(line, layout):
             following = lines[index + 1] if index + 1 < len(lines) else None
             if following is None or not _continues_sentence(following.text):
@@ -238,12 +240,17 @@ def _assemble_body(lines: list[_Line], layout: _Layout) -> tuple[list[str], list
     return paragraphs, subheads
 
 
-def _header_start(lines: list[str], anchor: int, floor: int) -> tuple[int, str, str | None]:
-    """Where an article's header begins, its title and subtitle.
+@dataclass(frozen=True, slots=True)
+class _Header:
+    start: int  # first line of the header: where the previous article's body ends
+    body: int  # first line of the body
+    title: str
+    subtitle: str | None
+    byline: str | None
 
-    ``anchor`` is the byline (or dateline paragraph); the title sits just above,
-    with a ``——`` subtitle line between them when there is one.
-    """
+
+def _title_above(lines: list[str], anchor: int, floor: int) -> tuple[int, str, str | None] | None:
+    """The title (and ``——`` subtitle) just above line ``anchor``, if there is one."""
     position = anchor - 1
     subtitle: str | None = None
     if position > floor and lines[position].startswith(_SUBTITLE_PREFIX):
@@ -251,9 +258,41 @@ def _header_start(lines: list[str], anchor: int, floor: int) -> tuple[int, str, 
         position -= 1
     if position >= floor and _is_title_like(lines[position]):
         return position, lines[position], subtitle
-    if subtitle is not None:  # the "subtitle" was the title itself
+    if subtitle is not None:  # the dashed line was the title itself
         return position + 1, lines[position + 1], None
-    return anchor, "", None
+    return None
+
+
+def _find_headers(lines: list[str]) -> list[_Header]:
+    """Where each article starts: at a byline with its title above, else at a
+    dateline paragraph (本报讯...) with its title above, else one article."""
+    headers: list[_Header] = []
+    floor = 0
+    for anchor, line in enumerate(lines):
+        names = _byline_names(line)
+        if names is None:
+            continue
+        found = _title_above(lines, anchor, floor)
+        if found is None and headers:
+            continue  # a byline inside an article, not a new one
+        start, title, subtitle = found or (anchor, "", None)
+        headers.append(_Header(start, anchor + 1, title, subtitle, names or None))
+        floor = anchor + 1
+    if headers:
+        return headers
+    for anchor, line in enumerate(lines):
+        if anchor == 0 or not is_lead(line):
+            continue
+        found = _title_above(lines, anchor, floor)
+        if found is not None:
+            start, title, subtitle = found
+            headers.append(_Header(start, anchor, title, subtitle, None))
+            floor = anchor + 1
+    if headers:
+        return headers
+    if len(lines) > 1 and _is_title_like(lines[0]) and not ends_complete(lines[0]):
+        return [_Header(0, 1, lines[0], None, None)]
+    return [_Header(0, 0, "", None, None)]
 
 
 def parse_newspaper(text: str) -> list[NewspaperArticle]:
@@ -261,54 +300,18 @@ def parse_newspaper(text: str) -> list[NewspaperArticle]:
     layout_lines, layout = _read_layout(text)
     if not layout_lines:
         return []
-    lines = [line.text for line in layout_lines]
-    anchors = [i for i, line in enumerate(lines) if _byline_names(line) is not None]
-    byline_anchored = bool(anchors)
-    if not anchors:
-        anchors = [i for i, line in enumerate(lines) if i > 0 and is_lead(line)]
-    if not anchors:
-        anchors = [0] if _is_title_like(lines[0]) and len(lines) > 1 else []
-
-    headers: list[tuple[int, int, str, str | None]] = []  # start, anchor, title, subtitle
-    floor = 0
-    for anchor in anchors:
-        start, title, subtitle = _header_start(lines, anchor, floor)
-        if anchor == 0 and not byline_anchored:
-            start, title, subtitle = 0, lines[0], None
-            anchor = 0
-        headers.append((start, anchor, title, subtitle))
-        floor = anchor + 1
-
+    headers = _find_headers([line.text for line in layout_lines])
     articles: list[NewspaperArticle] = []
-    if not headers:
-        paragraphs, subheads = _assemble_body(layout_lines, layout)
-        if paragraphs:
-            articles.append(
-                NewspaperArticle(
-                    title=_fallback_title(paragraphs[0]),
-                    subtitle=None,
-                    byline=None,
-                    lead=is_lead(paragraphs[0]),
-                    paragraphs=tuple(paragraphs),
-                    subheads=tuple(subheads),
-                )
-            )
-        return articles
-
-    for number, (start, anchor, title, subtitle) in enumerate(headers):
-        end = headers[number + 1][0] if number + 1 < len(headers) else len(lines)
-        byline = _byline_names(lines[anchor]) if byline_anchored else None
-        body_from = anchor + 1 if byline_anchored or anchor == start else anchor
-        if not byline_anchored and anchor == 0:
-            body_from = 1
-        paragraphs, subheads = _assemble_body(layout_lines[body_from:end], layout)
+    for number, header in enumerate(headers):
+        end = headers[number + 1].start if number + 1 < len(headers) else len(layout_lines)
+        paragraphs, subheads = _assemble_body(layout_lines[header.body : end], layout)
         if not paragraphs:
             continue
         articles.append(
             NewspaperArticle(
-                title=title or _fallback_title(paragraphs[0]),
-                subtitle=subtitle,
-                byline=byline or None,
+                title=header.title or _fallback_title(paragraphs[0]),
+                subtitle=header.subtitle,
+                byline=header.byline,
                 lead=is_lead(paragraphs[0]),
                 paragraphs=tuple(paragraphs),
                 subheads=tuple(subheads),
