@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digests import __version__
-from digests.config import Settings, load_settings, parse_duration
+from digests.config import Settings, format_duration, load_settings, parse_duration
 from digests.errors import InputError, NewsdigestError
 from digests.ingest.netguard import check_scheme
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue_file
@@ -117,7 +117,9 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
         source = add_source(
             session, kind=kind, location=location, name=name, interval_seconds=interval
         )
-        print(f"added source #{source.id}: {source.name} ({kind}, every {interval} s)")
+        print(
+            f"added source #{source.id}: {source.name} ({kind}, every {format_duration(interval)})"
+        )
     return EXIT_OK
 
 
@@ -170,7 +172,7 @@ def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
             str(row.id),
             row.name,
             row.kind,
-            f"{row.interval_seconds}s",
+            format_duration(row.interval_seconds),
             str(row.articles),
             _when(row.last_checked_at),
             _when(row.next_check_at),

@@ -43,6 +43,15 @@ def parse_duration(value: object) -> int:
     return int(seconds)
 
 
+def format_duration(seconds: int) -> str:
+    """The shortest exact spelling parse_duration reads back: 1800 -> '30m'."""
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 
 

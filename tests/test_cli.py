@@ -83,7 +83,7 @@ def test_sources_ingest_fetch_flow(tmp_path: Path, feed_server: FeedServer) -> N
         env=env,
     )
     assert added.returncode == 0, added.stderr
-    assert "every 900 s" in added.stdout
+    assert "every 15m" in added.stdout
     assert_one_line_error(
         newsdigest("sources", "add", feed_server.url("files/zh_city.json"), cwd=tmp_path, env=env)
     )

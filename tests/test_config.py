@@ -73,6 +73,13 @@ def test_durations(text: object, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
+@pytest.mark.parametrize("seconds", [1, 59, 60, 90, 1800, 3600, 5400, 86400, 90000])
+def test_formatted_durations_read_back(seconds: int) -> None:
+    from digests.config import format_duration
+
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
 @pytest.mark.parametrize("text", ["soon", "0s", "-5m", True, "10 parsecs"])
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):

@@ -189,3 +189,15 @@ def test_decompressor_refuses_corrupt_and_unknown() -> None:
         _Decompressor("gzip").feed(b"not gzip at all", 1000)
     with pytest.raises(FetchError, match="unsupported"):
         _Decompressor("br")
+
+
+async def test_connection_refused_is_a_fetch_error(fetch_settings: FetchSettings) -> None:
+    import socket
+
+    from digests.errors import FetchError
+
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(FetchError, match="ConnectError"):
+        await _fetch(fetch_settings, f"http://127.0.0.1:{port}/feed.xml")

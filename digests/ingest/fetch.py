@@ -207,4 +207,5 @@ async def fetch_url(
     except httpx.InvalidURL as exc:
         raise FetchError(f"invalid URL: {exc}") from exc
     except httpx.HTTPError as exc:
-        raise FetchError(f"{type(exc).__name__}: connection failed") from exc
+        detail = " ".join(str(exc).split())[:200] or "connection failed"
+        raise FetchError(f"{type(exc).__name__}: {detail}") from exc
