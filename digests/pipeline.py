@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from digests.article import RawArticle
 from digests.config import FetchSettings
+from digests.enrich import summarize_stored
 from digests.errors import InputError, NewsdigestError
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
 from digests.ingest.netguard import parse_networks
@@ -110,6 +111,7 @@ def ingest_files(
             continue
         with db.write() as session:
             totals += save_articles(session, source_id, articles, now, stories)
+    summarize_stored(db)
     return totals, errors
 
 
@@ -288,4 +290,6 @@ async def fetch_due(
         return outcome
 
     async with make_client(policy) as client:
-        return list(await asyncio.gather(*(one(source, client) for source in sources)))
+        outcomes = list(await asyncio.gather(*(one(source, client) for source in sources)))
+    summarize_stored(db)
+    return outcomes

@@ -100,6 +100,21 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     sketch: Mapped[str | None] = mapped_column(Text, default=None)
     story_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    # Filled by the summarize stage; NULL until then.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    summary_line: Mapped[str | None] = mapped_column(Text, default=None)
+    summary: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    keywords: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    summarized_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class TermStat(Base):
+    """In how many summarized articles a term occurs: the corpus IDF for keywords."""
+
+    __tablename__ = "term_stats"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IngestedFile(Base):

@@ -1,0 +1,98 @@
+"""The summarize stage: stored articles -> one-line summary, short summary, keywords.
+
+Each article is segmented once (``prepare``); the same words feed the ranker
+and the keyword extractor. Summaries are computed once per article version
+(``summarized_hash`` follows ``content_hash``), never per reader.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digests.keywords import document_terms, keywords
+from digests.store.db import Database
+from digests.store.summaries import (
+    ArticleSummary,
+    add_term_counts,
+    articles_to_summarize,
+    idf_table,
+    store_summaries,
+)
+from digests.summarize import Document, prepare, summarize_document
+
+log = logging.getLogger("newsdigest.summarize")
+
+BATCH = 200
+# The detail view's summary: two or three sentences, within what a chat
+# message shows without scrolling.
+SUMMARY_SENTENCES = 3
+SUMMARY_MAX_CHARS = 360
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    article_id: int
+    content_hash: str
+    first_time: bool
+    document: Document
+
+
+def summary_products(document: Document) -> tuple[str, list[str]]:
+    """The digest line (one sentence) and the detail summary (two or three)."""
+    line = summarize_document(document, sentences=1)
+    summary = summarize_document(document, sentences=SUMMARY_SENTENCES, chars=SUMMARY_MAX_CHARS)
+    if not summary:  # every sentence is longer than the cap: one sentence still says it
+        summary = line
+    return (line[0] if line else ""), summary
+
+
+def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
+    """Summarize every stored article that needs it (or only ``ids``); returns how many."""
+    done = 0
+    failed: set[int] = set()
+    while True:
+        with db.read() as session:
+            rows = [
+                (row.id, row.content_hash, row.summarized_hash is None, row.title, row.body)
+                for row in articles_to_summarize(session, ids, limit=BATCH + len(failed))
+                if row.id not in failed
+            ][:BATCH]
+        if not rows:
+            return done
+        prepared: list[_Prepared] = []
+        for article_id, content_hash, first_time, title, body in rows:
+            try:
+                prepared.append(
+                    _Prepared(article_id, content_hash, first_time, prepare(body, title or None))
+                )
+            except Exception as exc:  # one article's failure never stops the others
+                failed.add(article_id)
+                log.warning(
+                    "article #%d: not summarized: %s: %s", article_id, type(exc).__name__, exc
+                )
+        terms = {item.article_id: document_terms(item.document) for item in prepared}
+        with db.write() as session:
+            idf = idf_table(session, set().union(*terms.values()) if terms else set())
+            summaries = []
+            for item in prepared:
+                line, summary = summary_products(item.document)
+                summaries.append(
+                    ArticleSummary(
+                        article_id=item.article_id,
+                        content_hash=item.content_hash,
+                        language=item.document.language,
+                        summary_line=line,
+                        summary=summary,
+                        keywords=keywords(item.document, idf),
+                    )
+                )
+            counts: Counter[str] = Counter()
+            for item in prepared:
+                if item.first_time:  # a re-summarized article is already counted
+                    counts.update(terms[item.article_id])
+            add_term_counts(session, counts)
+            store_summaries(session, summaries)
+        done += len(summaries)

@@ -1,0 +1,78 @@
+"""Keywords of an article: TF-IDF over its (already segmented) words. Pure.
+
+The IDF comes from the stored corpus (``IdfTable``, built from the
+``term_stats`` table); until the corpus has ``MIN_CORPUS_DOCUMENTS`` articles
+every term counts as equally rare, so the first articles still get sensible
+keywords (frequent content words, title words first).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from digests.summarize import Document
+
+MIN_CORPUS_DOCUMENTS = 20
+DEFAULT_COUNT = 8
+# Words in the title and the lead sentence are what the article is about.
+TITLE_BOOST = 2.0
+LEAD_BOOST = 1.5
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NUMBER = re.compile(r"^[\d.,:%+\-/]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class IdfTable:
+    """Document frequencies of terms in the stored corpus."""
+
+    documents: int = 0
+    frequencies: Mapping[str, int] = field(default_factory=dict)
+
+    def idf(self, term: str) -> float:
+        if self.documents < MIN_CORPUS_DOCUMENTS:
+            return 1.0
+        return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
+
+
+def is_candidate(term: str) -> bool:
+    """Keyword material: a Chinese word of two or more characters, or a real
+    English word (not a number, not one letter)."""
+    if _NUMBER.match(term):
+        return False
+    if _HAN.search(term):
+        return len(term) >= 2
+    return len(term) >= 3
+
+
+def document_terms(document: Document) -> set[str]:
+    """The distinct candidate terms of an article: what its row adds to the corpus IDF."""
+    terms = {t for sentence in document.tokens for t in sentence if is_candidate(t)}
+    return terms | {t for t in document.title_tokens if is_candidate(t)}
+
+
+def keywords(
+    document: Document, idf: IdfTable | None = None, count: int = DEFAULT_COUNT
+) -> list[str]:
+    """The ``count`` most characteristic words, as written, best first."""
+    idf = idf or IdfTable()
+    frequency: Counter[str] = Counter(
+        t for sentence in document.tokens for t in sentence if is_candidate(t)
+    )
+    for term in document.title_tokens:
+        if is_candidate(term):
+            frequency[term] += 1
+    boosts: dict[str, float] = {}
+    for term in document.tokens[0] if document.tokens else ():
+        boosts[term] = LEAD_BOOST
+    for term in document.title_tokens:
+        boosts[term] = TITLE_BOOST
+    scored = sorted(
+        frequency,
+        key=lambda t: (-(1 + math.log(frequency[t])) * idf.idf(t) * boosts.get(t, 1.0), t),
+    )
+    return [document.surfaces.get(term, term) for term in scored[:count]]

@@ -1,0 +1,89 @@
+"""Summaries and keywords on article rows, and the corpus term statistics behind the IDF."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from digests.keywords import IdfTable
+from digests.store.models import Article, TermStat
+
+_CHUNK = 400
+MAX_TERM_CHARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    article_id: int
+    content_hash: str
+    language: str
+    summary_line: str
+    summary: list[str]
+    keywords: list[str]
+
+
+def articles_to_summarize(
+    session: Session, ids: Sequence[int] | None = None, limit: int | None = None
+) -> list[Article]:
+    """Articles whose summary is missing or older than their text."""
+    query = select(Article).where(
+        (Article.summarized_hash.is_(None)) | (Article.summarized_hash != Article.content_hash)
+    )
+    if ids is not None:
+        query = query.where(Article.id.in_(list(ids)))
+    query = query.order_by(Article.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def idf_table(session: Session, terms: Iterable[str]) -> IdfTable:
+    """Document frequencies for ``terms`` (only those are loaded) and the corpus size."""
+    wanted = sorted({t[:MAX_TERM_CHARS] for t in terms})
+    frequencies: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = session.execute(
+            select(TermStat.term, TermStat.documents).where(
+                TermStat.term.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        frequencies.update({term: documents for term, documents in rows})
+    documents = session.scalar(
+        select(func.count(Article.id)).where(Article.summarized_hash.is_not(None))
+    )
+    return IdfTable(int(documents or 0), frequencies)
+
+
+def add_term_counts(session: Session, counts: Counter[str]) -> None:
+    """Add per-term document counts (portable: update known terms, insert new ones)."""
+    terms = sorted({t[:MAX_TERM_CHARS] for t in counts})
+    for start in range(0, len(terms), _CHUNK):
+        chunk = terms[start : start + _CHUNK]
+        known = set(session.scalars(select(TermStat.term).where(TermStat.term.in_(chunk))))
+        for term in known:
+            session.execute(
+                update(TermStat)
+                .where(TermStat.term == term)
+                .values(documents=TermStat.documents + counts[term])
+            )
+        session.add_all(TermStat(term=t, documents=counts[t]) for t in chunk if t not in known)
+    session.flush()
+
+
+def store_summaries(session: Session, summaries: Sequence[ArticleSummary]) -> None:
+    for item in summaries:
+        session.execute(
+            update(Article)
+            .where(Article.id == item.article_id)
+            .values(
+                language=item.language,
+                summary_line=item.summary_line,
+                summary=item.summary,
+                keywords=item.keywords,
+                summarized_hash=item.content_hash,
+            )
+        )

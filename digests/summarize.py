@@ -1,0 +1,301 @@
+"""Extractive summaries: an article's own sentences, ranked, chosen, in order.
+
+Shape (as in sumy): sentences in, chosen sentences out in document order; the
+budget is a number of sentences or of characters as a reader counts them.
+
+Ranking combines what the literature and news itself say matters, each part
+cheap enough to run on every article as it arrives:
+
+- centrality to the whole article: cosine similarity of a sentence's TF-IDF
+  vector to the article's centroid (as in centroid summarizers);
+- directed centrality (PacSum): a sentence that later sentences elaborate on
+  scores higher than one that only repeats what came before;
+- the lead bias of news: earlier sentences are likelier summary material;
+- similarity to the title, when there is one;
+- a length prior: fragments and run-on sentences are poor summaries;
+- redundancy removal (MMR) when more than one sentence is chosen.
+
+Datelines, bylines and photo credits are stripped or skipped: they are never
+the content of a summary. Each article is segmented once (``prepare``) and the
+tokens are reused by the ranker and the keyword extractor.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from digests.text.sentences import split_sentences
+from digests.text.tokens import Language, analyze, detect_language
+
+__all__ = ["Document", "RankParams", "prepare", "split_sentences", "summarize", "visible_length"]
+
+# The ranker looks at this many sentences at most: news puts what matters
+# early, and it keeps a 200,000-character input in bounded time.
+MAX_SENTENCES = 250
+
+_DATELINE_ZH = re.compile(
+    r"^(?:[^\s，,。：:“”（）()]{0,14}(?:讯|电)(?=[\s　（(记【]|$)|【[^】]{1,20}】)\s*"
+)
+_REPORTERS_ZH = re.compile(
+    r"^(?:[（(][^）)]{0,40}[）)]|(?:本报|特约|见习)?(?:记者|通讯员)\s*(?:[\u4e00-\u9fff·]{2,4}(?:\s+|、|$))+)\s*"
+)
+_DATELINE_EN = re.compile(
+    r"^(?:By \. .{0,80}? \. (?:PUBLISHED: \. .{0,60}? \. \| \. UPDATED: \. .{0,60}? \. )?"
+    r"|[A-Z][A-Za-z ,.'-]{0,60}\((?:CNN|AP|Reuters|AFP|EW\.com|CNET)\)\s*(?:--|—|-)?\s*"
+    r"|\((?:CNN|AP|Reuters|AFP)\)\s*(?:--|—|-)?\s*)"
+)
+_NOT_CONTENT = re.compile(
+    r"^(?:[（(]?(?:图片?(?:来源|为|：|:)|摄影|记者\s*[\u4e00-\u9fff]{2,4}\s*摄|责任编辑|原标题|编辑[:：]"
+    r"|来源[:：]|点击|扫码|关注)|Scroll down|Click here|Follow @|Share this|Read more|"
+    r"Photo:|Image:|Video:)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RankParams:
+    """Weights of the ranking signals; see the module docstring."""
+
+    centroid: float
+    directed: float
+    backward_penalty: float  # PacSum's weight on similarity to earlier sentences
+    position: float
+    position_decay: float  # lead prior = 1 / (1 + index) ** decay
+    title: float
+    mmr_lambda: float  # 1.0 = no redundancy penalty
+    short_chars: int  # sentences shorter than this (visible characters) are penalized
+    long_chars: int  # and so are those longer than this
+
+
+# Chosen on dev halves of the evaluation sets (benchmarks/tune_summarize.py),
+# per language, never per set; reported on the held-out halves.
+PARAMS: dict[str, RankParams] = {
+    "zh": RankParams(
+        centroid=1.0,
+        directed=0.5,
+        backward_penalty=0.5,
+        position=1.0,
+        position_decay=1.0,
+        title=0.5,
+        mmr_lambda=0.7,
+        short_chars=12,
+        long_chars=160,
+    ),
+    "en": RankParams(
+        centroid=1.0,
+        directed=0.5,
+        backward_penalty=0.5,
+        position=1.0,
+        position_decay=1.0,
+        title=0.5,
+        mmr_lambda=0.7,
+        short_chars=40,
+        long_chars=400,
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An article prepared once: cleaned sentences, their words, the title's words."""
+
+    sentences: tuple[str, ...]
+    tokens: tuple[tuple[str, ...], ...]
+    title_tokens: tuple[str, ...]
+    language: Language
+    eligible: tuple[bool, ...]  # False: boilerplate or a fragment, never chosen
+    surfaces: dict[str, str]  # term -> the form it was most often written in
+
+
+def visible_length(text: str) -> int:
+    """Characters as a reader sees them: combining marks, joiners and
+    variation selectors do not count; a run of spaces counts once."""
+    text = re.sub(r"\s+", " ", text.strip())
+    return sum(
+        1
+        for ch in text
+        if unicodedata.category(ch) not in {"Mn", "Me", "Cf"} and not "\ufe00" <= ch <= "\ufe0f"
+    )
+
+
+def _clean(sentence: str, first_in_paragraph: bool) -> str:
+    """The sentence without a leading dateline, byline or credit."""
+    if not first_in_paragraph:
+        return sentence
+    cleaned = sentence
+    for pattern in (_DATELINE_ZH, _REPORTERS_ZH, _DATELINE_EN, _REPORTERS_ZH):
+        cleaned = pattern.sub("", cleaned, count=1)
+    return cleaned.strip() or sentence
+
+
+def prepare(text: str, title: str | None = None, language: Language | None = None) -> Document:
+    """Split, clean and segment an article once."""
+    sentences: list[str] = []
+    for paragraph in text.splitlines():
+        for position, sentence in enumerate(split_sentences(paragraph)):
+            sentences.append(_clean(sentence, position == 0))
+            if len(sentences) >= MAX_SENTENCES:
+                break
+        if len(sentences) >= MAX_SENTENCES:
+            break
+    language = language or detect_language(" ".join(sentences[:20]) or (title or ""))
+    analyzed = [analyze(s, language) for s in sentences]
+    tokens = tuple(tuple(term for term, _ in pairs) for pairs in analyzed)
+    eligible = tuple(
+        bool(toks) and not _NOT_CONTENT.match(s) for s, toks in zip(sentences, tokens, strict=True)
+    )
+    title_pairs = analyze(title, language) if title else []
+    written: Counter[tuple[str, str]] = Counter(p for pairs in analyzed for p in pairs)
+    written.update(title_pairs)
+    surfaces: dict[str, str] = {}
+    for (term, surface), _count in written.most_common():
+        surfaces.setdefault(term, surface)
+    return Document(
+        sentences=tuple(sentences),
+        tokens=tokens,
+        title_tokens=tuple(term for term, _ in title_pairs),
+        language=language,
+        eligible=eligible,
+        surfaces=surfaces,
+    )
+
+
+def _vectors(document: Document) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """Unit TF-IDF vectors per sentence (IDF over the article's sentences) and the centroid."""
+    count = len(document.tokens)
+    frequency: Counter[str] = Counter()
+    for toks in document.tokens:
+        frequency.update(set(toks))
+    idf = {term: math.log((count + 1) / (df + 0.5)) + 1.0 for term, df in frequency.items()}
+    vectors: list[dict[str, float]] = []
+    centroid: Counter[str] = Counter()
+    for toks in document.tokens:
+        weights = {term: tf * idf[term] for term, tf in Counter(toks).items()}
+        centroid.update(weights)
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({term: w / norm for term, w in weights.items()})
+    norm = math.sqrt(sum(w * w for w in centroid.values())) or 1.0
+    return vectors, {term: w / norm for term, w in centroid.items()}
+
+
+def _cosine(first: dict[str, float], second: dict[str, float]) -> float:
+    if len(first) > len(second):
+        first, second = second, first
+    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
+
+
+def _scaled(values: list[float]) -> list[float]:
+    low, high = min(values), max(values)
+    if high - low < 1e-12:
+        return [0.0 for _ in values]
+    return [(value - low) / (high - low) for value in values]
+
+
+def rank(document: Document, params: RankParams) -> tuple[list[float], list[dict[str, float]]]:
+    """A score per sentence (higher is better) and the sentence vectors."""
+    count = len(document.sentences)
+    vectors, centroid = _vectors(document)
+    centrality = [_cosine(vector, centroid) for vector in vectors]
+    forward = [0.0] * count
+    backward = [0.0] * count
+    for i in range(count):
+        for j in range(i + 1, count):
+            similarity = _cosine(vectors[i], vectors[j])
+            forward[i] += similarity
+            backward[j] += similarity
+    directed = [f - params.backward_penalty * b for f, b in zip(forward, backward, strict=True)]
+    title_vector: dict[str, float] = {}
+    if document.title_tokens:
+        counts = Counter(document.title_tokens)
+        norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
+        title_vector = {term: c / norm for term, c in counts.items()}
+    scores: list[float] = []
+    for index, (central, direct) in enumerate(
+        zip(_scaled(centrality), _scaled(directed), strict=True)
+    ):
+        length = visible_length(document.sentences[index])
+        score = (
+            params.centroid * central
+            + params.directed * direct
+            + params.position / (1.0 + index) ** params.position_decay
+        )
+        if title_vector:
+            score += params.title * _cosine(vectors[index], title_vector)
+        if length < params.short_chars:
+            score *= length / params.short_chars
+        elif length > params.long_chars:
+            score *= params.long_chars / length
+        scores.append(score)
+    return scores, vectors
+
+
+def _select(
+    document: Document,
+    scores: Sequence[float],
+    vectors: Sequence[dict[str, float]],
+    params: RankParams,
+    sentences: int | None,
+    chars: int | None,
+) -> list[int]:
+    """Indices chosen greedily by MMR under the budget, in document order."""
+    candidates = [i for i, ok in enumerate(document.eligible) if ok]
+    if not candidates:
+        candidates = [i for i, toks in enumerate(document.tokens) if document.sentences[i]]
+    chosen: list[int] = []
+    used = 0
+    seen_texts: set[str] = set()
+    limit = sentences if sentences is not None else (None if chars is not None else 3)
+    while candidates and (limit is None or len(chosen) < limit):
+
+        def value(i: int) -> float:
+            redundancy = max((_cosine(vectors[i], vectors[j]) for j in chosen), default=0.0)
+            return params.mmr_lambda * scores[i] - (1 - params.mmr_lambda) * redundancy
+
+        best = max(candidates, key=lambda i: (value(i), -i))
+        candidates.remove(best)
+        text = document.sentences[best]
+        if text in seen_texts:
+            continue
+        length = visible_length(text)
+        if chars is not None and used + length > chars:
+            continue
+        chosen.append(best)
+        seen_texts.add(text)
+        used += length
+    return sorted(chosen)
+
+
+def summarize_document(
+    document: Document,
+    *,
+    sentences: int | None = None,
+    chars: int | None = None,
+    params: RankParams | None = None,
+) -> list[str]:
+    if not document.sentences or (sentences is not None and sentences <= 0):
+        return []
+    params = params or PARAMS["en" if document.language == "en" else "zh"]
+    scores, vectors = rank(document, params)
+    return [
+        document.sentences[i] for i in _select(document, scores, vectors, params, sentences, chars)
+    ]
+
+
+def summarize(
+    text: str,
+    title: str | None = None,
+    *,
+    sentences: int | None = None,
+    chars: int | None = None,
+) -> list[str]:
+    """The article's own sentences that best summarize it, in article order.
+
+    Budget: ``sentences`` (a count) or ``chars`` (visible characters, never
+    exceeded: no sentence is ever cut); three sentences when neither is given.
+    """
+    return summarize_document(prepare(text, title), sentences=sentences, chars=chars)

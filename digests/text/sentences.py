@@ -1,0 +1,104 @@
+"""Sentence splitting for Chinese, English and mixed text. Pure.
+
+A sentence ends at 。！？!?；… (a run of them counts once), at a half-width
+``;`` in Chinese context, and at ``.`` followed by a space or the end, unless
+the dot belongs to a number (5.6%), an abbreviation (Mr., U.S., e.g.) or an
+initial (J. K. Rowling). Closing quotes and brackets stay with the sentence
+they close. Text after the last mark is a sentence too. Paragraph breaks
+(newlines) always end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CLOSERS = "”’」』）)》〉】]\"'"
+_HARD_ENDS = "。！？!?…"
+_OPENING_QUOTES = "“「『"
+_CLOSING_QUOTES = "”」』"
+# A quotation longer than this is split at its own sentence ends: its closing
+# mark may be missing, and a reader needs shorter units anyway.
+_MAX_QUOTE_CHARS = 160
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st mt vs etc e.g i.e cf al approx dept est fig inc ltd co corp
+    gov sen rep gen lt col capt sgt cmdr adm no nos vol pp jan feb mar apr jun jul aug sep
+    sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.u a.m p.m ph.d b.a m.a""".split()
+)
+_WORD_BEFORE_DOT = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _dot_ends_sentence(text: str, index: int) -> bool:
+    """Whether the ``.`` at ``index`` ends a sentence."""
+    after = text[index + 1 : index + 2]
+    if after and not after.isspace() and after not in _CLOSERS:
+        return False  # 5.6, example.com, U.S.-led
+    match = _WORD_BEFORE_DOT.search(text[:index])
+    if match is None:
+        return not text[index - 1 : index].isdigit() or not after or after.isspace()
+    word = match.group(1).lower()
+    # Mr. Smith, J. K. Rowling: an abbreviation or an initial does not end it.
+    return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+
+
+def _split_paragraph(text: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    index = 0
+    length = len(text)
+    quote_opened_at: int | None = None  # inside “…”/「…」: ends wait for the close
+    while index < length:
+        ch = text[index]
+        ends = False
+        if ch in _OPENING_QUOTES:
+            quote_opened_at = index if quote_opened_at is None else quote_opened_at
+        elif ch in _CLOSING_QUOTES:
+            quote_opened_at = None
+            # “…。” ends with its quote: the sentence closes after the mark.
+            ends = index > 0 and text[index - 1] in _HARD_ENDS + "；"
+        elif quote_opened_at is not None and index - quote_opened_at < _MAX_QUOTE_CHARS:
+            index += 1
+            continue
+        if ends or ch in _HARD_ENDS or ch == "；":
+            ends = True
+        elif ch == ";":
+            ends = index > 0 and _is_cjk(text[index - 1])
+        elif ch == ".":
+            if text.startswith("...", index):
+                index += 3
+                while index < length and text[index] == ".":
+                    index += 1
+                after = text[index : index + 1]
+                ends = not after or after.isspace() or _is_cjk(after)
+                index -= 1
+            else:
+                ends = _dot_ends_sentence(text, index)
+        if ends:
+            index += 1
+            while index < length and (text[index] in _HARD_ENDS or text[index] in "；;."):
+                index += 1
+            while index < length and text[index] in _CLOSERS:
+                index += 1
+            quote_opened_at = None
+            sentence = text[start:index].strip()
+            if sentence:
+                sentences.append(sentence)
+            start = index
+            continue
+        index += 1
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` in order; nothing is dropped but whitespace."""
+    sentences: list[str] = []
+    for paragraph in text.splitlines():
+        if paragraph.strip():
+            sentences.extend(_split_paragraph(paragraph.strip()))
+    return sentences

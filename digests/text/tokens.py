@@ -1,0 +1,145 @@
+"""Words of a text: jieba for Chinese, lower-cased stems for English. The only
+module that imports jieba.
+
+jieba's dictionary costs about half a second to load: it is loaded once per
+process, on first use (``load_segmenter``), never per article. An operator's
+user dictionary is added at that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+import snowballstemmer
+
+Language = Literal["zh", "en", "mixed"]
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,]\d+)*%?")
+_WORDISH = re.compile(r"\w", re.UNICODE)
+
+# Function words that carry no topic. Written for this project; kept short on
+# purpose: content words (even frequent ones) must stay, IDF handles the rest.
+ZH_STOPWORDS = frozenset(
+    """的 了 在 是 和 与 及 等 也 都 就 而 并 或 又 将 对 从 以 于 为 被 把
+    让 向 由 因 其 之 这 那 个 着 过 中 上 下 里 后 前 内 外 有 没有
+    不 没 很 更 最 还 再 已 已经 正在 会 能 可 可以 要 应 应该 需要
+    进行 通过 对于 关于 根据 按照 为了 因为 所以 但是 但 而且 如果 虽然
+    以及 并且 或者 还是 这个 那个 这些 那些 这样 那样 一个 一些 我们 你们
+    他们 她们 它们 我 你 他 她 它 自己 什么 怎么 如何 为什么 哪 谁 多少
+    这里 那里 目前 今年 去年 明年 日前 近日 记者 表示 认为 指出 说 称 据
+    本报 报道 来源 编辑 责任编辑 其中 此外 同时 另外 以上 以下 左右 方面
+    情况 问题 工作 相关 有关 一 二 三 两 第 次 年 月 日 时 分 号 啊 吗
+    呢 吧 呀 哦 嗯 么 得 地 所 给 跟 比 像 当""".split()
+)
+EN_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because
+    been before being below between both but by can could did didn't do does doesn't doing
+    don't down during each few for from further had has hasn't have haven't having he he'd
+    he'll he's her here hers herself him himself his how i i'd i'll i'm i've if in into is
+    isn't it it's its itself just let's me more most must my myself no nor not now of off on
+    once only or other our ours ourselves out over own said same say says she she'd she'll
+    she's should so some such than that that's the their theirs them themselves then there
+    there's these they they'd they'll they're they've this those through to too under until
+    up upon us very was wasn't we we'd we'll we're we've were weren't what what's when where
+    which while who whom why will with won't would you you'd you'll you're you've your yours
+    yourself yourselves mr mrs ms one two also would could told year years new""".split()
+)
+
+log = logging.getLogger("newsdigest.text")
+_lock = threading.Lock()
+_jieba: ModuleType | None = None
+_user_dictionary: Path | None = None
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def configure_user_dictionary(path: Path | None) -> None:
+    """Use the operator's jieba user dictionary (one word per line: word [freq] [tag])."""
+    global _user_dictionary
+    _user_dictionary = path
+    if _jieba is not None and path is not None:
+        _jieba.load_userdict(str(path))
+
+
+def load_segmenter() -> ModuleType:
+    """jieba with its dictionary loaded: the first call pays, later ones are free."""
+    global _jieba
+    if _jieba is not None:
+        return _jieba
+    with _lock:
+        if _jieba is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
+                import jieba
+            jieba.setLogLevel(logging.WARNING)
+            jieba.initialize()
+            if _user_dictionary is not None:
+                jieba.load_userdict(str(_user_dictionary))
+            _jieba = jieba
+    return _jieba
+
+
+def is_loaded() -> bool:
+    return _jieba is not None
+
+
+def detect_language(text: str) -> Language:
+    """zh, en or mixed, from the share of Han characters among letters."""
+    han = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    if han == 0:
+        return "en"
+    if latin == 0 or han >= 4 * latin:
+        return "zh"
+    # Latin letters count per letter, Han characters per word: weigh accordingly.
+    return "mixed" if latin > han else "zh"
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def _keep(token: str) -> tuple[str, str] | None:
+    """``(term, surface)`` of one token; ``None`` for punctuation, space and stopwords.
+
+    The term is what matching uses (English lower-cased and stemmed); the
+    surface is the word as written, for showing keywords to people.
+    """
+    token = token.strip()
+    if not token or not _WORDISH.search(token):
+        return None
+    if _CJK.search(token):
+        return None if token in ZH_STOPWORDS else (token, token)
+    lowered = token.lower().replace("’", "'")
+    if lowered in EN_STOPWORDS:
+        return None
+    return (stem(lowered) if lowered[:1].isalpha() else lowered), token
+
+
+def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]]:
+    """``(term, surface)`` for each content word of ``text``, in order.
+
+    Chinese (and mixed) text goes through jieba's precise mode; English is
+    split on letters and digits without loading jieba.
+    """
+    language = language or detect_language(text)
+    if language == "en":
+        tokens: Iterable[str] = (m.group(0) for m in _LATIN_WORD.finditer(text))
+    else:
+        tokens = load_segmenter().cut(text)
+    return [kept for token in tokens if (kept := _keep(token)) is not None]
+
+
+def words(text: str, language: Language | None = None) -> list[str]:
+    """The terms of ``text`` (see ``analyze``), in order."""
+    return [term for term, _surface in analyze(text, language)]
