@@ -1,0 +1,227 @@
+"""Summaries and keywords: properties, bad input, boilerplate, the stage and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digests.keywords import IdfTable, keywords
+from digests.summarize import prepare, summarize, visible_length
+from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
+
+ZH_SENTENCES = [
+    "临江区今天发布滨江片区更新三年行动方案。",
+    "方案提出三年内建成十二公里沿江步道。",
+    "区政务服务中心将推行就近办和掌上办。",
+    "居民步行十五分钟即可到达公园绿地。",
+    "专家认为，滨江更新将带动周边商业发展。",
+    "首批五个项目将于明年春天开工。",
+    "区财政设立专项资金保障项目推进。",
+]
+EN_SENTENCES = [
+    "The Gull Island ferry returned on Monday after a two-year pause.",
+    "The first crossing was full, and passengers cheered as the boat left the pier.",
+    "Repairs to the old pier cost the town four million dollars.",
+    "The mayor said the ferry would run every hour in summer.",
+    "Local shops expect more visitors from the mainland.",
+]
+
+sentence_lists = st.lists(st.sampled_from(ZH_SENTENCES + EN_SENTENCES), min_size=0, max_size=12)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    sentence_lists,
+    st.one_of(st.none(), st.integers(1, 5)),
+    st.one_of(st.none(), st.integers(1, 300)),
+)
+def test_summary_properties(sentences: list[str], count: int | None, chars: int | None) -> None:
+    text = "".join(sentences)
+    chosen = summarize(text, sentences=count, chars=chars)
+    assert chosen == summarize(text, sentences=count, chars=chars)  # deterministic
+    assert len(chosen) == len(set(chosen))  # never twice
+    position = 0
+    for sentence in chosen:  # the article's own sentences, never cut, in article order
+        found = text.find(sentence, position)
+        assert found >= 0
+        position = found + len(sentence)
+    if count is not None:
+        assert len(chosen) <= count
+    if chars is not None:
+        assert sum(visible_length(s) for s in chosen) <= chars
+    if count is None and chars is None:
+        assert len(chosen) <= 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n ",
+        "只有一句话",
+        "没有任何标点符号的一段很长很长的文字" * 20,
+        "Only English here. Nothing else at all. Third sentence.",
+        "1234567890 3.14 2026-11-25 100%",
+        "<p>HTML <b>remnants</b> &amp; tags</p><script>x</script>。还有中文。",
+        "。。。！！！？？？",
+        "😀🎉👍" * 50,
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "one-sentence",
+        "no-punctuation",
+        "english",
+        "numbers",
+        "html",
+        "marks",
+        "emoji",
+    ],
+)
+def test_bad_input_gives_a_sensible_or_empty_summary(text: str) -> None:
+    chosen = summarize(text, sentences=2)
+    assert len(chosen) <= 2
+    assert all(sentence in text for sentence in chosen)
+
+
+def test_huge_article_is_summarized_in_bounded_work() -> None:
+    text = "".join(ZH_SENTENCES) * 2000  # about 200,000 characters
+    chosen = summarize(text, sentences=3)
+    assert 1 <= len(chosen) <= 3 and len(set(chosen)) == len(chosen)
+
+
+@pytest.mark.parametrize(
+    ("text", "forbidden"),
+    [
+        ("本报讯 临江区今天发布滨江片区更新方案。方案提出建设沿江步道。", "本报讯"),
+        ("南都讯　记者刘一　陈二　深圳地铁将设头等车厢。乘客可以买双倍票。", "记者"),
+        ("新华社北京11月20日电（记者 张三）国务院召开常务会议。会议部署了工作。", "新华社"),
+        ("(CNN) -- The ferry returned on Monday. Passengers cheered.", "(CNN)"),
+    ],
+    ids=["benbaoxun", "reporters", "xinhua", "cnn"],
+)
+def test_datelines_and_bylines_are_never_summary_content(text: str, forbidden: str) -> None:
+    chosen = summarize(text, sentences=2)
+    assert chosen and all(forbidden not in sentence for sentence in chosen)
+
+
+def test_credits_are_never_chosen() -> None:
+    text = "（图片来源：视觉中国）临江区今天发布滨江片区更新方案。责任编辑：王五。"
+    assert summarize(text, sentences=3) == ["临江区今天发布滨江片区更新方案。"]
+
+
+def test_title_pulls_the_summary_towards_it() -> None:
+    text = "".join(ZH_SENTENCES)
+    assert ZH_SENTENCES[5] not in summarize(text, sentences=2)
+    assert ZH_SENTENCES[5] in summarize(text, "首批项目明年春天开工", sentences=2)
+
+
+def test_lead_is_preferred_when_nothing_else_stands_out() -> None:
+    assert summarize("".join(ZH_SENTENCES), sentences=1) == [ZH_SENTENCES[0]]
+
+
+def test_keywords_prefer_title_words_and_rare_terms() -> None:
+    document = prepare("".join(ZH_SENTENCES), "滨江片区更新方案发布")
+    found = keywords(document)
+    assert 5 <= len(found) <= 10 and len(set(found)) == len(found)
+    assert found[0] in {"滨江", "片区", "更新", "方案"}
+    common = IdfTable(
+        documents=1000, frequencies={"滨江": 900, "片区": 900, "更新": 900, "方案": 900}
+    )
+    assert keywords(document, common)[0] not in {"滨江", "片区", "更新", "方案"}
+
+
+def test_english_keywords_are_shown_as_written() -> None:
+    found = keywords(prepare(" ".join(EN_SENTENCES), "Gull Island ferry returns"))
+    assert "ferry" in found and "Gull" in found
+    assert not any(word.endswith("i") and word[:-1] + "y" in found for word in found)
+
+
+def test_jieba_dictionary_loads_once_per_process() -> None:
+    program = textwrap.dedent(
+        """
+        import jieba
+        loads = []
+        original = jieba.dt.initialize
+        def counting(*args, **kwargs):
+            if not jieba.dt.initialized:
+                loads.append(1)
+            return original(*args, **kwargs)
+        jieba.initialize = jieba.dt.initialize = counting
+        from digests.summarize import summarize
+        from digests.text.tokens import is_loaded
+        assert not is_loaded()
+        texts = ["临江区发布方案。居民很高兴。", "第二篇。内容不同。", "English only. Twice."]
+        for text in texts * 3:
+            summarize(text)
+        print(len(loads))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "digests.cli", "summarize", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_on_a_newspaper_file() -> None:
+    result = _cli(str(CORPUS / "issue_2026-11-20.txt"), "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 3
+    for record in records:
+        assert record["line"] and 1 <= len(record["summary"]) <= 3
+        assert not record["line"].startswith("本报讯")
+        assert 5 <= len(record["keywords"]) <= 10
+
+
+@needs_shared
+def test_cli_on_the_sample_newspaper() -> None:
+    result = _cli(str(SAMPLE_ISSUE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("# ") == 3 and "keywords:" in result.stdout
+
+
+def test_cli_jsonl_batch(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {"id": 1, "text": "".join(ZH_SENTENCES), "title": "滨江更新"}, ensure_ascii=False
+        ),
+        json.dumps({"id": "b", "text": " ".join(EN_SENTENCES)}),
+        "not json",
+        json.dumps({"id": 3, "text": 42}),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines), "utf-8")
+    result = _cli("--jsonl", str(source), "--sentences", "2")
+    assert result.returncode == 1  # bad lines were reported
+    assert [line.split(": ")[2] for line in result.stderr.splitlines()] == ["line 3", "line 4"]
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [1, "b"]
+    assert all(set(r) == {"id", "summary", "keywords"} for r in records)
+    assert records[1]["summary"].count(". ") == 1  # two English sentences, joined by a space
+    by_chars = _cli("--jsonl", "-", "--chars", "30", stdin=lines[0])
+    assert by_chars.returncode == 0
+    assert visible_length(json.loads(by_chars.stdout)["summary"]) <= 30
+
+
+def test_cli_bad_budget_is_one_line() -> None:
+    result = _cli("--jsonl", "-", "--sentences", "0", stdin="")
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
