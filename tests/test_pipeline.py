@@ -401,3 +401,61 @@ def test_oversized_issue_file_is_refused_and_recorded(
     with db.read() as session:
         record = session.scalar(select(IngestedFile).where(IngestedFile.source_id == source))
     assert record.error and "too large" in record.error and count(db, source) == 0
+
+
+def test_stored_articles_get_summaries_and_keywords_once(
+    db: Database, feed_server: FeedServer, fetch_settings: FetchSettings
+) -> None:
+    from digests.store.models import TermStat
+
+    url = feed_server.put(
+        "summaries.xml",
+        rss(
+            (
+                "a",
+                "https://e.org/a",
+                "滨江步道开放",
+                "本报讯 临江区滨江步道今天开放。步道全长三公里。市民纷纷前来散步。",
+            ),
+            (
+                "b",
+                "https://e.org/b",
+                "Ferry returns",
+                "The Gull Island ferry returned. Passengers cheered.",
+            ),
+        ),
+    )
+    add(db, "mixed", url)
+    assert run(db, fetch_settings)["mixed"].saved.new == 2
+    with db.read() as session:
+        rows = {a.guid: a for a in session.scalars(select(Article))}
+        stats = {t.term: t.documents for t in session.scalars(select(TermStat))}
+    assert rows["a"].language == "zh" and rows["b"].language == "en"
+    assert rows["a"].summary_line == "临江区滨江步道今天开放。"  # dateline stripped
+    assert rows["a"].summary and rows["a"].keywords and "滨江" in rows["a"].keywords
+    assert rows["b"].summary_line == "The Gull Island ferry returned."
+    assert stats["滨江"] == 1 and stats["ferri"] == 1
+
+    feed_server.put(
+        "summaries.xml",
+        rss(
+            (
+                "a",
+                "https://e.org/a",
+                "滨江步道开放",
+                "临江区滨江步道今天正式开放。步道全长三公里。",
+            ),
+            (
+                "b",
+                "https://e.org/b",
+                "Ferry returns",
+                "The Gull Island ferry returned. Passengers cheered.",
+            ),
+        ),
+    )
+    run(db, fetch_settings, force=True)
+    with db.read() as session:
+        updated = session.scalar(select(Article).where(Article.guid == "a"))
+        assert updated.summary_line == "临江区滨江步道今天正式开放。"
+        assert updated.summarized_hash == updated.content_hash
+        assert session.get(TermStat, "滨江").documents == 1  # counted once per article

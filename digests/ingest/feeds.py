@@ -96,9 +96,9 @@ def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
 def parse_xml_feed(text: str, base_url: str | None = None) -> FeedContent:
     """The feed's title and its articles. ``FeedError`` when nothing feed-like was read."""
     document = _as_utf8_document(_guard(text))
+    # No content-location: feedparser would resolve relative guids against it,
+    # and a guid must stay what the feed says. Links are resolved by safe_link.
     headers = {"content-type": "application/xml; charset=utf-8"}
-    if base_url:
-        headers["content-location"] = base_url
     started = time.monotonic()
     try:
         parsed = feedparser.parse(document, response_headers=headers, sanitize_html=True)
