@@ -20,12 +20,13 @@ from rich.table import Table
 
 from digests import __version__
 from digests.config import Settings, format_duration, load_settings, parse_duration
-from digests.errors import InputError, NewsdigestError
+from digests.errors import ConfigError, InputError, NewsdigestError
 from digests.ingest.netguard import check_scheme
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue, read_issue_file
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources, remove_source
+from digests.text.tokens import configure_user_dictionary
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 err_console = Console(stderr=True)
@@ -34,6 +35,15 @@ err_console = Console(stderr=True)
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled."""
     print(" ".join(message.split()), file=sys.stderr)
+
+
+def apply_text_settings(settings: Settings) -> None:
+    path = settings.text.user_dictionary
+    if not path:
+        return
+    if not Path(path).is_file():
+        raise ConfigError(f"text.user_dictionary: no such file {path!r}")
+    configure_user_dictionary(Path(path))
 
 
 def configure_logging(level: str) -> None:
@@ -397,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--chars", type=int, help="summary length in visible characters")
     summarize.add_argument("--encoding", help="force the file encoding (default: detect)")
     summarize.add_argument("--json", action="store_true", help="one JSON object per article")
-    summarize.set_defaults(run=cmd_summarize, needs_settings=False)
+    summarize.set_defaults(run=cmd_summarize)
 
     demo = commands.add_parser("demo", help="offline demo: serve, fetch and store the demo corpus")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
@@ -413,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()
         )
         configure_logging(settings.log_level)
+        apply_text_settings(settings)
         return int(args.run(args, settings))
     except NewsdigestError as exc:
         say_error(f"newsdigest: error: {exc}")

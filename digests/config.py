@@ -82,10 +82,15 @@ class FetchSettings(_Strict):
     user_agent: str = ""
 
 
+class TextSettings(_Strict):
+    user_dictionary: str = ""
+
+
 class Settings(_Strict):
     database_url: str = "sqlite:///data/newsdigest.db"
     log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

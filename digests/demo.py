@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from digests.cli import configure_logging, run_fetch
 from digests.config import FetchSettings, Settings
@@ -88,11 +89,14 @@ def run_demo(data_dir: Path) -> int:
         rows = recent_articles(session, limit=100)
         sources = list_sources(session)
     table = Table(title=f"{len(rows)} articles stored in {data_dir / 'newsdigest.db'}")
-    for column in ("id", "source", "title", "same story as"):
+    for column in ("id", "source", "title / one-line summary / keywords", "same story as"):
         table.add_column(column, overflow="fold")
     for row in sorted(rows, key=lambda r: r["id"]):
         story = "" if row["story_id"] == row["id"] else f"#{row['story_id']}"
-        table.add_row(str(row["id"]), row["source"], row["title"], story)
+        text = Text(row["title"], style="bold")
+        text.append(f"\n{row['summary_line'] or ''}")
+        text.append(f"\n{', '.join(row['keywords'][:6])}", style="dim")
+        table.add_row(str(row["id"]), row["source"], text, story)
     console.print(table)
     console.print(
         "sources: " + ", ".join(f"{s.name} ({s.articles})" for s in sources), markup=False

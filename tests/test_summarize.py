@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -171,13 +172,17 @@ def test_jieba_dictionary_loads_once_per_process() -> None:
     assert result.stdout.strip() == "1"
 
 
-def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
     return subprocess.run(
         [sys.executable, "-m", "digests.cli", "summarize", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
+        env=environment | (env or {}),
     )
 
 
@@ -225,3 +230,21 @@ def test_cli_jsonl_batch(tmp_path: Path) -> None:
 def test_cli_bad_budget_is_one_line() -> None:
     result = _cli("--jsonl", "-", "--sentences", "0", stdin="")
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_operator_user_dictionary_keeps_names_whole(tmp_path: Path) -> None:
+    text = "柳家渡夜市今晚开市。柳家渡夜市有一百多个摊位。柳家渡的居民很高兴。"
+    plain = json.loads(_cli("--jsonl", "-", stdin=json.dumps({"id": 1, "text": text})).stdout)
+    assert "柳家渡" not in plain["keywords"]
+    dictionary = tmp_path / "names.txt"
+    dictionary.write_text("柳家渡 100 ns\n", "utf-8")
+    result = _cli(
+        "--jsonl",
+        "-",
+        stdin=json.dumps({"id": 1, "text": text}),
+        env={"NEWSDIGEST_TEXT__USER_DICTIONARY": str(dictionary)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["keywords"][0] == "柳家渡"
+    missing = _cli("--jsonl", "-", stdin="", env={"NEWSDIGEST_TEXT__USER_DICTIONARY": "/nope.txt"})
+    assert missing.returncode == 1 and "text.user_dictionary" in missing.stderr

@@ -20,6 +20,8 @@ def recent_articles(session: Session, *, limit: int = 20) -> list[dict[str, Any]
             func.length(Article.body),
             Article.link,
             Article.published_at,
+            Article.summary_line,
+            Article.keywords,
         )
         .join(Source, Source.id == Article.source_id)
         .order_by(Article.fetched_at.desc(), Article.id.desc())
@@ -34,8 +36,10 @@ def recent_articles(session: Session, *, limit: int = 20) -> list[dict[str, Any]
             "chars": chars,
             "link": link,
             "published_at": published,
+            "summary_line": summary_line,
+            "keywords": keywords or [],
         }
-        for id_, source, title, story_id, chars, link, published in rows
+        for id_, source, title, story_id, chars, link, published, summary_line, keywords in rows
     ]
 
 
