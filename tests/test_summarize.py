@@ -248,3 +248,12 @@ def test_operator_user_dictionary_keeps_names_whole(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["keywords"][0] == "柳家渡"
     missing = _cli("--jsonl", "-", stdin="", env={"NEWSDIGEST_TEXT__USER_DICTIONARY": "/nope.txt"})
     assert missing.returncode == 1 and "text.user_dictionary" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [("中文  测试", 5), ("e\u0301te\u0301", 3), ("👍🏽 ok", 4), ("a\u200db", 2), ("  plain  ", 5)],
+    ids=["spaces", "combining", "skin-tone", "joiner", "trimmed"],
+)
+def test_visible_length_counts_what_a_reader_sees(text: str, length: int) -> None:
+    assert visible_length(text) == length

@@ -115,6 +115,8 @@ def _keep(token: str) -> tuple[str, str] | None:
     The term is what matching uses (English lower-cased and stemmed); the
     surface is the word as written, for showing keywords to people.
     """
+    if "\u4e00" <= token[:1] <= "\u9fff":  # the common case, kept cheap
+        return None if token in ZH_STOPWORDS else (token, token)
     token = token.strip()
     if not token or not _WORDISH.search(token):
         return None
