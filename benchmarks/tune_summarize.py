@@ -6,7 +6,7 @@ Split: documents at even positions of each set are the dev half (tuned on),
 odd positions the test half (reported, never tuned on). One parameter set per
 language (zh: LCSTS>=3, headline pairs, CLTS; en: CNN/DM, XSum), never per set.
 Coordinate search: each weight in turn over a small grid, keeping the best
-mean of (R1+R2+RL)/3 over the language's dev sets; a few rounds.
+(R1+R2+RL)/3 pooled over the documents of the language's dev halves; a few rounds.
 Prints the chosen parameters and dev/test scores; copy them into
 digests/summarize.py PARAMS by hand (so every change is reviewed).
 """
@@ -141,9 +141,12 @@ def tune(sets: list[EvalSet], language: str, rounds: int) -> RankParams:
     mine = [s for s in sets if s.language == language]
     best = PARAMS[language]
 
+    sizes = {s.name: len(s.docs[0::2]) for s in mine}
+
     def objective(params: RankParams) -> float:
+        # Pooled over documents: a 6-document dev half cannot steer the choice.
         scores = evaluate(mine, params, half=0)
-        return sum(scores.values()) / len(scores)
+        return sum(scores[name] * sizes[name] for name in scores) / sum(sizes.values())
 
     best_score = objective(best)
     for _ in range(rounds):

@@ -81,13 +81,13 @@ PARAMS: dict[str, RankParams] = {
     "zh": RankParams(
         centroid=1.0,
         directed=0.5,
-        backward_penalty=0.5,
+        backward_penalty=0.0,
         position=1.0,
         position_decay=1.0,
         title=1.5,
         mmr_lambda=0.7,
         short_chars=0,
-        long_chars=100,
+        long_chars=60,
     ),
     "en": RankParams(
         centroid=0.0,
