@@ -112,7 +112,7 @@ class Document:
     title_tokens: tuple[str, ...]
     language: Language
     eligible: tuple[bool, ...]  # False: boilerplate or a fragment, never chosen
-    surfaces: dict[str, str]  # term -> the form it was most often written in
+    surfaces: dict[str, str]  # term -> its most frequent written form, where they differ
     lengths: tuple[int, ...]  # visible length of each sentence
 
 
@@ -169,8 +169,9 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         bool(toks) and not _NOT_CONTENT.match(s) for s, toks in zip(sentences, tokens, strict=True)
     )
     title_pairs = analyze(title, language) if title else []
-    written: Counter[tuple[str, str]] = Counter(p for pairs in analyzed for p in pairs)
-    written.update(title_pairs)
+    written: Counter[tuple[str, str]] = Counter(
+        pair for pairs in (*analyzed, title_pairs) for pair in pairs if pair[0] != pair[1]
+    )
     surfaces: dict[str, str] = {}
     for (term, surface), _count in written.most_common():
         surfaces.setdefault(term, surface)
@@ -188,40 +189,45 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
 def _vectors(document: Document) -> tuple[list[dict[str, float]], dict[str, float]]:
     """Unit TF-IDF vectors per sentence (IDF over the article's sentences) and the centroid."""
     count = len(document.tokens)
-    frequency: Counter[str] = Counter()
-    for toks in document.tokens:
-        frequency.update(set(toks))
+    frequency: dict[str, int] = {}
+    for tokens in document.tokens:
+        for term in set(tokens):
+            frequency[term] = frequency.get(term, 0) + 1
     idf = {term: math.log((count + 1) / (df + 0.5)) + 1.0 for term, df in frequency.items()}
     vectors: list[dict[str, float]] = []
-    centroid: Counter[str] = Counter()
-    for toks in document.tokens:
-        weights = {term: tf * idf[term] for term, tf in Counter(toks).items()}
-        centroid.update(weights)
+    centroid: dict[str, float] = {}
+    for tokens in document.tokens:
+        weights: dict[str, float] = {}
+        for term in tokens:
+            weights[term] = weights.get(term, 0.0) + idf[term]
+        for term, weight in weights.items():
+            centroid[term] = centroid.get(term, 0.0) + weight
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         vectors.append({term: w / norm for term, w in weights.items()})
     norm = math.sqrt(sum(w * w for w in centroid.values())) or 1.0
     return vectors, {term: w / norm for term, w in centroid.items()}
 
 
-def _similarities(vectors: Sequence[dict[str, float]]) -> dict[tuple[int, int], float]:
-    """Cosine similarity of every pair ``(i, j)``, ``i < j``, that shares a term.
+def _directed(vectors: Sequence[dict[str, float]]) -> tuple[list[float], list[float]]:
+    """For each sentence, its summed similarity to all later and to all earlier ones.
 
-    Accumulated term by term over an inverted index, so pairs with nothing in
-    common cost nothing: far cheaper than n² dot products on news sentences.
+    ``v_i · Σ_{j>i} v_j`` equals ``Σ_{j>i} v_i · v_j``: running sums make this
+    linear in the article's length instead of quadratic.
     """
-    postings: dict[str, list[tuple[int, float]]] = {}
-    for index, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            postings.setdefault(term, []).append((index, weight))
-    similarities: dict[tuple[int, int], float] = {}
-    for entries in postings.values():
-        if len(entries) < 2:
-            continue
-        for a, (i, weight_i) in enumerate(entries):
-            for j, weight_j in entries[a + 1 :]:
-                key = (i, j)
-                similarities[key] = similarities.get(key, 0.0) + weight_i * weight_j
-    return similarities
+    count = len(vectors)
+    forward = [0.0] * count
+    backward = [0.0] * count
+    running: dict[str, float] = {}
+    for index in range(count - 1, -1, -1):
+        forward[index] = _cosine(vectors[index], running)
+        for term, weight in vectors[index].items():
+            running[term] = running.get(term, 0.0) + weight
+    running = {}
+    for index in range(count):
+        backward[index] = _cosine(vectors[index], running)
+        for term, weight in vectors[index].items():
+            running[term] = running.get(term, 0.0) + weight
+    return forward, backward
 
 
 def _cosine(first: dict[str, float], second: dict[str, float]) -> float:
@@ -237,19 +243,11 @@ def _scaled(values: list[float]) -> list[float]:
     return [(value - low) / (high - low) for value in values]
 
 
-def rank(
-    document: Document, params: RankParams
-) -> tuple[list[float], dict[tuple[int, int], float]]:
-    """A score per sentence (higher is better) and the pairwise similarities."""
-    count = len(document.sentences)
+def rank(document: Document, params: RankParams) -> tuple[list[float], list[dict[str, float]]]:
+    """A score per sentence (higher is better) and the sentence vectors."""
     vectors, centroid = _vectors(document)
     centrality = [_cosine(vector, centroid) for vector in vectors]
-    similarities = _similarities(vectors)
-    forward = [0.0] * count
-    backward = [0.0] * count
-    for (i, j), similarity in similarities.items():
-        forward[i] += similarity
-        backward[j] += similarity
+    forward, backward = _directed(vectors)
     directed = [f - params.backward_penalty * b for f, b in zip(forward, backward, strict=True)]
     title_vector: dict[str, float] = {}
     if document.title_tokens:
@@ -273,13 +271,13 @@ def rank(
         elif length > params.long_chars:
             score *= params.long_chars / length
         scores.append(score)
-    return scores, similarities
+    return scores, vectors
 
 
 def _select(
     document: Document,
     scores: Sequence[float],
-    similarities: dict[tuple[int, int], float],
+    vectors: Sequence[dict[str, float]],
     params: RankParams,
     sentences: int | None,
     chars: int | None,
@@ -295,9 +293,7 @@ def _select(
     while candidates and (limit is None or len(chosen) < limit):
 
         def value(i: int) -> float:
-            redundancy = max(
-                (similarities.get((min(i, j), max(i, j)), 0.0) for j in chosen), default=0.0
-            )
+            redundancy = max((_cosine(vectors[i], vectors[j]) for j in chosen), default=0.0)
             return params.mmr_lambda * scores[i] - (1 - params.mmr_lambda) * redundancy
 
         best = max(candidates, key=lambda i: (value(i), -i))
@@ -324,8 +320,8 @@ def summarize_document(
     if not document.sentences or (sentences is not None and sentences <= 0):
         return []
     params = params or PARAMS["en" if document.language == "en" else "zh"]
-    scores, similarities = rank(document, params)
-    chosen = _select(document, scores, similarities, params, sentences, chars)
+    scores, vectors = rank(document, params)
+    chosen = _select(document, scores, vectors, params, sentences, chars)
     return [document.sentences[i] for i in chosen]
 
 
