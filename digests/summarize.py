@@ -285,18 +285,22 @@ def _select(
     """Indices chosen greedily by MMR under the budget, in document order."""
     candidates = [i for i, ok in enumerate(document.eligible) if ok]
     if not candidates:
-        candidates = [i for i, toks in enumerate(document.tokens) if document.sentences[i]]
+        candidates = [i for i, text in enumerate(document.sentences) if text]
     chosen: list[int] = []
     used = 0
     seen_texts: set[str] = set()
     limit = sentences if sentences is not None else (None if chars is not None else 3)
+    # Highest similarity of each candidate to what is already chosen, updated
+    # with each pick instead of recomputed (MMR).
+    redundancy = dict.fromkeys(candidates, 0.0)
     while candidates and (limit is None or len(chosen) < limit):
-
-        def value(i: int) -> float:
-            redundancy = max((_cosine(vectors[i], vectors[j]) for j in chosen), default=0.0)
-            return params.mmr_lambda * scores[i] - (1 - params.mmr_lambda) * redundancy
-
-        best = max(candidates, key=lambda i: (value(i), -i))
+        best = max(
+            candidates,
+            key=lambda i: (
+                params.mmr_lambda * scores[i] - (1 - params.mmr_lambda) * redundancy[i],
+                -i,
+            ),
+        )
         candidates.remove(best)
         text = document.sentences[best]
         if text in seen_texts:
@@ -307,6 +311,11 @@ def _select(
         chosen.append(best)
         seen_texts.add(text)
         used += length
+        if params.mmr_lambda < 1.0:
+            for other in candidates:
+                similarity = _cosine(vectors[other], vectors[best])
+                if similarity > redundancy[other]:
+                    redundancy[other] = similarity
     return sorted(chosen)
 
 

@@ -24,6 +24,7 @@ _ABBREVIATIONS = frozenset(
     gov sen rep gen lt col capt sgt cmdr adm no nos vol pp jan feb mar apr jun jul aug sep
     sept oct nov dec mon tue wed thu fri sat sun u.s u.k u.n e.u a.m p.m ph.d b.a m.a""".split()
 )
+_INTERESTING = re.compile(r"[“「『”」』。！？!?…；;.]")
 _WORD_BEFORE_DOT = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -51,6 +52,10 @@ def _split_paragraph(text: str) -> list[str]:
     length = len(text)
     quote_opened_at: int | None = None  # inside “…”/「…」: ends wait for the close
     while index < length:
+        found = _INTERESTING.search(text, index)  # skip plain characters in C
+        if found is None:
+            break
+        index = found.start()
         ch = text[index]
         ends = False
         if ch in _OPENING_QUOTES:

@@ -115,8 +115,6 @@ def _keep(token: str) -> tuple[str, str] | None:
     The term is what matching uses (English lower-cased and stemmed); the
     surface is the word as written, for showing keywords to people.
     """
-    if "\u4e00" <= token[:1] <= "\u9fff":  # the common case, kept cheap
-        return None if token in ZH_STOPWORDS else (token, token)
     token = token.strip()
     if not token or not _WORDISH.search(token):
         return None
@@ -139,7 +137,14 @@ def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]
         tokens: Iterable[str] = (m.group(0) for m in _LATIN_WORD.finditer(text))
     else:
         tokens = load_segmenter().cut(text)
-    return [kept for token in tokens if (kept := _keep(token)) is not None]
+    kept: list[tuple[str, str]] = []
+    for token in tokens:
+        if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens: no call, no regex
+            if token not in ZH_STOPWORDS:
+                kept.append((token, token))
+        elif (pair := _keep(token)) is not None:
+            kept.append(pair)
+    return kept
 
 
 def words(text: str, language: Language | None = None) -> list[str]:
