@@ -17,11 +17,10 @@ import argparse
 import dataclasses
 import json
 import sys
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.rouge_zh import rouge_zh as char_rouge
 from digests.summarize import PARAMS, Document, RankParams, prepare, summarize_document
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -37,37 +36,9 @@ GRID: dict[str, list[float]] = {
 }
 
 
-def _norm_chars(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower()
-    return [c for c in text if not c.isspace() and unicodedata.category(c)[0] not in "PS"]
-
-
-def _f1(overlap: int, got: int, want: int) -> float:
-    if not overlap or not got or not want:
-        return 0.0
-    precision, recall = overlap / got, overlap / want
-    return 2 * precision * recall / (precision + recall)
-
-
-def _lcs(a: list[str], b: list[str]) -> int:
-    previous = [0] * (len(b) + 1)
-    for x in a:
-        current = [0]
-        for j, y in enumerate(b):
-            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
-        previous = current
-    return previous[-1]
-
-
 def rouge_zh(summary: str, reference: str) -> tuple[float, float, float]:
-    got, want = _norm_chars(summary), _norm_chars(reference)
-    scores = []
-    for n in (1, 2):
-        a = Counter(tuple(got[i : i + n]) for i in range(len(got) - n + 1))
-        b = Counter(tuple(want[i : i + n]) for i in range(len(want) - n + 1))
-        scores.append(_f1(sum((a & b).values()), sum(a.values()), sum(b.values())))
-    scores.append(_f1(_lcs(got, want), len(got), len(want)))
-    return scores[0], scores[1], scores[2]
+    scores = char_rouge(summary, reference)
+    return scores.r1, scores.r2, scores.rl
 
 
 def _rouge_en() -> Callable[[str, str], tuple[float, float, float]]:
