@@ -263,8 +263,11 @@ async def fetch_due(
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
+    summarize: bool = True,
 ) -> list[SourceOutcome]:
-    """Refresh every due source, at most ``settings.concurrency`` at a time."""
+    """Refresh every due source, at most ``settings.concurrency`` at a time, then
+    summarize what is new (unless ``summarize`` is False: a caller running that
+    stage on its own)."""
     now = now or _now()
     with db.read() as session:
         sources = due_sources(session, now, force=force)
@@ -291,5 +294,6 @@ async def fetch_due(
 
     async with make_client(policy) as client:
         outcomes = list(await asyncio.gather(*(one(source, client) for source in sources)))
-    summarize_stored(db)
+    if summarize:
+        summarize_stored(db)
     return outcomes
