@@ -21,7 +21,7 @@ from digests.store.summaries import (
     idf_table,
     store_summaries,
 )
-from digests.summarize import Document, prepare, summarize_document
+from digests.summarize import Document, prepare, rank_document
 
 log = logging.getLogger("newsdigest.summarize")
 
@@ -42,8 +42,9 @@ class _Prepared:
 
 def summary_products(document: Document) -> tuple[str, list[str]]:
     """The digest line (one sentence) and the detail summary (two or three)."""
-    line = summarize_document(document, sentences=1)
-    summary = summarize_document(document, sentences=SUMMARY_SENTENCES, chars=SUMMARY_MAX_CHARS)
+    ranking = rank_document(document)
+    line = ranking.choose(sentences=1)
+    summary = ranking.choose(sentences=SUMMARY_SENTENCES, chars=SUMMARY_MAX_CHARS)
     if not summary:  # every sentence is longer than the cap: one sentence still says it
         summary = line
     return (line[0] if line else ""), summary

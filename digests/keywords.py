@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from digests.summarize import Document
 
@@ -39,6 +40,7 @@ class IdfTable:
         return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
 
 
+@lru_cache(maxsize=131072)
 def is_candidate(term: str) -> bool:
     """Keyword material: a Chinese word of two or more characters, or a real
     English word (not a number, not one letter)."""

@@ -319,6 +319,28 @@ def _select(
     return sorted(chosen)
 
 
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """An article ranked once; any number of summaries of different budgets from it."""
+
+    document: Document
+    params: RankParams
+    scores: list[float]
+    vectors: list[dict[str, float]]
+
+    def choose(self, *, sentences: int | None = None, chars: int | None = None) -> list[str]:
+        if not self.document.sentences or (sentences is not None and sentences <= 0):
+            return []
+        chosen = _select(self.document, self.scores, self.vectors, self.params, sentences, chars)
+        return [self.document.sentences[i] for i in chosen]
+
+
+def rank_document(document: Document, params: RankParams | None = None) -> Ranking:
+    params = params or PARAMS["en" if document.language == "en" else "zh"]
+    scores, vectors = rank(document, params) if document.sentences else ([], [])
+    return Ranking(document, params, scores, vectors)
+
+
 def summarize_document(
     document: Document,
     *,
@@ -326,12 +348,7 @@ def summarize_document(
     chars: int | None = None,
     params: RankParams | None = None,
 ) -> list[str]:
-    if not document.sentences or (sentences is not None and sentences <= 0):
-        return []
-    params = params or PARAMS["en" if document.language == "en" else "zh"]
-    scores, vectors = rank(document, params)
-    chosen = _select(document, scores, vectors, params, sentences, chars)
-    return [document.sentences[i] for i in chosen]
+    return rank_document(document, params).choose(sentences=sentences, chars=chars)
 
 
 def summarize(

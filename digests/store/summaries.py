@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from digests.keywords import IdfTable
@@ -59,19 +60,26 @@ def idf_table(session: Session, terms: Iterable[str]) -> IdfTable:
 
 
 def add_term_counts(session: Session, counts: Counter[str]) -> None:
-    """Add per-term document counts (portable: update known terms, insert new ones)."""
-    terms = sorted({t[:MAX_TERM_CHARS] for t in counts})
+    """Add per-term document counts: one batched UPDATE for known terms and one
+    batched INSERT for new ones per chunk (portable SQL, no upsert dialects)."""
+    merged: Counter[str] = Counter()
+    for term, count in counts.items():
+        merged[term[:MAX_TERM_CHARS]] += count
+    terms = sorted(merged)
+    table = cast(Table, TermStat.__table__)
     for start in range(0, len(terms), _CHUNK):
         chunk = terms[start : start + _CHUNK]
         known = set(session.scalars(select(TermStat.term).where(TermStat.term.in_(chunk))))
-        for term in known:
+        if known:
             session.execute(
-                update(TermStat)
-                .where(TermStat.term == term)
-                .values(documents=TermStat.documents + counts[term])
+                update(table)
+                .where(table.c.term == bindparam("key"))
+                .values(documents=table.c.documents + bindparam("added")),
+                [{"key": t, "added": merged[t]} for t in known],
             )
-        session.add_all(TermStat(term=t, documents=counts[t]) for t in chunk if t not in known)
-    session.flush()
+        fresh = [{"term": t, "documents": merged[t]} for t in chunk if t not in known]
+        if fresh:
+            session.execute(insert(table), fresh)
 
 
 def store_summaries(session: Session, summaries: Sequence[ArticleSummary]) -> None:
