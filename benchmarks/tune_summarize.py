@@ -135,8 +135,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--language", choices=["zh", "en"], action="append")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only report PARAMS and a lead setting, dev and held-out",
+    )
     args = parser.parse_args()
     sets = load_sets()
+    if args.report:
+        for language in args.language or ["zh", "en"]:
+            mine = [s for s in sets if s.language == language]
+            lead = dataclasses.replace(
+                PARAMS[language],
+                centroid=0.0,
+                directed=0.0,
+                position=100.0,
+                title=0.0,
+                short_chars=0,
+                long_chars=10**6,
+                mmr_lambda=1.0,
+            )
+            for name, params in (("newsdigest", PARAMS[language]), ("lead", lead)):
+                dev, held_out = evaluate(mine, params, 0), evaluate(mine, params, 1)
+                print(
+                    f"[{language}] {name:10s} dev "
+                    + json.dumps({k: round(v, 2) for k, v in dev.items()})
+                    + " held-out "
+                    + json.dumps({k: round(v, 2) for k, v in held_out.items()})
+                )
+        return 0
     for language in args.language or ["zh", "en"]:
         before_dev = evaluate([s for s in sets if s.language == language], PARAMS[language], 0)
         before_test = evaluate([s for s in sets if s.language == language], PARAMS[language], 1)
