@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -336,6 +336,50 @@ def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from digests.edition import build_edition
+    from digests.enrich import summarize_stored
+    from digests.present import render_page, render_text
+
+    edition_date = None
+    if args.date:
+        try:
+            edition_date = date.fromisoformat(args.date)
+        except ValueError:
+            raise InputError(f"--date: {args.date!r} is not a date like 2026-11-25") from None
+    db = open_database(settings)
+    summarize_stored(db)  # anything stored but not yet summarized
+    built = build_edition(
+        db,
+        settings.digest,
+        now=datetime.now(UTC),
+        schedule=args.schedule,
+        edition_date=edition_date,
+        preview=args.preview,
+    )
+    language, title = settings.digest.language, settings.digest.title
+    zone = ZoneInfo(settings.digest.timezone)
+    print(render_text(built.digest, language=language, title=title, tz=zone))
+    if args.html:
+        page = render_page(built.digest, language=language, title=title, tz=zone)
+        try:
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--html: cannot write {args.html} ({exc.strerror or exc})") from None
+    if args.preview:
+        state = "preview, not saved"
+    elif built.created:
+        state = "built and saved"
+    elif built.stored:
+        state = "already built; shown as saved"
+    else:
+        state = "nothing new; no edition saved (digest.empty_edition = skip)"
+    say_error(f"newsdigest: edition {args.schedule} {built.digest.edition_date}: {state}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from digests.demo import run_demo
 
@@ -408,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--encoding", help="force the file encoding (default: detect)")
     summarize.add_argument("--json", action="store_true", help="one JSON object per article")
     summarize.set_defaults(run=cmd_summarize)
+
+    digest = commands.add_parser("digest", help="build (or preview) an edition and print it")
+    digest.add_argument("--schedule", default="daily", help="schedule name (default: daily)")
+    digest.add_argument("--preview", action="store_true", help="compose without saving")
+    digest.add_argument("--date", help="edition date, YYYY-MM-DD (default: today)")
+    digest.add_argument("--html", metavar="FILE", help="also write the edition as an HTML page")
+    digest.set_defaults(run=cmd_digest)
 
     demo = commands.add_parser("demo", help="offline demo: serve, fetch and store the demo corpus")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")

@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -86,11 +87,36 @@ class TextSettings(_Strict):
     user_dictionary: str = ""
 
 
+def _timezone(value: object) -> str:
+    name = str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like 'Asia/Shanghai')"
+        ) from None
+    return name
+
+
+class DigestSettings(_Strict):
+    title: str = "今日要闻"
+    language: str = Field("zh", pattern=r"^(zh|en)$")
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "Asia/Shanghai"
+    max_items: int = Field(20, ge=1, le=200)
+    max_items_per_source: int = Field(5, ge=1, le=200)
+    sections: str = Field("source", pattern=r"^(source|topic|none)$")
+    summary_sentences: int = Field(2, ge=1, le=3)
+    empty_edition: str = Field("note", pattern=r"^(note|skip)$")
+    first_edition_lookback: Duration = 86400
+    source_priority: dict[str, float] = Field(default_factory=dict)
+
+
 class Settings(_Strict):
     database_url: str = "sqlite:///data/newsdigest.db"
     log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     text: TextSettings = Field(default_factory=TextSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

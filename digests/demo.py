@@ -9,7 +9,9 @@ watched folder the way a daily e-paper does.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +19,9 @@ from rich.text import Text
 
 from digests.cli import configure_logging, run_fetch
 from digests.config import FetchSettings, Settings
+from digests.edition import build_edition
 from digests.feedserver import FeedServer
+from digests.present import render_text
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources
@@ -100,6 +104,18 @@ def run_demo(data_dir: Path) -> int:
     console.print(table)
     console.print(
         "sources: " + ", ".join(f"{s.name} ({s.articles})" for s in sources), markup=False
+    )
+    console.rule("today's edition (preview: newsdigest digest --preview)")
+    digest_settings = settings.digest
+    preview = build_edition(db, digest_settings, now=datetime.now(UTC), preview=True)
+    console.print(
+        render_text(
+            preview.digest,
+            language=digest_settings.language,
+            title=digest_settings.title,
+            tz=ZoneInfo(digest_settings.timezone),
+        ),
+        markup=False,
     )
     console.print(
         "Try: newsdigest parse digests/demo_corpus/issue_2026-11-20.txt   "

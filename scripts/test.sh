@@ -7,5 +7,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy digests
+.venv/bin/mypy digests bot
 .venv/bin/python -m pytest "$@"

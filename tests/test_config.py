@@ -28,7 +28,7 @@ def _keys(model: type, prefix: str = "") -> set[str]:
 def _flatten(data: dict, prefix: str = "") -> set[str]:
     keys: set[str] = set()
     for name, value in data.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             keys |= _flatten(value, f"{prefix}{name}.")
         else:
             keys.add(prefix + name)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -106,6 +107,25 @@ class Article(Base):
     summary: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     keywords: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     summarized_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Edition(Base):
+    """One built edition of a schedule: unique per (schedule, edition date), so
+    building twice is a no-op; ``cutoff`` is where the next edition starts."""
+
+    __tablename__ = "editions"
+    __table_args__ = (
+        UniqueConstraint("schedule", "edition_date", name="uq_editions_schedule_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule: Mapped[str] = mapped_column(String(64))
+    edition_date: Mapped[date] = mapped_column(Date)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class TermStat(Base):

@@ -1,0 +1,138 @@
+"""Render a ``Digest`` for Telegram (HTML parse mode) and as plain text. Pure.
+
+Telegram counts a message's length after entity parsing, in UTF-16 code
+units, and refuses more than 4096. Messages are split between items (a
+section heading travels with its first item), never inside a tag or an
+entity; an item too long for one message is shortened, not broken. Every
+piece of external text is escaped; links are http(s) only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import tzinfo
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from digests.compose import Digest, Item
+from digests.present import Strings, is_latin, strings_for
+
+MESSAGE_LIMIT = 4096
+_TAG = re.compile(r"<[^>]+>")
+UTC = ZoneInfo("UTC")
+
+
+def telegram_length(message_html: str) -> int:
+    """The length Telegram checks: text after entity parsing, in UTF-16 code units."""
+    text = html.unescape(_TAG.sub("", message_html))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def safe_href(link: str | None) -> str | None:
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    return html.escape(link.strip(), quote=True)
+
+
+def _linked(text: str, link: str | None, *, bold: bool = False) -> str:
+    inner = f"<b>{_e(text)}</b>" if bold else _e(text)
+    href = safe_href(link)
+    return f'<a href="{href}">{inner}</a>' if href else inner
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
+
+
+def _item_html(item: Item, number: int, strings: Strings, tz: tzinfo, limit: int) -> str:
+    """One item; shortened (summary sentences dropped, then text cut) to fit ``limit``."""
+    meta = f"{item.source} · {item.time.astimezone(tz):%H:%M}"
+    also = ", ".join(_linked(link.name, link.link) for link in item.also)
+    title, summary = item.title, list(item.summary)
+    while True:
+        parts = [f"{number}. {_linked(title, item.link, bold=True)}"]
+        if summary:
+            parts.append(_e(" ".join(summary) if is_latin(summary) else "".join(summary)))
+        tail = f"<i>{_e(meta)}</i>"
+        if also:
+            tail += f" · {_e(strings.also)}: {also}"
+        parts.append(tail)
+        block = "\n".join(parts)
+        if telegram_length(block) <= limit:
+            return block
+        if len(summary) > 1:
+            summary.pop()
+        elif summary and len(summary[0]) > 20:
+            summary = [_shorten(summary[0], len(summary[0]) // 2)]
+        elif summary:
+            summary = []
+        elif len(title) > 20:
+            title = _shorten(title, len(title) // 2)
+        elif also:
+            also = ""
+        elif len(meta) > 20:
+            meta = _shorten(meta, len(meta) // 2)
+        else:  # only with an absurdly small limit: the title alone, as text
+            return _e(_shorten(title, max(1, limit // 4)))
+
+
+def _header_html(digest: Digest, strings: Strings, title: str, limit: int) -> str:
+    """Edition name, articles read, topics: within half a message whatever the input."""
+    heading = strings.edition.format(schedule=_shorten(title, 60), date=digest.edition_date)
+    lines = [f"<b>{_e(heading)}</b>", _e(strings.read.format(count=digest.articles_read))]
+    topics = [_shorten(k, 20) for k in digest.top_keywords]
+    while topics:
+        line = f"{_e(strings.topics)}: " + " ".join(_e(k) for k in topics)
+        if telegram_length("\n".join([*lines, line])) <= limit // 2:
+            lines.append(line)
+            break
+        topics.pop()
+    return "\n".join(lines)
+
+
+def render_html(
+    digest: Digest,
+    *,
+    language: str = "zh",
+    title: str | None = None,
+    tz: tzinfo = UTC,
+    limit: int = MESSAGE_LIMIT,
+) -> list[str]:
+    """The edition as Telegram HTML messages, each within ``limit``."""
+    strings = strings_for(language)
+    header = _header_html(digest, strings, title or digest.schedule, limit)
+    if digest.empty:
+        return [header + "\n\n" + _e(strings.nothing_new)]
+    blocks: list[str] = []
+    number = 0
+    for section in digest.sections:
+        heading = f"<b>{_e(section.name)}</b>\n" if section.name else ""
+        for position, item in enumerate(section.items):
+            number += 1
+            prefix = heading if position == 0 else ""
+            room = limit - telegram_length(prefix)
+            blocks.append(prefix + _item_html(item, number, strings, tz, room))
+    if digest.left_out:
+        blocks.append(f"<i>{_e(strings.left_out.format(count=digest.left_out))}</i>")
+    messages: list[str] = []
+    current = header
+    for block in blocks:
+        candidate = f"{current}\n\n{block}"
+        if telegram_length(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = block
+    messages.append(current)
+    return messages

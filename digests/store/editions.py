@@ -1,0 +1,89 @@
+"""Edition rows and the articles an edition covers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from digests.compose import EditionArticle
+from digests.store.models import Article, Edition, Source
+
+
+def previous_cutoff(session: Session, schedule: str, before: date) -> datetime | None:
+    """Where the schedule's last edition before ``before`` stopped reading."""
+    return session.scalar(
+        select(Edition.cutoff)
+        .where(Edition.schedule == schedule, Edition.edition_date < before)
+        .order_by(Edition.edition_date.desc())
+        .limit(1)
+    )
+
+
+def find_edition(session: Session, schedule: str, edition_date: date) -> Edition | None:
+    return session.scalar(
+        select(Edition).where(Edition.schedule == schedule, Edition.edition_date == edition_date)
+    )
+
+
+def articles_between(
+    session: Session, since: datetime, until: datetime, sources: list[str] | None = None
+) -> list[EditionArticle]:
+    """Articles first stored in (since, until], by fetch time: late-published
+    items are not lost, and no article falls in two editions."""
+    query = (
+        select(Article, Source.name)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.fetched_at > since, Article.fetched_at <= until)
+        .order_by(Article.fetched_at, Article.id)
+    )
+    if sources:
+        query = query.where(Source.name.in_(sources))
+    return [
+        EditionArticle(
+            id=article.id,
+            source_id=article.source_id,
+            source_name=name,
+            title=article.title,
+            link=article.url or article.link,  # canonical: no tracking parameters
+            summary_line=article.summary_line or _lead(article.body),
+            summary=tuple(
+                article.summary or ([article.summary_line] if article.summary_line else [])
+            ),
+            keywords=tuple(article.keywords or ()),
+            story_id=article.story_id or article.id,
+            fetched_at=article.fetched_at,
+            published_at=article.published_at,
+        )
+        for article, name in session.execute(query)
+    ]
+
+
+def _lead(body: str) -> str:
+    """The fallback when an article has no summary yet: its first line."""
+    return body.split("\n", 1)[0][:200]
+
+
+def save_edition(
+    session: Session,
+    *,
+    schedule: str,
+    edition_date: date,
+    since: datetime | None,
+    cutoff: datetime,
+    article_count: int,
+    content: dict[str, Any],
+) -> Edition:
+    edition = Edition(
+        schedule=schedule,
+        edition_date=edition_date,
+        since=since,
+        cutoff=cutoff,
+        article_count=article_count,
+        content=content,
+    )
+    session.add(edition)
+    session.flush()
+    return edition
