@@ -11,8 +11,9 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -337,27 +338,33 @@ def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
     from digests.edition import build_edition
     from digests.enrich import summarize_stored
     from digests.present import render_page, render_text
+    from digests.schedule import latest_slot, next_slot
 
-    edition_date = None
-    if args.date:
-        try:
-            edition_date = date.fromisoformat(args.date)
-        except ValueError:
-            raise InputError(f"--date: {args.date!r} is not a date like 2026-11-25") from None
+    spec = next((s for s in settings.schedules if s.name == args.schedule), None)
+    if spec is None:
+        names = ", ".join(s.name for s in settings.schedules)
+        raise InputError(f"no schedule {args.schedule!r} (configured: {names})")
+    now = datetime.now(UTC)
+    # A preview shows the next edition; a build makes the latest due one.
+    slot = next_slot(spec, now) if args.preview else latest_slot(spec, now)
+    if slot is None:
+        raise InputError(f"no edition of {spec.name!r} is due yet (try --preview)")
     db = open_database(settings)
     summarize_stored(db)  # anything stored but not yet summarized
+    # The edition the scheduler builds (or has built) for the latest due slot:
+    # building by hand and by schedule is the same, idempotent, act.
     built = build_edition(
         db,
         settings.digest,
-        now=datetime.now(UTC),
-        schedule=args.schedule,
-        edition_date=edition_date,
+        now=now,
+        schedule=spec.name,
+        edition_date=slot.edition_date,
+        slot=slot.slot,
         preview=args.preview,
+        sources=list(spec.sources) or None,
     )
     language, title = settings.digest.language, settings.digest.title
     zone = ZoneInfo(settings.digest.timezone)
@@ -377,6 +384,34 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         state = "nothing new; no edition saved (digest.empty_edition = skip)"
     say_error(f"newsdigest: edition {args.schedule} {built.digest.edition_date}: {state}")
+    return EXIT_OK
+
+
+def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
+    from digests.service import serve
+
+    serve(settings, open_database(settings))
+    return EXIT_OK
+
+
+def cmd_schedules(_args: argparse.Namespace, settings: Settings) -> int:
+    from digests.schedule import next_slot
+
+    now = datetime.now(UTC)
+    table = Table(title="Schedules")
+    for column in ("name", "times", "time zone", "sources", "next edition (local)"):
+        table.add_column(column)
+    for spec in settings.schedules:
+        upcoming = next_slot(spec, now)
+        local = upcoming.fire_at.astimezone(ZoneInfo(spec.timezone))
+        table.add_row(
+            spec.name,
+            ", ".join(spec.times),
+            spec.timezone,
+            ", ".join(spec.sources) or "all",
+            f"{local:%Y-%m-%d %H:%M}",
+        )
+    Console().print(table)
     return EXIT_OK
 
 
@@ -456,9 +491,15 @@ def build_parser() -> argparse.ArgumentParser:
     digest = commands.add_parser("digest", help="build (or preview) an edition and print it")
     digest.add_argument("--schedule", default="daily", help="schedule name (default: daily)")
     digest.add_argument("--preview", action="store_true", help="compose without saving")
-    digest.add_argument("--date", help="edition date, YYYY-MM-DD (default: today)")
     digest.add_argument("--html", metavar="FILE", help="also write the edition as an HTML page")
     digest.set_defaults(run=cmd_digest)
+
+    scheduler = commands.add_parser(
+        "run-scheduler", help="build editions on schedule and fetch due sources (no bot)"
+    )
+    scheduler.set_defaults(run=cmd_run_scheduler)
+    schedules = commands.add_parser("schedules", help="list edition schedules and their next run")
+    schedules.set_defaults(run=cmd_schedules)
 
     demo = commands.add_parser("demo", help="offline demo: serve, fetch and store the demo corpus")
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")

@@ -111,12 +111,46 @@ class DigestSettings(_Strict):
     source_priority: dict[str, float] = Field(default_factory=dict)
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _times(value: object) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError("a list of local times like ['07:30']")
+    times = []
+    for item in value:
+        match = _CLOCK.match(str(item).strip())
+        if not match:
+            raise ValueError(f"{item!r} is not a time like '07:30'")
+        times.append(f"{int(match.group(1)):02d}:{match.group(2)}")
+    if len(set(times)) != len(times):
+        raise ValueError("the same time is listed twice")
+    return sorted(times)
+
+
+class ScheduleSettings(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    times: Annotated[list[str], BeforeValidator(_times)] = Field(default_factory=lambda: ["07:30"])
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "Asia/Shanghai"
+    sources: list[str] = Field(default_factory=list)  # empty: every source
+
+
+def _default_schedules() -> list[ScheduleSettings]:
+    return [ScheduleSettings(name="daily")]
+
+
 class Settings(_Strict):
     database_url: str = "sqlite:///data/newsdigest.db"
     log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    schedules: list[ScheduleSettings] = Field(default_factory=_default_schedules)
+    # Seconds an APScheduler job may start late and still run; the DB-driven
+    # catch-up covers anything later (python-telegram-bot's default is 1 s).
+    misfire_grace: Duration = 3600
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

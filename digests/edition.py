@@ -47,15 +47,17 @@ def build_edition(
     edition_date: date | None = None,
     preview: bool = False,
     sources: list[str] | None = None,
+    slot: str = "",
 ) -> BuiltEdition:
     """The edition of ``schedule`` for ``edition_date`` (default: today in the
-    configured time zone). Building again returns the stored one unchanged."""
+    configured time zone) and ``slot`` (its local time, for scheduled editions).
+    Building again returns the stored one unchanged."""
     edition_date = edition_date or edition_date_at(now, settings.timezone)
     with db.read() as session:
-        existing = find_edition(session, schedule, edition_date)
+        existing = find_edition(session, schedule, edition_date, slot)
         if existing is not None:
             return BuiltEdition(digest_from_dict(existing.content), created=False, stored=True)
-        since = previous_cutoff(session, schedule, edition_date) or (
+        since = previous_cutoff(session, schedule, edition_date, slot) or (
             now - timedelta(seconds=settings.first_edition_lookback)
         )
         articles = articles_between(session, since, now, sources)
@@ -74,6 +76,7 @@ def build_edition(
                 session,
                 schedule=schedule,
                 edition_date=edition_date,
+                slot=slot,
                 since=since,
                 cutoff=now,
                 article_count=len(articles),
@@ -81,7 +84,7 @@ def build_edition(
             )
     except IntegrityError:  # another process built it first: theirs stands
         with db.read() as session:
-            existing = find_edition(session, schedule, edition_date)
+            existing = find_edition(session, schedule, edition_date, slot)
         assert existing is not None
         return BuiltEdition(digest_from_dict(existing.content), created=False, stored=True)
     return BuiltEdition(digest, created=True, stored=True)

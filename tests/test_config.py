@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from digests.config import FetchSettings, Settings, load_settings, parse_duration
+from digests.config import (
+    FetchSettings,
+    ScheduleSettings,
+    Settings,
+    load_settings,
+    parse_duration,
+)
 from digests.errors import ConfigError
 from tests.conftest import REPO
 
@@ -36,7 +43,9 @@ def _flatten(data: dict, prefix: str = "") -> set[str]:
 
 
 def test_example_config_mirrors_the_schema_key_for_key() -> None:
-    assert _flatten(tomllib.loads(EXAMPLE.read_text("utf-8"))) == _keys(Settings)
+    example = tomllib.loads(EXAMPLE.read_text("utf-8"))
+    assert _flatten(example) == _keys(Settings)
+    assert set(example["schedules"][0]) == set(ScheduleSettings.model_fields)
 
 
 def test_example_config_values_are_the_defaults() -> None:
@@ -84,3 +93,28 @@ def test_formatted_durations_read_back(seconds: int) -> None:
 def test_bad_durations(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "needle"),
+    [
+        ({"name": "x", "times": ["25:00"]}, "schedules.0.times"),
+        ({"name": "x", "timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"name": "bad name!"}, "schedules.0.name"),
+        ({"name": "x", "times": ["07:30", "7:30"]}, "twice"),
+        ({"name": "x", "every": "1h"}, "unknown key 'schedules.0.every'"),
+    ],
+    ids=["time", "zone", "name", "duplicate", "unknown"],
+)
+def test_bad_schedules_name_the_key(tmp_path: Path, schedule: dict, needle: str) -> None:
+    import json
+
+    lines = [f"{k} = {json.dumps(v)}" for k, v in schedule.items()]
+    path = tmp_path / "c.toml"
+    path.write_text("[[schedules]]\n" + "\n".join(lines) + "\n", "utf-8")
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        load_settings(path, environ={})
+
+
+def test_schedule_times_are_normalized_and_sorted() -> None:
+    assert ScheduleSettings(name="x", times=["18:00", "7:05"]).times == ["07:05", "18:00"]

@@ -106,5 +106,6 @@ def test_cli_digest_preview_and_html(tmp_path: Path, feed_server) -> None:
     built = cli("digest")
     assert built.returncode == 0 and "built and saved" in built.stderr
     assert "already built" in cli("digest").stderr
-    bad = cli("digest", "--date", "tomorrow")
-    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    bad = cli("digest", "--schedule", "weekly")
+    assert bad.returncode == 1 and "no schedule 'weekly'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -5,26 +5,38 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from digests.compose import EditionArticle
 from digests.store.models import Article, Edition, Source
 
 
-def previous_cutoff(session: Session, schedule: str, before: date) -> datetime | None:
-    """Where the schedule's last edition before ``before`` stopped reading."""
+def previous_cutoff(
+    session: Session, schedule: str, edition_date: date, slot: str = ""
+) -> datetime | None:
+    """Where the schedule's last edition before (``edition_date``, ``slot``) stopped reading."""
+    earlier = or_(
+        Edition.edition_date < edition_date,
+        and_(Edition.edition_date == edition_date, Edition.slot < slot),
+    )
     return session.scalar(
         select(Edition.cutoff)
-        .where(Edition.schedule == schedule, Edition.edition_date < before)
-        .order_by(Edition.edition_date.desc())
+        .where(Edition.schedule == schedule, earlier)
+        .order_by(Edition.cutoff.desc())
         .limit(1)
     )
 
 
-def find_edition(session: Session, schedule: str, edition_date: date) -> Edition | None:
+def find_edition(
+    session: Session, schedule: str, edition_date: date, slot: str = ""
+) -> Edition | None:
     return session.scalar(
-        select(Edition).where(Edition.schedule == schedule, Edition.edition_date == edition_date)
+        select(Edition).where(
+            Edition.schedule == schedule,
+            Edition.edition_date == edition_date,
+            Edition.slot == slot,
+        )
     )
 
 
@@ -71,6 +83,7 @@ def save_edition(
     *,
     schedule: str,
     edition_date: date,
+    slot: str,
     since: datetime | None,
     cutoff: datetime,
     article_count: int,
@@ -79,6 +92,7 @@ def save_edition(
     edition = Edition(
         schedule=schedule,
         edition_date=edition_date,
+        slot=slot,
         since=since,
         cutoff=cutoff,
         article_count=article_count,

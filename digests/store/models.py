@@ -110,17 +110,18 @@ class Article(Base):
 
 
 class Edition(Base):
-    """One built edition of a schedule: unique per (schedule, edition date), so
-    building twice is a no-op; ``cutoff`` is where the next edition starts."""
+    """One built edition of a schedule: unique per (schedule, edition date, time
+    slot), so building twice is a no-op; ``cutoff`` is where the next one starts."""
 
     __tablename__ = "editions"
     __table_args__ = (
-        UniqueConstraint("schedule", "edition_date", name="uq_editions_schedule_date"),
+        UniqueConstraint("schedule", "edition_date", "slot", name="uq_editions_schedule_date_slot"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     schedule: Mapped[str] = mapped_column(String(64))
     edition_date: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(8), default="")  # local time, "07:30"; "" by hand
     since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
     built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

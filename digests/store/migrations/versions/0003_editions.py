@@ -1,4 +1,4 @@
-"""Editions: one row per (schedule, edition date).
+"""Editions: one row per (schedule, edition date, time slot).
 
 Revision ID: 0003
 Revises: 0002
@@ -24,12 +24,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("schedule", sa.String(64), nullable=False),
         sa.Column("edition_date", sa.Date(), nullable=False),
+        sa.Column("slot", sa.String(8), nullable=False),
         sa.Column("since", UTCDateTime(), nullable=True),
         sa.Column("cutoff", UTCDateTime(), nullable=False),
         sa.Column("built_at", UTCDateTime(), nullable=False),
         sa.Column("article_count", sa.Integer(), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
-        sa.UniqueConstraint("schedule", "edition_date", name="uq_editions_schedule_date"),
+        sa.UniqueConstraint(
+            "schedule", "edition_date", "slot", name="uq_editions_schedule_date_slot"
+        ),
     )
 
 
