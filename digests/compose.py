@@ -114,18 +114,37 @@ def _jaccard(first: frozenset[str] | set[str], second: frozenset[str] | set[str]
 
 
 def same_event(first: EditionArticle, second: EditionArticle) -> bool:
-    if first.story_id == second.story_id:
-        return True
-    if _jaccard(title_shingles(first.title), title_shingles(second.title)) >= SAME_TITLE_JACCARD:
-        return True
-    a, b = set(first.keywords), set(second.keywords)
-    return (
-        min(len(a), len(b)) >= MIN_KEYWORDS_TO_COMPARE and _jaccard(a, b) >= SAME_KEYWORDS_JACCARD
+    """Whether two articles report the same event (see the module docstring)."""
+    return first.story_id == second.story_id or _similar(
+        title_shingles(first.title),
+        set(first.keywords),
+        title_shingles(second.title),
+        set(second.keywords),
     )
 
 
+def _similar(
+    titles_a: frozenset[str], keywords_a: set[str], titles_b: frozenset[str], keywords_b: set[str]
+) -> bool:
+    if _jaccard(titles_a, titles_b) >= SAME_TITLE_JACCARD:
+        return True
+    return (
+        min(len(keywords_a), len(keywords_b)) >= MIN_KEYWORDS_TO_COMPARE
+        and _jaccard(keywords_a, keywords_b) >= SAME_KEYWORDS_JACCARD
+    )
+
+
+# A shingle or keyword shared by more articles than this says nothing about
+# which ones belong together ("中国", "today"): it is not used to find pairs.
+_COMMON_KEY = 100
+
+
 def cluster(articles: Sequence[EditionArticle]) -> list[list[EditionArticle]]:
-    """Stories: groups of articles about the same event, each in arrival order."""
+    """Stories: groups of articles about the same event, each in arrival order.
+
+    Candidate pairs come from an inverted index over title shingles and
+    keywords, so a busy day costs about linear time, not every pair.
+    """
     parent = list(range(len(articles)))
 
     def root(i: int) -> int:
@@ -134,30 +153,38 @@ def cluster(articles: Sequence[EditionArticle]) -> list[list[EditionArticle]]:
             i = parent[i]
         return i
 
-    by_story: dict[int, int] = {}
-    for index, article in enumerate(articles):
-        if article.story_id in by_story:
-            parent[root(index)] = root(by_story[article.story_id])
-        else:
-            by_story[article.story_id] = index
-    shingles = [title_shingles(a.title) for a in articles]
-    # Candidate pairs share a title shingle or a keyword: an inverted index
-    # keeps this far from comparing every pair on a busy day.
+    titles = [title_shingles(a.title) for a in articles]
+    keyword_sets = [set(a.keywords) for a in articles]
+    first_of_story: dict[int, int] = {}
     postings: defaultdict[str, list[int]] = defaultdict(list)
     for index, article in enumerate(articles):
-        for key in shingles[index] | {f"#{k}" for k in article.keywords}:
-            postings[key].append(index)
-    checked: set[tuple[int, int]] = set()
-    for members in postings.values():
-        if len(members) > 200:  # a shingle in everything says nothing
-            continue
-        for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1 :]:
-                if (a, b) in checked or root(a) == root(b):
-                    continue
-                checked.add((a, b))
-                if same_event(articles[a], articles[b]):
-                    parent[root(b)] = root(a)
+        if article.story_id in first_of_story:
+            parent[root(index)] = root(first_of_story[article.story_id])
+        else:
+            first_of_story[article.story_id] = index
+        shared_titles: Counter[int] = Counter()
+        shared_keywords: Counter[int] = Counter()
+        for counter, keys in (
+            (shared_titles, titles[index]),
+            (shared_keywords, {f"#{k}" for k in keyword_sets[index]}),
+        ):
+            for key in keys:
+                members = postings[key]
+                if len(members) < _COMMON_KEY:
+                    counter.update(members)
+                    members.append(index)
+        # Jaccard >= 1/2 needs at least half of this article's keys shared:
+        # only such candidates are worth the exact test.
+        title_floor = len(titles[index]) / 2
+        keyword_floor = max(MIN_KEYWORDS_TO_COMPARE / 2, len(keyword_sets[index]) / 2)
+        candidates = {o for o, n in shared_titles.items() if n >= title_floor} | {
+            o for o, n in shared_keywords.items() if n >= keyword_floor
+        }
+        for other in candidates:
+            if root(other) != root(index) and _similar(
+                titles[index], keyword_sets[index], titles[other], keyword_sets[other]
+            ):
+                parent[root(index)] = root(other)
     groups: defaultdict[int, list[EditionArticle]] = defaultdict(list)
     for index, article in enumerate(articles):
         groups[root(index)].append(article)
