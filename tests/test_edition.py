@@ -109,3 +109,15 @@ def test_cli_digest_preview_and_html(tmp_path: Path, feed_server) -> None:
     bad = cli("digest", "--schedule", "weekly")
     assert bad.returncode == 1 and "no schedule 'weekly'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_an_article_without_a_summary_still_appears_with_its_lead(db: Database) -> None:
+    with db.write() as session:
+        source = get_or_create_source(session, kind="feed", location="https://x.example/", name="x")
+        save_articles(
+            session, source.id, [article("没有摘要的文章", "第一行就是导语。\n\n第二段。")], MORNING
+        )
+    # summarize_stored deliberately not run: as if the summarizer had failed on it
+    built = build_edition(db, SETTINGS, now=MORNING + timedelta(minutes=1))
+    [item] = built.digest.items
+    assert item.title == "没有摘要的文章" and item.summary == ("第一行就是导语。",)
