@@ -113,16 +113,6 @@ def _jaccard(first: frozenset[str] | set[str], second: frozenset[str] | set[str]
     return len(first & second) / len(first | second)
 
 
-def same_event(first: EditionArticle, second: EditionArticle) -> bool:
-    """Whether two articles report the same event (see the module docstring)."""
-    return first.story_id == second.story_id or _similar(
-        title_shingles(first.title),
-        set(first.keywords),
-        title_shingles(second.title),
-        set(second.keywords),
-    )
-
-
 def _similar(
     titles_a: frozenset[str], keywords_a: set[str], titles_b: frozenset[str], keywords_b: set[str]
 ) -> bool:

@@ -35,11 +35,6 @@ def split_lines(text: str) -> list[str]:
     return text.split("\n")
 
 
-def normalize_text(text: str) -> str:
-    """Unify line ends and normalize every line."""
-    return "\n".join(normalize_line(line) for line in split_lines(text))
-
-
 def ends_complete(text: str) -> bool:
     """True when ``text`` ends a sentence (or introduces the next with a colon)."""
     return bool(_ENDS_COMPLETE.search(text))
