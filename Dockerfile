@@ -12,4 +12,6 @@ USER newsdigest
 ENV NEWSDIGEST_DATABASE_URL=sqlite:////data/newsdigest.db
 VOLUME ["/data"]
 ENTRYPOINT ["newsdigest"]
-CMD ["fetch"]
+# Fetch due sources every minute and build editions on schedule; the bot
+# process replaces this once it exists.
+CMD ["run-scheduler"]

@@ -117,7 +117,7 @@ def render_html(
     blocks: list[str] = []
     number = 0
     for section in digest.sections:
-        heading = f"<b>{_e(section.name)}</b>\n" if section.name else ""
+        heading = f"<b>{_e(_shorten(section.name, 40))}</b>\n" if section.name else ""
         for position, item in enumerate(section.items):
             number += 1
             prefix = heading if position == 0 else ""

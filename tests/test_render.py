@@ -171,3 +171,9 @@ def test_a_huge_header_still_fits() -> None:
     for limit in (MESSAGE_LIMIT, 200):
         [message] = render_html(digest, limit=limit)
         assert telegram_length(message) <= limit
+
+
+def test_a_huge_section_name_is_shortened() -> None:
+    digest = Digest("daily", date(2026, 11, 25), 1, (), (Section("😀" * 3000, (_item("标题"),)),))
+    for limit in (MESSAGE_LIMIT, 200):
+        assert all(telegram_length(m) <= limit for m in render_html(digest, limit=limit))

@@ -83,15 +83,29 @@ def add_term_counts(session: Session, counts: Counter[str]) -> None:
 
 
 def store_summaries(session: Session, summaries: Sequence[ArticleSummary]) -> None:
-    for item in summaries:
-        session.execute(
-            update(Article)
-            .where(Article.id == item.article_id)
-            .values(
-                language=item.language,
-                summary_line=item.summary_line,
-                summary=item.summary,
-                keywords=item.keywords,
-                summarized_hash=item.content_hash,
-            )
-        )
+    """One batched UPDATE for the whole batch (not a statement per article)."""
+    if not summaries:
+        return
+    table = cast(Table, Article.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("key"))
+        .values(
+            language=bindparam("language"),
+            summary_line=bindparam("summary_line"),
+            summary=bindparam("summary", type_=table.c.summary.type),
+            keywords=bindparam("keywords", type_=table.c.keywords.type),
+            summarized_hash=bindparam("summarized_hash"),
+        ),
+        [
+            {
+                "key": item.article_id,
+                "language": item.language,
+                "summary_line": item.summary_line,
+                "summary": item.summary,
+                "keywords": item.keywords,
+                "summarized_hash": item.content_hash,
+            }
+            for item in summaries
+        ],
+    )
