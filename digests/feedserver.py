@@ -29,27 +29,14 @@ import functools
 import gzip
 import hashlib
 import re
-import threading
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-_REASONS = {
-    200: "OK",
-    301: "Moved Permanently",
-    302: "Found",
-    304: "Not Modified",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    410: "Gone",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
+from digests.localserver import LocalServer, Request
+
 _HEADER_COMMENT = re.compile(rb"^Header:\s*Content-type:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 LAST_MODIFIED = "Wed, 18 Nov 2026 08:00:00 GMT"
 
@@ -77,13 +64,6 @@ def _gzip_bomb() -> bytes:
 
 
 @dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
 class _Document:
     body: bytes
     content_type: str
@@ -91,43 +71,14 @@ class _Document:
     last_modified: str = LAST_MODIFIED
 
 
-@dataclass
-class FeedServer:
-    root: Path | None = None
-    requests: list[Request] = field(default_factory=list)
-    port: int = 0
+class FeedServer(LocalServer):
+    name = "feedserver"
 
-    def __post_init__(self) -> None:
+    def __init__(self, root: Path | None = None, port: int = 0) -> None:
+        super().__init__(port)
+        self.root = root
         self._documents: dict[str, _Document] = {}
         self._versions = 0
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop: asyncio.Event | None = None
-        self._lock = threading.Lock()
-
-    # -- control (from any thread) ------------------------------------------
-    def start(self, timeout: float = 10.0) -> FeedServer:
-        self._thread = threading.Thread(target=self._run, name="feedserver", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            raise RuntimeError("feed server did not start in time")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> FeedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def put(self, name: str, body: bytes, content_type: str = "application/rss+xml") -> str:
         """Serve ``body`` at /mem/NAME (replacing what was there); returns its URL."""
@@ -143,65 +94,6 @@ class FeedServer:
         with self._lock:
             return sum(1 for r in self.requests if r.path.split("?", 1)[0] == path)
 
-    # -- server ---------------------------------------------------------------
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(self._serve())
-        self._loop.close()
-
-    async def _serve(self) -> None:
-        self._stop = asyncio.Event()
-        server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with server:
-            await self._stop.wait()
-            server.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _version = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    key, value = line.split(":", 1)
-                    headers[key.strip().lower()] = value.strip()
-            request = Request(method, target, headers)
-            with self._lock:
-                self.requests.append(request)
-            await self._route(request, writer)
-        except (
-            asyncio.IncompleteReadError,
-            ConnectionError,
-            asyncio.LimitOverrunError,
-            ValueError,
-        ):
-            pass
-        finally:
-            try:
-                writer.close()
-                await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
-
-    async def _respond(
-        self,
-        writer: asyncio.StreamWriter,
-        status: int,
-        body: bytes = b"",
-        headers: dict[str, str] | None = None,
-        method: str = "GET",
-    ) -> None:
-        all_headers = {"Content-Length": str(len(body)), "Connection": "close"}
-        all_headers.update(headers or {})
-        head = f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in all_headers.items()
-        )
-        writer.write(head.encode("latin-1") + b"\r\n" + (b"" if method == "HEAD" else body))
-        await writer.drain()
-
     async def _document(
         self, request: Request, writer: asyncio.StreamWriter, doc: _Document
     ) -> None:
@@ -211,7 +103,7 @@ class FeedServer:
         else:
             unchanged = request.headers.get("if-modified-since") == doc.last_modified
         if unchanged:
-            await self._respond(writer, 304, headers={"ETag": doc.etag})
+            await self.respond(writer, 304, headers={"ETag": doc.etag})
             return
         headers = {
             "Content-Type": doc.content_type,
@@ -222,19 +114,15 @@ class FeedServer:
         if "gzip" in request.headers.get("accept-encoding", ""):
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
-        await self._respond(writer, 200, body, headers, request.method)
+        await self.respond(writer, 200, body, headers, request.method)
 
-    async def _forever(self) -> None:
-        assert self._stop is not None
-        await self._stop.wait()
-
-    async def _route(self, request: Request, writer: asyncio.StreamWriter) -> None:
+    async def route(self, request: Request, writer: asyncio.StreamWriter) -> None:
         parts = urlsplit(request.path)
         path = unquote(parts.path)
         if path.startswith("/files/") and self.root is not None:
             file = (self.root / path[len("/files/") :]).resolve()
             if self.root.resolve() not in file.parents or not file.is_file():
-                await self._respond(writer, 404)
+                await self.respond(writer, 404)
                 return
             body = file.read_bytes()
             etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
@@ -245,19 +133,19 @@ class FeedServer:
             with self._lock:
                 doc = self._documents.get(path[len("/mem/") :])
             if doc is None:
-                await self._respond(writer, 404)
+                await self.respond(writer, 404)
             else:
                 await self._document(request, writer, doc)
         elif path.startswith("/status/"):
-            await self._respond(writer, int(path.rsplit("/", 1)[1]), b"error")
+            await self.respond(writer, int(path.rsplit("/", 1)[1]), b"error")
         elif path == "/hang":
-            await self._forever()
+            await self.wait_for_stop()
         elif path == "/drip":
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
                 b"Content-Length: 100000\r\n\r\n<rss>"
             )
-            while self._stop is not None and not self._stop.is_set():
+            while not self.stopping:
                 writer.write(b" ")
                 await writer.drain()
                 await asyncio.sleep(0.2)
@@ -268,18 +156,18 @@ class FeedServer:
             )
             chunk = b"<item><title>x</title></item>" * 1000
             frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-            while self._stop is not None and not self._stop.is_set():
+            while not self.stopping:
                 writer.write(frame)
                 await writer.drain()
         elif path == "/bomb":
-            await self._respond(
+            await self.respond(
                 writer,
                 200,
                 _gzip_bomb(),
                 {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
             )
         elif path == "/html":
-            await self._respond(
+            await self.respond(
                 writer,
                 200,
                 b"<!DOCTYPE html><html><head><title>Hi</title>"
@@ -288,13 +176,13 @@ class FeedServer:
             )
         elif path in {"/loop/a", "/loop/b"}:
             other = "/loop/b" if path == "/loop/a" else "/loop/a"
-            await self._respond(writer, 302, headers={"Location": other})
+            await self.respond(writer, 302, headers={"Location": other})
         elif path.startswith("/redirect/"):
             _, _, count, rest = path.split("/", 3)
             target = f"/redirect/{int(count) - 1}/{rest}" if int(count) > 1 else f"/{rest}"
-            await self._respond(writer, 302, headers={"Location": target})
+            await self.respond(writer, 302, headers={"Location": target})
         elif path == "/to":
             target = parse_qs(parts.query).get("url", ["/"])[0]
-            await self._respond(writer, 302, headers={"Location": target})
+            await self.respond(writer, 302, headers={"Location": target})
         else:
-            await self._respond(writer, 404)
+            await self.respond(writer, 404)
