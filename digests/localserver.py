@@ -45,7 +45,7 @@ class LocalServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: predicates read state under it
 
     # -- control (from any thread) ------------------------------------------
     def start(self, timeout: float = 10.0) -> Self:
@@ -92,6 +92,12 @@ class LocalServer:
         async with server:
             await self._stop.wait()
             server.close()
+        # Connections still open (a long poll, a deliberate hang) end here,
+        # while the loop is alive, instead of being collected after it closed.
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -4,6 +4,7 @@ and a guard that fails any connection leaving this machine."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ import pytest
 from digests.config import FetchSettings, Settings
 from digests.feedserver import FeedServer
 from digests.store.db import Database
+
+# python-telegram-bot 22 deprecates integer RetryAfter.retry_after; opt in to
+# the timedelta form the next major version will use.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
