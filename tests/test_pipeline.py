@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digests.config import FetchSettings, Settings
+from digests.config import FetchSettings
 from digests.feedserver import FeedServer
 from digests.ingest.backoff import next_check_time
 from digests.pipeline import SourceOutcome, fetch_due
@@ -355,10 +355,6 @@ def test_missing_folder_is_an_error_on_the_source(
     add(db, "gone", str(folder), kind="folder")
     shutil.rmtree(folder)
     assert "does not exist" in (run(db, fetch_settings)["gone"].error or "")
-
-
-def test_settings_fixture_is_isolated(settings: Settings, tmp_path: Path) -> None:
-    assert str(tmp_path) in settings.database_url
 
 
 def test_an_unexpected_error_in_one_source_is_recorded_not_raised(
