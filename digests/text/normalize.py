@@ -78,10 +78,11 @@ def join_broken(head: str, tail: str) -> str:
     tail_run = _WORDISH_HEAD.match(tail)
     before = head[head_run.start() - 1] if head_run and head_run.start() > 0 else " "
     after = tail[tail_run.end()] if tail_run and tail_run.end() < len(tail) else " "
-    if _is_cjk(before) or _is_cjk(after):
+    if is_cjk(before) or is_cjk(after):
         return head + tail
     return f"{head} {tail}"
 
 
-def _is_cjk(ch: str) -> bool:
+def is_cjk(ch: str) -> bool:
+    """Han, CJK punctuation and full-width forms: text written without spaces."""
     return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from digests.text.normalize import is_cjk
+
 _CLOSERS = "”’」』）)》〉】]\"'"
 _HARD_ENDS = "。！？!?…"
 _OPENING_QUOTES = "“「『"
@@ -26,10 +28,6 @@ _ABBREVIATIONS = frozenset(
 )
 _INTERESTING = re.compile(r"[“「『”」』。！？!?…；;.]")
 _WORD_BEFORE_DOT = re.compile(r"([A-Za-z][A-Za-z.]*)$")
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
 
 
 def _dot_ends_sentence(text: str, index: int) -> bool:
@@ -70,14 +68,14 @@ def _split_paragraph(text: str) -> list[str]:
         if ends or ch in _HARD_ENDS or ch == "；":
             ends = True
         elif ch == ";":
-            ends = index > 0 and _is_cjk(text[index - 1])
+            ends = index > 0 and is_cjk(text[index - 1])
         elif ch == ".":
             if text.startswith("...", index):
                 index += 3
                 while index < length and text[index] == ".":
                     index += 1
                 after = text[index : index + 1]
-                ends = not after or after.isspace() or _is_cjk(after)
+                ends = not after or after.isspace() or is_cjk(after)
                 index -= 1
             else:
                 ends = _dot_ends_sentence(text, index)
