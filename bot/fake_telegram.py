@@ -117,6 +117,10 @@ class FakeTelegram(LocalServer):
         self.sent: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.attempts: defaultdict[int, int] = defaultdict(int)
+        self.members: dict[tuple[int, int], str] = {}
+        self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
+        # Everything said, in order: what a user typed and what the bot sent.
+        self.transcript: list[dict[str, Any]] = []
         self._faults: defaultdict[int, deque[Fault]] = defaultdict(deque)
         self._updates: list[dict[str, Any]] = []
         self._next_update = 1
@@ -138,9 +142,15 @@ class FakeTelegram(LocalServer):
         user_id: int | None = None,
         chat_type: str = "private",
         first_name: str = "Reader",
+        language_code: str = "zh-hans",
     ) -> int:
         """A user writes ``text`` to the bot; returns the update id."""
-        user = {"id": user_id or chat_id, "is_bot": False, "first_name": first_name}
+        user = {
+            "id": user_id or chat_id,
+            "is_bot": False,
+            "first_name": first_name,
+            "language_code": language_code,
+        }
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
             chat["first_name"] = first_name
@@ -150,13 +160,23 @@ class FakeTelegram(LocalServer):
             "message_id": self._message_id(),
             "date": int(time.time()),
             "chat": chat,
-            "from": user,
             "text": text,
         }
+        if chat_type == "channel":  # posts are signed by the channel, not a user
+            message["sender_chat"] = chat
+        else:
+            message["from"] = user
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return self._push({"message": message})
+        with self._lock:
+            self.transcript.append({"chat_id": chat_id, "from": "user", "text": text})
+        return self._push({"channel_post" if chat_type == "channel" else "message": message})
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """``status`` (creator, administrator, member, ...) of a user in a group."""
+        with self._lock:
+            self.members[(chat_id, user_id)] = status
 
     def press_button(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
@@ -165,10 +185,12 @@ class FakeTelegram(LocalServer):
         message = {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
             "from": self.bot_user,
             "text": "…",
         }
+        with self._lock:
+            self.transcript.append({"chat_id": chat_id, "from": "user", "button": data})
         query = {
             "id": str(self._message_id()),
             "from": user,
@@ -299,8 +321,15 @@ class FakeTelegram(LocalServer):
     async def _call(self, method: str, parameters: dict[str, Any]) -> Any:
         if method == "getMe":
             return self.bot_user
-        if method in {"deleteWebhook", "close", "logOut", "sendChatAction", "answerCallbackQuery"}:
+        if method in {"deleteWebhook", "close", "logOut", "sendChatAction"}:
             return True
+        if method == "answerCallbackQuery":
+            with self._changed:
+                self.answers.append(parameters)
+                self._changed.notify_all()
+            return True
+        if method == "getChatMember":
+            return self._chat_member(int(parameters["chat_id"]), int(parameters["user_id"]))
         if method == "getUpdates":
             return await self._get_updates(parameters)
         if method == "setMyCommands":
@@ -316,6 +345,37 @@ class FakeTelegram(LocalServer):
         if method == "editMessageText":
             return await self._send_message(parameters, edit=True)
         raise ApiError(404, "Not Found: method not found")
+
+    def _chat_member(self, chat_id: int, user_id: int) -> dict[str, Any]:
+        with self._lock:
+            status = self.members.get((chat_id, user_id), "member")
+        member: dict[str, Any] = {
+            "status": status,
+            "user": {"id": user_id, "is_bot": False, "first_name": "Reader"},
+        }
+        if status == "creator":
+            member["is_anonymous"] = False
+        if status == "administrator":
+            member.update(
+                {
+                    name: False
+                    for name in (
+                        "can_be_edited",
+                        "is_anonymous",
+                        "can_manage_chat",
+                        "can_delete_messages",
+                        "can_manage_video_chats",
+                        "can_restrict_members",
+                        "can_promote_members",
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_post_stories",
+                        "can_edit_stories",
+                        "can_delete_stories",
+                    )
+                }
+            )
+        return member
 
     async def _get_updates(self, parameters: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(parameters.get("offset") or 0)
@@ -377,15 +437,15 @@ class FakeTelegram(LocalServer):
         }
         if "reply_markup" in parameters:
             message["reply_markup"] = parameters["reply_markup"]
+        record = {
+            **message,
+            "visible_text": shown,
+            "raw": text,
+            "parse_mode": parameters.get("parse_mode"),
+            "edit": edit,
+        }
         with self._changed:
-            self.sent[chat_id].append(
-                {
-                    **message,
-                    "visible_text": shown,
-                    "raw": text,
-                    "parse_mode": parameters.get("parse_mode"),
-                    "edit": edit,
-                }
-            )
+            self.sent[chat_id].append(record)
+            self.transcript.append({"chat_id": chat_id, "from": "bot", **record})
             self._changed.notify_all()
         return message

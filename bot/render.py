@@ -23,10 +23,14 @@ _TAG = re.compile(r"<[^>]+>")
 UTC = ZoneInfo("UTC")
 
 
+def plain_text(message_html: str) -> str:
+    """What the reader sees of a message: its text after Telegram parses the HTML."""
+    return html.unescape(_TAG.sub("", message_html))
+
+
 def telegram_length(message_html: str) -> int:
     """The length Telegram checks: text after entity parsing, in UTF-16 code units."""
-    text = html.unescape(_TAG.sub("", message_html))
-    return len(text.encode("utf-16-le")) // 2
+    return len(plain_text(message_html).encode("utf-16-le")) // 2
 
 
 def _e(text: str) -> str:

@@ -10,9 +10,10 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from digests.config import Settings, format_duration, load_settings, parse_durat
 from digests.errors import ConfigError, InputError, NewsdigestError
 from digests.ingest.netguard import check_scheme
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue, read_issue_file
+from digests.redact import install_filter, redact
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources, remove_source
@@ -35,7 +37,7 @@ err_console = Console(stderr=True)
 
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled."""
-    print(" ".join(message.split()), file=sys.stderr)
+    print(" ".join(redact(message).split()), file=sys.stderr)
 
 
 def apply_text_settings(settings: Settings) -> None:
@@ -53,9 +55,11 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger().setLevel(level.upper())  # also when logging was set up before
     # httpx logs every request URL at INFO; URLs can carry secrets (tokens).
     for noisy in ("httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_filter()
 
 
 def open_database(settings: Settings) -> Database:
@@ -415,16 +419,13 @@ def cmd_schedules(_args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from digests.demo import run_demo
-
-    return run_demo(Path(args.data_dir))
-
-
 # -- wiring ------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    add_commands: Callable[[Any], None] | None = None,
+) -> argparse.ArgumentParser:
+    """The engine's commands; ``add_commands`` adds more to the same subparsers."""
     parser = argparse.ArgumentParser(prog="newsdigest", description="Reads the news for you.")
     parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
@@ -500,16 +501,14 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.set_defaults(run=cmd_run_scheduler)
     schedules = commands.add_parser("schedules", help="list edition schedules and their next run")
     schedules.set_defaults(run=cmd_schedules)
-
-    demo = commands.add_parser("demo", help="offline demo: serve, fetch and store the demo corpus")
-    demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
-    demo.set_defaults(run=cmd_demo, needs_settings=False)
+    if add_commands is not None:
+        add_commands(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    """Run one command; ``parser`` may add commands (the bot's, see bot/cli.py)."""
+    args = (parser or build_parser()).parse_args(argv)
     try:
         settings = (
             load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from digests.errors import ConfigError
 
@@ -137,17 +137,53 @@ class ScheduleSettings(_Strict):
     sources: list[str] = Field(default_factory=list)  # empty: every source
 
 
+class BotSettings(_Strict):
+    # The Bot API endpoint the token is appended to: Telegram's, a local Bot API
+    # server, or the offline sandbox.
+    api_url: str = Field("https://api.telegram.org/bot", pattern=r"^https?://")
+    # The schedule /start subscribes to unless its deep-link payload names another.
+    default_schedule: str = "daily"
+
+
+class DeliverySettings(_Strict):
+    # Telegram's limits: ~30 messages/s overall, 1/s per chat, 20/min per group.
+    # 0 turns the overall pace off (benchmarks; a local Bot API server).
+    messages_per_second: float = Field(25.0, ge=0, le=1000)
+    per_chat_interval: float = Field(1.0, ge=0)
+    group_messages_per_minute: int = Field(20, ge=0)
+    # Paid broadcasts: Telegram lifts the overall limit to 1000 messages/s and
+    # charges Telegram Stars per message above the free limit. Raise
+    # messages_per_second together with this switch.
+    allow_paid_broadcast: bool = False
+    # Tries per message for retryable errors (5xx, network) before it is failed.
+    max_attempts: int = Field(5, ge=1, le=50)
+    retry_backoff: float = Field(1.0, gt=0)  # seconds, doubled per try
+    max_retry_backoff: float = Field(60.0, gt=0)
+    # Seconds to wait for Telegram's answer to one send.
+    send_timeout: float = Field(15.0, gt=0)
+    # A send that timed out after it left may have arrived (the Bot API has no
+    # idempotency key): "skip" marks it unknown and never resends (at most once);
+    # "resend" tries again (at least once: a subscriber may get it twice).
+    on_ambiguous: str = Field("skip", pattern=r"^(skip|resend)$")
+    # Chats sent to at the same time (the pace still applies).
+    concurrency: int = Field(64, ge=1, le=1024)
+
+
 def _default_schedules() -> list[ScheduleSettings]:
     return [ScheduleSettings(name="daily")]
 
 
 class Settings(_Strict):
     database_url: str = "sqlite:///data/newsdigest.db"
+    # Never logged or shown: SecretStr keeps it out of reprs and messages.
+    bot_token: SecretStr = SecretStr("")
     log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     schedules: list[ScheduleSettings] = Field(default_factory=_default_schedules)
+    bot: BotSettings = Field(default_factory=BotSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     # Seconds an APScheduler job may start late and still run; the DB-driven
     # catch-up covers anything later (python-telegram-bot's default is 1 s).
     misfire_grace: Duration = 3600

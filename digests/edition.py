@@ -13,6 +13,7 @@ from digests.compose import ComposeOptions, Digest, compose, digest_from_dict, d
 from digests.config import DigestSettings
 from digests.store.db import Database
 from digests.store.editions import articles_between, find_edition, previous_cutoff, save_edition
+from digests.store.models import Edition
 
 DEFAULT_SCHEDULE = "daily"
 
@@ -88,3 +89,26 @@ def build_edition(
         assert existing is not None
         return BuiltEdition(digest_from_dict(existing.content), created=False, stored=True)
     return BuiltEdition(digest, created=True, stored=True)
+
+
+def edition_variant(
+    db: Database, settings: DigestSettings, edition: Edition, sources: list[str] | None
+) -> Digest:
+    """The edition as a subscriber who reads only ``sources`` gets it.
+
+    Composed again from the same articles with their stored summaries (nothing
+    is summarized twice); without a choice it is the stored edition itself.
+    """
+    stored = digest_from_dict(edition.content)
+    if sources is None:
+        return stored
+    since = edition.since or edition.cutoff - timedelta(seconds=settings.first_edition_lookback)
+    with db.read() as session:
+        articles = articles_between(session, since, edition.cutoff, sources)
+    return compose(
+        articles,
+        schedule=edition.schedule,
+        edition_date=edition.edition_date,
+        now=edition.cutoff,
+        options=options_from_settings(settings),
+    )

@@ -122,6 +122,10 @@ class LocalServer:
             ValueError,
         ):
             pass
+        except asyncio.CancelledError:
+            # Only _serve cancels handlers, when the server stops: end quietly
+            # (asyncio's stream callback would log a cancelled handler as an error).
+            pass
         finally:
             try:
                 writer.close()

@@ -45,6 +45,25 @@ def local_instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, clock).replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def next_local_time(after: datetime, clock: str, zone: ZoneInfo) -> datetime:
+    """The first instant at or after ``after`` when the clock in ``zone`` shows ``clock``."""
+    day = after.astimezone(zone).date() - timedelta(days=1)
+    while True:
+        instant = local_instant(day, _clock(clock), zone)
+        if instant >= after:
+            return instant
+        day += timedelta(days=1)
+
+
+def edition_instant(
+    schedule_zone: str, edition_date: date, slot: str, built_at: datetime
+) -> datetime:
+    """When an edition was due: its slot's instant, or when it was built by hand."""
+    if not slot:
+        return built_at
+    return local_instant(edition_date, _clock(slot), ZoneInfo(schedule_zone))
+
+
 def _clock(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))

@@ -20,7 +20,7 @@ def newsdigest(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "digests.cli", *args],
+        [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,
         env=environment,
         capture_output=True,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -152,3 +153,70 @@ class IngestedFile(Base):
     article_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Subscriber(Base):
+    """A chat (private, group or channel) that receives a schedule's editions."""
+
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("chat_id", name="uq_subscribers_chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    chat_type: Mapped[str] = mapped_column(String(16))  # private | group | supergroup | channel
+    title: Mapped[str | None] = mapped_column(String(200), default=None)
+    schedule: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    delivery_time: Mapped[str | None] = mapped_column(String(5), default=None)  # own "07:30"
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)  # own IANA zone
+    sources: Mapped[list[int] | None] = mapped_column(JSON, default=None)  # None: all
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EditionRender(Base):
+    """An edition rendered for one variant (language, time zone, sources): the
+    exact messages every subscriber of that variant gets, so a resumed delivery
+    sends the same parts."""
+
+    __tablename__ = "edition_renders"
+    __table_args__ = (UniqueConstraint("edition_id", "variant", name="uq_edition_renders"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    variant: Mapped[str] = mapped_column(String(400))
+    parts: Mapped[list[str]] = mapped_column(JSON)  # Telegram HTML, each <= 4096
+
+
+class Delivery(Base):
+    """The ledger: one row per (edition, subscriber, message part).
+
+    pending -> sending -> sent | failed | skipped | unknown. A row is marked
+    ``sending`` (committed) before its message leaves and ``sent`` after
+    Telegram answers, so a restart never resends what was sent; a row still
+    ``sending`` after a crash is the ambiguous case (see delivery.on_ambiguous).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("edition_id", "subscriber_id", "part", name="uq_deliveries_part"),
+        Index("ix_deliveries_state_due", "state", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    render_id: Mapped[int] = mapped_column(ForeignKey("edition_renders.id", ondelete="CASCADE"))
+    part: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)  # where it was sent
+    message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,5 +1,7 @@
 """The offline demo: the project's own corpus served as real feeds on 127.0.0.1,
-fetched, parsed and stored exactly as a real deployment would, then shown.
+fetched, parsed and stored exactly as a real deployment would; then the real
+bot, against a local stand-in for the Telegram Bot API, delivers the day's
+edition to a simulated subscriber, and the terminal shows what they see.
 
 No token, no network: the feeds come from ``digests/demo_corpus`` through the
 same local HTTP server the tests use, and a newspaper issue arrives in a
@@ -8,25 +10,24 @@ watched folder the way a daily e-paper does.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.sandbox import Sandbox, show_entries
 from digests.cli import configure_logging, run_fetch
 from digests.config import FetchSettings, Settings
-from digests.edition import build_edition
 from digests.feedserver import FeedServer
-from digests.present import render_text
+from digests.schedule import EditionRunner
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources
 
-CORPUS = Path(__file__).with_name("demo_corpus")
+CORPUS = Path(__file__).resolve().parents[1] / "digests" / "demo_corpus"
 DEMO_FEEDS = (
     ("zh_city.json", "临江新闻网"),
     ("zh_wire.xml", "临江晚报"),
@@ -105,22 +106,31 @@ def run_demo(data_dir: Path) -> int:
     console.print(
         "sources: " + ", ".join(f"{s.name} ({s.articles})" for s in sources), markup=False
     )
-    console.rule("today's edition (preview: newsdigest digest --preview)")
-    digest_settings = settings.digest
-    preview = build_edition(db, digest_settings, now=datetime.now(UTC), preview=True)
+    console.rule("Telegram, offline: the real bot against a local Bot API server")
+    asyncio.run(_conversation(console, settings, db))
     console.print(
-        render_text(
-            preview.digest,
-            language=digest_settings.language,
-            title=digest_settings.title,
-            tz=ZoneInfo(digest_settings.timezone),
-        ),
-        markup=False,
-    )
-    console.print(
-        "Try: newsdigest parse digests/demo_corpus/issue_2026-11-20.txt   "
-        f"|  NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db newsdigest sources list",
+        "Try it yourself: "
+        f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db newsdigest chat",
         markup=False,
     )
     db.close()
     return 0
+
+
+READER = 10001
+
+
+async def _conversation(console: Console, settings: Settings, db: Database) -> None:
+    """A subscriber starts the bot, receives the day's edition, asks for /today."""
+    async with Sandbox(settings, db) as sandbox:
+        await sandbox.say(READER, "/start", first_name="Lin")
+        show_entries(console, sandbox.new_entries())
+        console.print("[dim]… the edition's time comes: it is built and delivered[/dim]")
+        EditionRunner(db, settings).catch_up()
+        await sandbox.deliver_now()
+        show_entries(console, sandbox.new_entries())
+        await sandbox.say(READER, "/today")
+        show_entries(console, sandbox.new_entries())
+        await sandbox.say(READER, "/lang en")
+        await sandbox.say(READER, "/help")
+        show_entries(console, sandbox.new_entries())

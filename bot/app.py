@@ -1,0 +1,174 @@
+"""The bot process: python-telegram-bot's Application wired to the engine.
+
+One process does it all on SQLite: long polling for chat commands, the timed
+jobs on PTB's JobQueue (editions, ingest), and the delivery loop. The same
+wiring runs against Telegram (``newsdigest run``) and against the fake Bot API
+server (``newsdigest demo`` / ``newsdigest chat``, the tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.delivery import Deliverer
+from bot.handlers import add_handlers
+from bot.handlers.common import reply
+from bot.i18n import COMMANDS, text
+from bot.jobs import register_jobs
+from bot.services import BotServices, utc_now
+from digests.config import Settings
+from digests.enrich import summarize_stored
+from digests.errors import ConfigError
+from digests.pipeline import fetch_due
+from digests.redact import register_secret
+from digests.schedule import EditionRunner
+from digests.store.db import Database
+
+log = logging.getLogger("newsdigest.bot")
+
+# "123456789:AA..." as @BotFather issues them.
+TOKEN_SHAPE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def check_token(token: str) -> str:
+    """The token, registered as a secret; a missing or malformed one is a ConfigError."""
+    token = token.strip()
+    if not token:
+        raise ConfigError(
+            "no bot token: set NEWSDIGEST_BOT_TOKEN (or bot_token in the config file); "
+            "try `newsdigest chat` to use the bot offline without one"
+        )
+    register_secret(token)
+    if not TOKEN_SHAPE.match(token):
+        raise ConfigError(
+            "the bot token is malformed: expected digits, a colon and 20+ letters, "
+            "as @BotFather gives it (the token itself is not shown)"
+        )
+    return token
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    where = ""
+    if isinstance(update, Update) and update.effective_chat is not None:
+        where = f"chat {update.effective_chat.id}: "
+    log.error("%shandler failed: %s: %s", where, type(error).__name__, error)
+    if isinstance(update, Update) and not isinstance(error, TelegramError):
+        with contextlib.suppress(TelegramError):
+            await reply(update, text("zh" if _speaks_chinese(update) else "en", "error"))
+
+
+def _speaks_chinese(update: Update) -> bool:
+    user = update.effective_user
+    return bool(user and (user.language_code or "").startswith("zh"))
+
+
+async def register_commands(application: BotApplication) -> None:
+    """The command menu, in English by default and in Chinese for Chinese clients."""
+    for language, language_code in (("en", None), ("en", "en"), ("zh", "zh")):
+        await application.bot.set_my_commands(
+            [BotCommand(name, about) for name, about in COMMANDS[language]],
+            language_code=language_code,
+        )
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    token: str,
+    *,
+    api_url: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    timed_jobs: bool = True,
+    ingest: bool = True,
+    poll_seconds: float = 5.0,
+) -> BotApplication:
+    """The Application with handlers, jobs and the delivery loop (started by PTB's
+    lifecycle: ``post_init`` starts them, ``post_stop`` ends them)."""
+    app_services = BotServices(db=db, settings=settings, clock=clock)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def post_init(application: BotApplication) -> None:
+        await register_commands(application)
+        deliverer = Deliverer(application.bot, db, settings, clock=clock, poll_seconds=poll_seconds)
+        app_services.deliverer = deliverer
+        if timed_jobs and application.job_queue is not None:
+            runner = EditionRunner(
+                db, settings, clock=clock, on_built=lambda *_: deliverer.wake.set()
+            )
+            register_jobs(
+                application.job_queue,
+                runner,
+                settings,
+                ingest=(lambda: fetch_and_summarize(db, settings)) if ingest else None,
+            )
+        tasks.append(asyncio.create_task(deliverer.run(stop), name="delivery"))
+
+    async def post_stop(_application: BotApplication) -> None:
+        stop.set()
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=30)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url or settings.bot.api_url)
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .build()
+    )
+    application.bot_data["services"] = app_services
+    add_handlers(application)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def fetch_and_summarize(db: Database, settings: Settings) -> None:
+    """Ingest due sources; summarizing (CPU-bound) runs off the event loop."""
+    try:
+        await fetch_due(db, settings.fetch, summarize=False)
+        await asyncio.to_thread(summarize_stored, db)
+    except asyncio.CancelledError:
+        log.info("ingest interrupted by shutdown")
+
+
+async def run_polling_until(application: BotApplication, stop: asyncio.Event) -> None:
+    """Start ``application`` (long polling), run until ``stop``, shut down cleanly."""
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from None
+    except TelegramError as exc:
+        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from None
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=10, drop_pending_updates=False
+        )
+        await stop.wait()
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+        await application.shutdown()

@@ -1,0 +1,71 @@
+"""``newsdigest``: the engine's commands plus the bot's (run, chat, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from digests.cli import EXIT_OK, build_parser, open_database
+from digests.cli import main as engine_main
+from digests.config import Settings
+
+
+def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_application, check_token, run_polling_until
+
+    token = check_token(settings.bot_token.get_secret_value())
+    db = open_database(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_polling_until(build_application(settings, db, token), stop)
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import run_chat
+
+    return run_chat(settings, open_database(settings), Console(), chat_id=args.chat_id)
+
+
+def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(Path(args.data_dir))
+
+
+def add_bot_commands(commands: Any) -> None:
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (token: NEWSDIGEST_BOT_TOKEN or bot_token)"
+    )
+    run.set_defaults(run=cmd_run)
+    chat = commands.add_parser(
+        "chat", help="talk to the bot offline as a Telegram user (no token, no network)"
+    )
+    chat.add_argument("--chat-id", type=int, default=10001, help="your simulated chat id")
+    chat.set_defaults(run=cmd_chat)
+    demo = commands.add_parser(
+        "demo", help="offline demo: feeds, summaries, and a subscriber receiving the edition"
+    )
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
+    demo.set_defaults(run=cmd_demo, needs_settings=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return engine_main(argv, build_parser(add_bot_commands))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

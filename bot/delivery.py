@@ -1,0 +1,419 @@
+"""Deliver editions to subscribers through the ledger: exactly once, paced.
+
+Planning: for each schedule's newest edition, every active subscriber without
+ledger rows gets one row per message part, due at the edition's time or at the
+subscriber's own time. Subscribers who read the same variant (language, time
+zone, sources) share one stored rendering, made once.
+
+Sending: due rows are claimed (``sending``, committed) right before the
+message leaves and marked after Telegram answers. Parts of one chat go in
+order. What Telegram says decides what happens next:
+
+- 429 RetryAfter: wait exactly as long as asked (that chat only), then again;
+- 403 Forbidden (blocked, kicked): the subscriber becomes inactive, the rest
+  of its messages are skipped;
+- ChatMigrated: the subscription moves to the new chat id and is sent there;
+- 400 BadRequest: logged with chat and reason, sent once more as plain text,
+  then failed;
+- 5xx and network errors: retried with doubling waits, at most
+  ``max_attempts`` times;
+- a timeout after the request left is ambiguous (Telegram has no idempotency
+  key): ``on_ambiguous = "skip"`` marks it ``unknown`` and never resends;
+  "resend" tries again. A pool or connect timeout never left: retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import select
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.pacing import Pacer
+from bot.render import plain_text, render_html
+from digests.config import ScheduleSettings, Settings
+from digests.edition import edition_variant
+from digests.schedule import edition_instant, next_local_time
+from digests.store import deliveries as ledger
+from digests.store.db import Database
+from digests.store.models import Delivery, Edition, Source, Subscriber
+from digests.store.subscribers import deactivate, move_chat
+
+log = logging.getLogger("newsdigest.delivery")
+
+# Editions older than this are not pushed to subscribers who have not had them
+# (a bot started after days away sends today's news, not last week's).
+PLAN_WINDOW = timedelta(days=1)
+BATCH = 2000
+MAX_RATE_LIMIT_WAITS = 20
+GROUP_TYPES = ("group", "supergroup")
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What makes two subscribers' copies of an edition differ."""
+
+    language: str
+    timezone: str
+    sources: tuple[str, ...] | None  # None: every source of the schedule
+
+    @property
+    def key(self) -> str:
+        chosen = "*" if self.sources is None else ",".join(sorted(self.sources))
+        key = f"{self.language}|{self.timezone}|{chosen}"
+        if len(key) > 300:
+            digest = hashlib.sha256(chosen.encode()).hexdigest()
+            key = f"{self.language}|{self.timezone}|#{digest}"
+        return key
+
+
+def variant_of(subscriber: Subscriber, spec: ScheduleSettings, names: dict[int, str]) -> Variant:
+    chosen: tuple[str, ...] | None = None
+    if subscriber.sources is not None:
+        chosen = tuple(sorted(names[i] for i in subscriber.sources if i in names))
+    return Variant(subscriber.language, subscriber.timezone or spec.timezone, chosen)
+
+
+def render_variant(
+    db: Database, settings: Settings, edition: Edition, variant: Variant
+) -> list[str]:
+    """The Telegram messages of ``edition`` for ``variant`` (summaries reused, not rebuilt)."""
+    digest = edition_variant(
+        db, settings.digest, edition, list(variant.sources) if variant.sources is not None else None
+    )
+    return render_html(
+        digest,
+        language=variant.language,
+        title=settings.digest.title,
+        tz=ZoneInfo(variant.timezone),
+    )
+
+
+def personal_due(instant: datetime, subscriber: Subscriber, spec: ScheduleSettings) -> datetime:
+    """When a subscriber gets an edition due at ``instant``: then, or at their own time."""
+    if not subscriber.delivery_time:
+        return instant
+    zone = ZoneInfo(subscriber.timezone or spec.timezone)
+    return next_local_time(instant, subscriber.delivery_time, zone)
+
+
+def source_names(db: Database) -> dict[int, str]:
+    with db.read() as session:
+        return dict(session.execute(select(Source.id, Source.name)).all())
+
+
+def plan_deliveries(db: Database, settings: Settings, now: datetime) -> int:
+    """Ledger rows for every subscriber still missing their schedule's newest edition."""
+    planned = 0
+    names = source_names(db)
+    for spec in settings.schedules:
+        with db.read() as session:
+            edition = ledger.latest_edition(session, spec.name, now - PLAN_WINDOW)
+            subscribers = [] if edition is None else ledger.subscribers_to_plan(session, edition)
+        if edition is None or not subscribers:
+            continue
+        instant = edition_instant(
+            spec.timezone, edition.edition_date, edition.slot, edition.built_at
+        )
+        variants = {s.id: variant_of(s, spec, names) for s in subscribers}
+        unique = {v.key: v for v in variants.values()}
+        with db.write() as session:
+            stored = {
+                key: ledger.render_for(
+                    session, edition.id, key, partial(render_variant, db, settings, edition, v)
+                )
+                for key, v in unique.items()
+            }
+            waiting = set(
+                session.scalars(
+                    select(Delivery.subscriber_id).where(
+                        Delivery.state == ledger.PENDING, Delivery.edition_id != edition.id
+                    )
+                )
+            )
+            rows = []
+            for subscriber in subscribers:
+                if subscriber.id in waiting:
+                    ledger.supersede(session, subscriber.id, edition.id)
+                due = personal_due(instant, subscriber, spec)
+                rows.append((subscriber.id, stored[variants[subscriber.id].key], due))
+            count = ledger.plan(session, edition.id, rows, now)
+        planned += count
+        log.info(
+            "edition %s %s %s: planned %d messages for %d subscribers (%d variants)",
+            spec.name,
+            edition.edition_date,
+            edition.slot or "-",
+            count,
+            len(subscribers),
+            len(unique),
+        )
+    return planned
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    unknown: int = 0  # ambiguous timeouts, not resent
+    retried: int = 0
+    rate_limited: int = 0
+    blocked: int = 0
+    migrated: int = 0
+    plain_text_fallbacks: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def _never_left(error: TimedOut) -> bool:
+    """A pool or connect timeout: the request was not sent, so resending is safe."""
+    return isinstance(error.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout)
+
+
+def _seconds(retry_after: object) -> float:
+    if isinstance(retry_after, timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)  # type: ignore[arg-type]
+
+
+def _where(chat_id: int, message: ledger.DueMessage) -> str:
+    return f"chat {chat_id}, edition #{message.edition_id} part {message.part + 1}/{message.parts}"
+
+
+class Deliverer:
+    """Plans and sends due ledger rows; one per process."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.settings = settings
+        self.delivery = settings.delivery
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.pacer = Pacer(
+            self.delivery.messages_per_second,
+            self.delivery.per_chat_interval,
+            self.delivery.group_messages_per_minute,
+        )
+        self.stats = DeliveryStats()
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self._recovered = False
+
+    def recover(self) -> int:
+        """Once per process, before the first send: settle rows a crash left mid-send."""
+        self._recovered = True
+        with self.db.write() as session:
+            count = ledger.recover_interrupted(
+                session, resend=self.delivery.on_ambiguous == "resend"
+            )
+        if count:
+            log.warning(
+                "delivery: %d message(s) were mid-send when the last process stopped; %s",
+                count,
+                "resending them (on_ambiguous = resend)"
+                if self.delivery.on_ambiguous == "resend"
+                else "marked unknown, not resent (on_ambiguous = skip)",
+            )
+            if self.delivery.on_ambiguous != "resend":
+                self.stats.unknown += count
+        return count
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop``: on every wake-up (a new edition), else every poll.
+        Stopping leaves unsent rows pending for the next start."""
+        self.stopping = stop
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception as exc:  # one bad round never ends delivery
+                log.error("delivery round failed: %s: %s", type(exc).__name__, exc)
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def tick(self) -> int:
+        """Plan what is missing, then send everything due. Returns messages handled."""
+        if not self._recovered:
+            self.recover()
+        plan_deliveries(self.db, self.settings, self.clock())
+        with self.db.write() as session:
+            ledger.skip_inactive(session)
+        return await self.send_due()
+
+    async def send_due(self) -> int:
+        handled = 0
+        limit = asyncio.Semaphore(self.delivery.concurrency)
+        while True:
+            with self.db.read() as session:
+                batch = ledger.due_messages(session, self.clock(), BATCH)
+            if not batch or self.stopping.is_set():
+                return handled
+            chats = [list(group) for _, group in groupby(batch, key=lambda m: m.subscriber_id)]
+
+            async def one_chat(messages: list[ledger.DueMessage]) -> None:
+                async with limit:
+                    await self._deliver_chat(messages)
+
+            await asyncio.gather(*(one_chat(messages) for messages in chats))
+            handled += len(batch)
+
+    async def _deliver_chat(self, messages: Sequence[ledger.DueMessage]) -> None:
+        chat_id = messages[0].chat_id
+        for message in messages:
+            outcome, chat_id = await self._deliver(message, chat_id)
+            if outcome in ("blocked", "stopped"):
+                return
+
+    def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
+        with self.db.write() as session:
+            ledger.mark(session, message.id, state, **values)  # type: ignore[arg-type]
+
+    def _count_error(self, name: str) -> None:
+        self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
+
+    async def _backoff(self, attempt: int) -> None:
+        delay = min(
+            self.delivery.retry_backoff * 2 ** (attempt - 1), self.delivery.max_retry_backoff
+        )
+        await asyncio.sleep(delay)
+
+    async def _deliver(self, message: ledger.DueMessage, chat_id: int) -> tuple[str, int]:
+        """Send one part; returns (outcome, the chat id it ended up with)."""
+        group = message.chat_type in GROUP_TYPES
+        text, as_html = message.text, True
+        failures = waits = 0
+        where = (
+            f"chat {chat_id}, edition #{message.edition_id} part {message.part + 1}/{message.parts}"
+        )
+        while True:
+            await self.pacer.wait(chat_id, group=group)
+            if self.stopping.is_set():
+                return "stopped", chat_id
+            with self.db.write() as session:
+                if not ledger.claim(session, message.id, chat_id):
+                    return "taken", chat_id  # no longer pending: someone else has it
+            try:
+                sent = await self.bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML if as_html else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    allow_paid_broadcast=True if self.delivery.allow_paid_broadcast else None,
+                    read_timeout=self.delivery.send_timeout,
+                    write_timeout=self.delivery.send_timeout,
+                    connect_timeout=self.delivery.send_timeout,
+                    pool_timeout=self.delivery.send_timeout,
+                )
+            except RetryAfter as error:
+                seconds = _seconds(error.retry_after)
+                self._mark(message, ledger.PENDING, error=f"rate limited: retry after {seconds:g}s")
+                self.stats.rate_limited += 1
+                waits += 1
+                if waits > MAX_RATE_LIMIT_WAITS:
+                    self._mark(message, ledger.FAILED, error="rate limited too many times")
+                    self.stats.failed += 1
+                    return "failed", chat_id
+                self.pacer.hold(chat_id, seconds)
+                continue
+            except Forbidden as error:
+                self._mark(message, ledger.SKIPPED, error=f"forbidden: {error.message}")
+                with self.db.write() as session:
+                    subscriber = session.get(Subscriber, message.subscriber_id)
+                    if subscriber is not None:
+                        deactivate(session, subscriber, f"forbidden: {error.message}")
+                    ledger.skip_remaining(
+                        session, message.subscriber_id, "subscriber blocked the bot"
+                    )
+                log.info("%s: %s; subscriber marked inactive", where, error.message)
+                self.stats.blocked += 1
+                self.stats.skipped += 1
+                return "blocked", chat_id
+            except ChatMigrated as error:
+                new_chat = int(error.new_chat_id)
+                self._mark(message, ledger.PENDING, error=f"chat migrated to {new_chat}")
+                with self.db.write() as session:
+                    move_chat(session, chat_id, new_chat)
+                log.info("%s: chat migrated to %s; delivering there", where, new_chat)
+                self.stats.migrated += 1
+                chat_id = new_chat
+                where = _where(chat_id, message)
+                continue
+            except BadRequest as error:
+                log.warning("%s: refused: %s", where, error.message)
+                self._count_error("bad request")
+                if as_html:
+                    self._mark(message, ledger.PENDING, error=f"bad request: {error.message}")
+                    text, as_html = plain_text(text), False
+                    self.stats.plain_text_fallbacks += 1
+                    continue
+                self._mark(message, ledger.FAILED, error=f"bad request: {error.message}")
+                self.stats.failed += 1
+                return "failed", chat_id
+            except TimedOut as error:
+                self._count_error("timeout")
+                if not _never_left(error) and self.delivery.on_ambiguous == "skip":
+                    self._mark(
+                        message, ledger.UNKNOWN, error="timed out after sending: may have arrived"
+                    )
+                    log.warning("%s: timed out after sending; marked unknown, not resent", where)
+                    self.stats.unknown += 1
+                    return "unknown", chat_id
+                failures += 1
+                if failures >= self.delivery.max_attempts:
+                    self._mark(message, ledger.FAILED, error="timed out")
+                    self.stats.failed += 1
+                    return "failed", chat_id
+                self._mark(message, ledger.PENDING, error="timed out")
+                self.stats.retried += 1
+                await self._backoff(failures)
+                continue
+            except NetworkError as error:
+                self._count_error("network")
+                failures += 1
+                if failures >= self.delivery.max_attempts:
+                    self._mark(message, ledger.FAILED, error=f"network: {error.message}")
+                    log.warning("%s: giving up after %d tries: %s", where, failures, error.message)
+                    self.stats.failed += 1
+                    return "failed", chat_id
+                self._mark(message, ledger.PENDING, error=f"network: {error.message}")
+                self.stats.retried += 1
+                await self._backoff(failures)
+                continue
+            except TelegramError as error:
+                self._mark(message, ledger.FAILED, error=f"{type(error).__name__}: {error.message}")
+                log.warning("%s: failed: %s", where, error.message)
+                self.stats.failed += 1
+                return "failed", chat_id
+            self._mark(message, ledger.SENT, message_id=sent.message_id)
+            self.stats.sent += 1
+            return "sent", chat_id

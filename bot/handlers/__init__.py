@@ -1,0 +1,37 @@
+"""Thin chat handlers: parse the update, call the engine, reply from bot/i18n."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.handlers.editions import today
+from bot.handlers.help import fallback, show_help
+from bot.handlers.preferences import (
+    choose_sources,
+    set_language,
+    set_time,
+    set_timezone,
+    source_button,
+)
+from bot.handlers.subscription import start, stop
+
+# Commands work in private chats and groups (messages) and in channels (posts).
+IN_CHATS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+
+
+def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    for names, callback in (
+        (("start",), start),
+        (("stop", "unsubscribe"), stop),
+        (("today",), today),
+        (("time",), set_time),
+        (("timezone", "tz"), set_timezone),
+        (("lang", "language"), set_language),
+        (("sources",), choose_sources),
+        (("help",), show_help),
+    ):
+        application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
+    application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, fallback))

@@ -1,0 +1,218 @@
+"""A subscriber's choices: /time, /timezone, /lang and /sources (inline keyboard).
+
+A change applies to deliveries not yet begun: those are planned again with
+the new choice, so the next message already honours it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import (
+    NO_PREVIEW,
+    current_subscriber,
+    language_for,
+    may_change,
+    next_delivery,
+    reply,
+)
+from bot.i18n import LANGUAGES, text
+from bot.services import BotServices, services
+from digests.store import deliveries as ledger
+from digests.store.models import Source, Subscriber, utcnow
+from digests.store.subscribers import find_subscriber
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3])[:：.]([0-5]\d)$")
+SOURCE_BUTTON = re.compile(r"^src:(all|\d{1,9})$")
+MAX_SOURCE_BUTTONS = 60
+
+
+def _change(
+    app: BotServices, chat_id: int, apply: Callable[[Subscriber], None]
+) -> Subscriber | None:
+    """Apply a change to the chat's active subscription; None if it has none."""
+    with app.db.write() as session:
+        subscriber = find_subscriber(session, chat_id)
+        if subscriber is None or not subscriber.active:
+            return None
+        apply(subscriber)
+        subscriber.updated_at = utcnow()
+        ledger.forget_unstarted(session, subscriber.id)
+    app.wake_delivery()
+    return subscriber
+
+
+async def _subscribed_or_say(update: Update, app: BotServices) -> Subscriber | None:
+    chat = update.effective_chat
+    subscriber = current_subscriber(app, chat.id) if chat else None
+    if subscriber is None or not subscriber.active:
+        await reply(update, text(language_for(update, app, None), "not_subscribed"))
+        return None
+    return subscriber
+
+
+async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None or not await may_change(update, context):
+        return
+    app = services(context)
+    subscriber = await _subscribed_or_say(update, app)
+    if subscriber is None:
+        return
+    language = subscriber.language
+    spec = app.schedule(subscriber.schedule) or app.default_schedule()
+    argument = " ".join(context.args or []).strip()
+    zone = subscriber.timezone or spec.timezone
+    if argument.lower() in {"default", "reset", "off", "默认"}:
+        _change(app, chat.id, lambda s: setattr(s, "delivery_time", None))
+        await reply(update, text(language, "time_reset", times=", ".join(spec.times), zone=zone))
+        return
+    match = _CLOCK.match(argument)
+    if not match:
+        await reply(update, text(language, "time_usage"))
+        return
+    clock = f"{int(match.group(1)):02d}:{match.group(2)}"
+    _change(app, chat.id, lambda s: setattr(s, "delivery_time", clock))
+    await reply(update, text(language, "time_set", time=clock, zone=zone))
+
+
+async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None or not await may_change(update, context):
+        return
+    app = services(context)
+    subscriber = await _subscribed_or_say(update, app)
+    if subscriber is None:
+        return
+    language = subscriber.language
+    name = " ".join(context.args or []).strip()
+    if not name:
+        await reply(update, text(language, "timezone_usage"))
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        await reply(update, text(language, "timezone_unknown", zone=name[:64]))
+        return
+    changed = _change(app, chat.id, lambda s: setattr(s, "timezone", name))
+    spec = app.schedule(subscriber.schedule) or app.default_schedule()
+    when, zone = next_delivery(app, spec, changed, app.clock())
+    await reply(update, text(language, "timezone_set", zone=zone, next=when))
+
+
+async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = update.effective_chat
+    if chat is None or not await may_change(update, context):
+        return
+    app = services(context)
+    subscriber = current_subscriber(app, chat.id)
+    wanted = (context.args[0].lower() if context.args else "").split("-", 1)[0]
+    if wanted not in LANGUAGES:
+        await reply(update, text(language_for(update, app, subscriber), "lang_usage"))
+        return
+    if _change(app, chat.id, lambda s: setattr(s, "language", wanted)) is None:
+        await reply(update, text(wanted, "not_subscribed"))
+        return
+    await reply(update, text(wanted, "lang_set"))
+
+
+def _available(app: BotServices, subscriber: Subscriber) -> list[tuple[int, str]]:
+    spec = app.schedule(subscriber.schedule) or app.default_schedule()
+    with app.db.read() as session:
+        query = (
+            select(Source.id, Source.name).where(Source.removed_at.is_(None)).order_by(Source.name)
+        )
+        if spec.sources:
+            query = query.where(Source.name.in_(spec.sources))
+        return [(int(i), str(n)) for i, n in session.execute(query).all()][:MAX_SOURCE_BUTTONS]
+
+
+def source_keyboard(
+    available: list[tuple[int, str]], chosen: list[int] | None, language: str
+) -> InlineKeyboardMarkup:
+    rows = []
+    for source_id, name in available:
+        mark = "✅" if chosen is None or source_id in chosen else "▫️"
+        label = name if len(name) <= 40 else name[:39] + "…"
+        rows.append([InlineKeyboardButton(f"{mark} {label}", callback_data=f"src:{source_id}")])
+    everything = "✅" if chosen is None else "▫️"
+    rows.append(
+        [
+            InlineKeyboardButton(
+                f"{everything} {text(language, 'sources_all')}", callback_data="src:all"
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+async def choose_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or not await may_change(update, context):
+        return
+    app = services(context)
+    subscriber = await _subscribed_or_say(update, app)
+    if subscriber is None:
+        return
+    available = _available(app, subscriber)
+    if not available:
+        await reply(update, text(subscriber.language, "sources_none"))
+        return
+    await message.reply_text(
+        text(subscriber.language, "sources_title"),
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=source_keyboard(available, subscriber.sources, subscriber.language),
+    )
+
+
+def toggled(chosen: list[int] | None, source_id: int, available: list[int]) -> list[int] | None:
+    """The choice after tapping ``source_id``; None means every source."""
+    current = set(available if chosen is None else chosen) & set(available)
+    current ^= {source_id}
+    if current == set(available):
+        return None
+    return sorted(current)
+
+
+async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query, chat = update.callback_query, update.effective_chat
+    if query is None or chat is None:
+        return
+    app = services(context)
+    subscriber = current_subscriber(app, chat.id)
+    language = language_for(update, app, subscriber)
+    match = SOURCE_BUTTON.match(query.data or "")
+    if subscriber is None or not subscriber.active or match is None:
+        await query.answer(text(language, "button_stale"), show_alert=True)
+        return
+    if not await may_change(update, context):
+        await query.answer()
+        return
+    available = _available(app, subscriber)
+    ids = [source_id for source_id, _ in available]
+    if match.group(1) == "all":
+        choice: list[int] | None = None
+    else:
+        source_id = int(match.group(1))
+        if source_id not in ids:
+            await query.answer(text(language, "button_stale"), show_alert=True)
+            return
+        choice = toggled(subscriber.sources, source_id, ids)
+        if choice == []:
+            await query.answer(text(language, "sources_empty_choice"), show_alert=True)
+            return
+    _change(app, chat.id, lambda s: setattr(s, "sources", choice))
+    await query.answer(text(language, "sources_saved"))
+    await query.edit_message_text(
+        text(language, "sources_title"),
+        parse_mode=ParseMode.HTML,
+        reply_markup=source_keyboard(available, choice, language),
+    )

@@ -1,0 +1,142 @@
+"""The bot's interface strings, Chinese and English. Every reply comes from here.
+
+Placeholders are filled with ``text(...)``; values are escaped for Telegram
+HTML by the caller's choice of ``html=True`` (the default), so external text
+(a chat title, a source name) never becomes markup.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "zh": [
+        ("start", "订阅每日摘要"),
+        ("today", "现在发送最新一期"),
+        ("time", "设置你的送达时间，如 /time 07:30"),
+        ("timezone", "设置时区，如 /timezone Asia/Shanghai"),
+        ("sources", "选择摘要包含的来源"),
+        ("lang", "界面语言：/lang zh 或 /lang en"),
+        ("stop", "退订"),
+        ("help", "使用说明"),
+    ],
+    "en": [
+        ("start", "subscribe to the daily digest"),
+        ("today", "send the latest edition now"),
+        ("time", "your delivery time, e.g. /time 07:30"),
+        ("timezone", "your time zone, e.g. /timezone Europe/London"),
+        ("sources", "choose the sources your digest includes"),
+        ("lang", "interface language: /lang zh or /lang en"),
+        ("stop", "unsubscribe"),
+        ("help", "how to use this bot"),
+    ],
+}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {
+        "welcome": (
+            "<b>你好！我是新闻摘要机器人。</b>\n"
+            "我替你读新闻：每篇新文章自动摘要，每天整理成一期摘要按时送达。\n\n"
+            "已订阅「{schedule}」。下一期：<b>{next}</b>（{zone}）。\n\n"
+            "/today 现在就看最新一期 · /time 设置送达时间 · /sources 选择来源 · /help 更多"
+        ),
+        "welcome_back": "你已经订阅了「{schedule}」。下一期：<b>{next}</b>（{zone}）。",
+        "unknown_schedule": "没有名为「{name}」的栏目，已为你订阅「{schedule}」。",
+        "stopped": "已退订。想回来时发送 /start。",
+        "not_subscribed": "你还没有订阅。发送 /start 开始。",
+        "no_edition": "还没有可以发送的摘要。下一期：{next}（{zone}）。",
+        "time_set": "好的，每期将在 <b>{time}</b>（{zone}）送达。",
+        "time_reset": "已恢复默认送达时间：{times}（{zone}）。",
+        "time_usage": "用法：/time 07:30（24 小时制），/time default 恢复默认。",
+        "timezone_set": "时区已设为 <b>{zone}</b>。下一期：{next}。",
+        "timezone_usage": "用法：/timezone Asia/Shanghai（IANA 时区名）。",
+        "timezone_unknown": "不认识时区「{zone}」。请用 IANA 名称，例如 Asia/Shanghai、Europe/London。",
+        "lang_set": "界面语言已设为中文。",
+        "lang_usage": "用法：/lang zh 或 /lang en",
+        "sources_title": "选择摘要包含的来源（点按切换）：",
+        "sources_all": "全部来源",
+        "sources_none": "还没有任何来源。",
+        "sources_saved": "已保存。",
+        "sources_empty_choice": "至少保留一个来源。",
+        "button_stale": "这个按钮已过期，请重新发送 /sources。",
+        "admins_only": "在群组里，只有管理员可以更改订阅。",
+        "help": (
+            "<b>新闻摘要机器人</b>\n"
+            "每天按时送来一期摘要：新文章的要点、同一事件的多个来源、今日话题。\n\n"
+            "{commands}\n\n"
+            "在群组或频道中也可使用：把我加入后由管理员发送 /start。"
+        ),
+        "fallback": "我目前只懂命令。发送 /today 查看最新一期，或 /help 查看全部命令。",
+        "error": "抱歉，出了点问题，请稍后再试。",
+    },
+    "en": {
+        "welcome": (
+            "<b>Hello! I am the news digest bot.</b>\n"
+            "I read the news for you: every new article is summarized, and each "
+            "day's best stories arrive as one digest, on time.\n\n"
+            "Subscribed to “{schedule}”. Next edition: <b>{next}</b> ({zone}).\n\n"
+            "/today latest edition now · /time your delivery time · "
+            "/sources choose sources · /help more"
+        ),
+        "welcome_back": "You are already subscribed to “{schedule}”. Next edition: <b>{next}</b> ({zone}).",
+        "unknown_schedule": "There is no schedule “{name}”; you are subscribed to “{schedule}”.",
+        "stopped": "Unsubscribed. Send /start to come back.",
+        "not_subscribed": "You are not subscribed yet. Send /start to begin.",
+        "no_edition": "There is no edition to send yet. Next one: {next} ({zone}).",
+        "time_set": "Done: each edition will arrive at <b>{time}</b> ({zone}).",
+        "time_reset": "Back to the default delivery time: {times} ({zone}).",
+        "time_usage": "Usage: /time 07:30 (24-hour clock), or /time default.",
+        "timezone_set": "Time zone set to <b>{zone}</b>. Next edition: {next}.",
+        "timezone_usage": "Usage: /timezone Europe/London (an IANA time zone name).",
+        "timezone_unknown": "Unknown time zone “{zone}”. Use an IANA name such as Asia/Shanghai or Europe/London.",
+        "lang_set": "Interface language set to English.",
+        "lang_usage": "Usage: /lang zh or /lang en",
+        "sources_title": "Choose the sources your digest includes (tap to toggle):",
+        "sources_all": "All sources",
+        "sources_none": "There are no sources yet.",
+        "sources_saved": "Saved.",
+        "sources_empty_choice": "Keep at least one source.",
+        "button_stale": "This button has expired; send /sources again.",
+        "admins_only": "In groups, only administrators can change the subscription.",
+        "help": (
+            "<b>News digest bot</b>\n"
+            "One digest a day, on time: the gist of every new article, each event "
+            "with all its sources, the topics of the day.\n\n"
+            "{commands}\n\n"
+            "Works in groups and channels too: add me, then an administrator sends /start."
+        ),
+        "fallback": "I only understand commands for now. Send /today for the latest edition or /help for all commands.",
+        "error": "Sorry, something went wrong. Please try again later.",
+    },
+}
+
+
+class Html(str):
+    """Text that is already Telegram HTML: ``text`` inserts it unescaped."""
+
+
+def language_of(code: str | None, default: str) -> str:
+    """The UI language for a Telegram ``language_code`` like "zh-hans" or "en-GB"."""
+    if code:
+        prefix = code.lower().split("-", 1)[0]
+        if prefix in LANGUAGES:
+            return prefix
+    return default if default in LANGUAGES else "en"
+
+
+def text(language: str, key: str, **values: Any) -> str:
+    """The reply ``key`` in ``language``, with every value escaped for HTML."""
+    template = MESSAGES.get(language, MESSAGES["en"])[key]
+    return template.format(
+        **{
+            k: v if isinstance(v, Html) else html.escape(str(v), quote=False)
+            for k, v in values.items()
+        }
+    )
+
+
+def command_list(language: str) -> Html:
+    return Html("\n".join(f"/{name} — {html.escape(about)}" for name, about in COMMANDS[language]))

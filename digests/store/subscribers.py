@@ -1,0 +1,88 @@
+"""Subscriber rows: who receives which schedule, and their choices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from digests.store.models import Subscriber, utcnow
+
+
+def find_subscriber(session: Session, chat_id: int) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
+
+
+def subscribe(
+    session: Session,
+    *,
+    chat_id: int,
+    chat_type: str,
+    title: str | None,
+    schedule: str,
+    language: str,
+    now: datetime | None = None,
+) -> tuple[Subscriber, bool]:
+    """Subscribe ``chat_id`` (again); True when it was not an active subscriber before.
+
+    Re-subscribing keeps earlier choices (time, zone, sources, language) but
+    takes the schedule asked for now.
+    """
+    now = now or utcnow()
+    subscriber = find_subscriber(session, chat_id)
+    if subscriber is None:
+        subscriber = Subscriber(
+            chat_id=chat_id,
+            chat_type=chat_type,
+            title=title,
+            schedule=schedule,
+            language=language,
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(subscriber)
+        session.flush()
+        return subscriber, True
+    was_active = subscriber.active
+    subscriber.active = True
+    subscriber.inactive_reason = None
+    subscriber.chat_type = chat_type
+    subscriber.title = title
+    subscriber.schedule = schedule
+    subscriber.updated_at = now
+    if not was_active:
+        # A returning subscriber gets editions built from now on, not old ones.
+        subscriber.created_at = now
+    return subscriber, not was_active
+
+
+def deactivate(session: Session, subscriber: Subscriber, reason: str) -> None:
+    subscriber.active = False
+    subscriber.inactive_reason = reason[:500]
+    subscriber.updated_at = utcnow()
+
+
+def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> Subscriber | None:
+    """A group became a supergroup: the subscription follows it to ``new_chat_id``.
+    Returns the subscriber that now holds the new chat id."""
+    old = find_subscriber(session, old_chat_id)
+    existing = find_subscriber(session, new_chat_id)
+    if existing is not None:
+        if old is not None and old.id != existing.id:
+            deactivate(session, old, f"chat migrated to {new_chat_id}")
+        return existing
+    if old is None:
+        return None
+    old.chat_id = new_chat_id
+    old.chat_type = "supergroup"
+    old.updated_at = utcnow()
+    return old
+
+
+def subscriber_counts(session: Session) -> dict[str, int]:
+    counts = dict(
+        session.execute(select(Subscriber.active, func.count()).group_by(Subscriber.active)).all()
+    )
+    return {"active": counts.get(True, 0), "inactive": counts.get(False, 0)}
