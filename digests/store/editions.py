@@ -95,6 +95,7 @@ def save_edition(
         slot=slot,
         since=since,
         cutoff=cutoff,
+        built_at=cutoff,  # the builder's clock, not the wall clock: one time line
         article_count=article_count,
         content=content,
     )
