@@ -53,7 +53,7 @@ async def _chat(settings: Settings, db: Database, console: Console, chat_id: int
                 await sandbox.press(chat_id, int(keyboard["message_id"]), buttons[number - 1][1])
             else:
                 await sandbox.say(chat_id, line)
-            replies = [e for e in sandbox.new_entries() if e["from"] == "bot"]
+            replies = [e for e in sandbox.new_entries() if e["by"] == "bot"]
             history.extend(replies)
             show_entries(console, replies)
 

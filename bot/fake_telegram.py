@@ -170,7 +170,7 @@ class FakeTelegram(LocalServer):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         with self._lock:
-            self.transcript.append({"chat_id": chat_id, "from": "user", "text": text})
+            self.transcript.append({"chat_id": chat_id, "by": "user", "text": text})
         return self._push({"channel_post" if chat_type == "channel" else "message": message})
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
@@ -190,7 +190,7 @@ class FakeTelegram(LocalServer):
             "text": "…",
         }
         with self._lock:
-            self.transcript.append({"chat_id": chat_id, "from": "user", "button": data})
+            self.transcript.append({"chat_id": chat_id, "by": "user", "button": data})
         query = {
             "id": str(self._message_id()),
             "from": user,
@@ -446,6 +446,6 @@ class FakeTelegram(LocalServer):
         }
         with self._changed:
             self.sent[chat_id].append(record)
-            self.transcript.append({"chat_id": chat_id, "from": "bot", **record})
+            self.transcript.append({**record, "chat_id": chat_id, "by": "bot"})
             self._changed.notify_all()
         return message

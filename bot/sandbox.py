@@ -163,7 +163,7 @@ class Sandbox:
 def show_entries(console: Console, entries: list[dict[str, Any]]) -> None:
     """The conversation as the user sees it: their words, then the bot's messages."""
     for entry in entries:
-        if entry["from"] == "user":
+        if entry["by"] == "user":
             said = entry.get("text") or f"[taps “{entry.get('button')}”]"
             console.print(Text(f"› {said}", style="bold cyan"))
             continue

@@ -18,12 +18,24 @@ from tests.builders import article
 
 NEWS = {
     "临江晚报": [
-        ("临江沿江步道首段建成", "临江区滨江步道青石湾段正式开放。步道全长约二点八公里。沿线有三处口袋公园。"),
-        ("临江港新开两条航线", "临江港至江州港的内河集装箱航线开通。新航线每周开行三班。主要运输纺织品。"),
+        (
+            "临江沿江步道首段建成",
+            "临江区滨江步道青石湾段正式开放。步道全长约二点八公里。沿线有三处口袋公园。",
+        ),
+        (
+            "临江港新开两条航线",
+            "临江港至江州港的内河集装箱航线开通。新航线每周开行三班。主要运输纺织品。",
+        ),
     ],
     "Harbor Gazette": [
-        ("Harbor Town opens new ferry pier", "The new ferry pier opened on Monday. It serves two routes. Commuters welcomed it."),
-        ("Library reopens with maker space", "The Pell Street Library reopened on Saturday. It has a maker space. Hours are longer."),
+        (
+            "Harbor Town opens new ferry pier",
+            "The new ferry pier opened on Monday. It serves two routes. Commuters welcomed it.",
+        ),
+        (
+            "Library reopens with maker space",
+            "The Pell Street Library reopened on Saturday. It has a maker space. Hours are longer.",
+        ),
     ],
 }
 

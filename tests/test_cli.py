@@ -14,11 +14,31 @@ from digests.feedserver import FeedServer
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 
 
+def _environment(env: dict[str, str] | None) -> dict[str, str]:
+    """This environment without any NEWSDIGEST_ setting, plus ``env``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
+    environment.update(env or {})
+    return environment
+
+
+def start_newsdigest(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``newsdigest ARGS`` running in the background (a service: run, run-scheduler)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=_environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def newsdigest(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
-    environment.update(env or {})
+    environment = _environment(env)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,

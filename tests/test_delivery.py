@@ -134,7 +134,9 @@ async def test_a_blocked_chat_becomes_inactive_and_its_other_parts_are_skipped(
     assert len(sandbox.telegram.messages_to(402)) == 3
     with sandbox.db.read() as session:
         blocked = find_subscriber(session, 401)
-    assert blocked is not None and not blocked.active and "blocked" in (blocked.inactive_reason or "")
+    assert (
+        blocked is not None and not blocked.active and "blocked" in (blocked.inactive_reason or "")
+    )
     assert all(r.state == "skipped" for r in rows(sandbox, 401))
 
 

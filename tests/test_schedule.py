@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time as wall
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +18,7 @@ from digests.store.db import Database
 from digests.store.models import Edition
 from digests.store.sources import get_or_create_source
 from tests.builders import article
+from tests.test_cli import start_newsdigest
 
 NEW_YORK = "America/New_York"
 
@@ -168,18 +166,11 @@ def test_run_scheduler_builds_the_due_edition_at_start(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{database}")
     db.upgrade()
     _store(db, "开机补发的新闻", datetime.now(UTC) - timedelta(minutes=5))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
-    env["NEWSDIGEST_DATABASE_URL"] = f"sqlite:///{database}"
     (tmp_path / "config.toml").write_text(
         '[[schedules]]\nname = "hourly"\ntimes = ["00:00"]\ntimezone = "UTC"\n', "utf-8"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digests.cli", "run-scheduler"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = start_newsdigest(
+        "run-scheduler", cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}"}
     )
     try:
         deadline = wall.monotonic() + 60

@@ -34,27 +34,30 @@ def edition_messages(
     """The newest edition of the chat's schedule, rendered for it; before the
     first edition is built, a preview of what it would hold now."""
     spec = (app.schedule(subscriber.schedule) if subscriber else None) or app.default_schedule()
+    variant = (
+        variant_of(subscriber, spec, source_names(app.db))
+        if subscriber is not None
+        else Variant(language, spec.timezone, None)
+    )
     edition = latest_stored(app, spec.name)
     if edition is None:
+        chosen = list(variant.sources) if variant.sources is not None else list(spec.sources)
         preview = build_edition(
             app.db,
             app.settings.digest,
             now=app.clock(),
             schedule=spec.name,
             preview=True,
-            sources=list(spec.sources) or None,
+            sources=chosen or None,
         )
         if preview.digest.empty:
             return None
-        zone = (subscriber.timezone if subscriber else None) or spec.timezone
         return render_html(
-            preview.digest, language=language, title=app.settings.digest.title, tz=ZoneInfo(zone)
+            preview.digest,
+            language=variant.language,
+            title=app.settings.digest.title,
+            tz=ZoneInfo(variant.timezone),
         )
-    variant = (
-        variant_of(subscriber, spec, source_names(app.db))
-        if subscriber is not None
-        else Variant(language, spec.timezone, None)
-    )
     with app.db.write() as session:
         stored = ledger.render_for(
             session,

@@ -1,0 +1,216 @@
+"""``newsdigest run`` / ``chat`` as processes: the token stays secret, and a
+broadcast killed mid-way and restarted reaches every chat at most once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.fake_telegram import FakeTelegram
+from digests.config import Settings
+from digests.edition import build_edition
+from digests.schedule import latest_slot
+from digests.store.db import Database
+from digests.store.deliveries import ledger_counts
+from digests.store.models import Delivery, Subscriber
+from tests.botkit import EARLIER, add_subscribers, store_news
+from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
+
+WRONG_TOKEN = "987654:WRONGtokenWRONGtokenWRONG"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as server:
+        yield server
+
+
+def bot_env(telegram: FakeTelegram, database: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "NEWSDIGEST_BOT_TOKEN": telegram.token,
+        "NEWSDIGEST_BOT__API_URL": telegram.api_url,
+        "NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}",
+        "NEWSDIGEST_LOG_LEVEL": "DEBUG",
+    }
+    env.update(extra)
+    return env
+
+
+def start_bot(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return start_newsdigest("run", cwd=cwd, env=env)
+
+
+def poll(predicate: object, timeout: float, what: str) -> None:
+    """Check ``predicate`` until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_missing_or_malformed_token_is_one_line(tmp_path: Path) -> None:
+    missing = newsdigest("run", cwd=tmp_path)
+    assert_one_line_error(missing)
+    assert "NEWSDIGEST_BOT_TOKEN" in missing.stderr
+    malformed = newsdigest("run", cwd=tmp_path, env={"NEWSDIGEST_BOT_TOKEN": "not-a-token-123"})
+    assert_one_line_error(malformed)
+    assert "malformed" in malformed.stderr and "not-a-token-123" not in malformed.stderr
+
+
+def test_a_wrong_token_at_debug_is_never_shown(tmp_path: Path, telegram: FakeTelegram) -> None:
+    env = bot_env(telegram, tmp_path / "bot.db", NEWSDIGEST_BOT_TOKEN=WRONG_TOKEN)
+    result = newsdigest("run", cwd=tmp_path, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "newsdigest: error: Telegram rejected the bot token (401 Unauthorized)"
+    )
+    assert "DEBUG" in result.stderr and "bot<redacted>" in result.stderr  # PTB logs its URL
+    assert WRONG_TOKEN not in result.stderr + result.stdout
+    assert WRONG_TOKEN.split(":")[1] not in result.stderr + result.stdout
+    assert any(WRONG_TOKEN in r.path for r in telegram.requests)  # it was really used
+
+
+def test_the_running_bot_answers_and_never_logs_its_token(
+    tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    bot = start_bot(tmp_path, bot_env(telegram, tmp_path / "bot.db"))
+    try:
+        telegram.user_sends(31, "/start")
+        assert telegram.wait_for(lambda: telegram.messages_to(31), timeout=60)
+        assert "已订阅" in telegram.messages_to(31)[0]
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 0, err
+    assert "DEBUG" in err  # it really logged at DEBUG
+    secret = telegram.token.split(":")[1]
+    assert secret not in out + err
+
+
+def _prepare_broadcast(database: Path, chats: int) -> None:
+    """An edition of the latest slot (so the bot builds nothing new) and its subscribers."""
+    settings = Settings(database_url=f"sqlite:///{database}")
+    db = Database(settings.database_url)
+    db.upgrade()
+    now = datetime.now(UTC)
+    store_news(db, now - EARLIER)
+    slot = latest_slot(settings.schedules[0], now)
+    assert slot is not None
+    add_subscribers(db, range(1, chats + 1), created_at=now - EARLIER)
+    build_edition(db, settings.digest, now=now, edition_date=slot.edition_date, slot=slot.slot)
+    db.close()
+
+
+@pytest.mark.parametrize("policy", ["skip", "resend"])
+def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
+    tmp_path: Path, telegram: FakeTelegram, policy: str
+) -> None:
+    chats = 1000
+    database = tmp_path / "bot.db"
+    _prepare_broadcast(database, chats)
+    env = bot_env(
+        telegram,
+        database,
+        NEWSDIGEST_LOG_LEVEL="INFO",
+        NEWSDIGEST_DELIVERY__MESSAGES_PER_SECOND="300",
+        NEWSDIGEST_DELIVERY__ON_AMBIGUOUS=policy,
+    )
+
+    def delivered() -> int:
+        with telegram._lock:
+            return sum(len(messages) for messages in telegram.sent.values())
+
+    first = start_bot(tmp_path, env)
+    try:
+        assert telegram.wait_for(lambda: delivered() >= 300, timeout=120)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=30)
+    db = Database(f"sqlite:///{database}")
+    with db.read() as session:
+        at_kill = ledger_counts(session)
+    assert at_kill.get("sent", 0) >= 250 and at_kill.get("pending", 0) > 0, at_kill
+    in_flight = at_kill.get("sending", 0)
+
+    second = start_bot(tmp_path, env)
+    try:
+
+        def settled() -> bool:
+            with db.read() as session:
+                counts = ledger_counts(session)
+            return not counts.get("pending") and not counts.get("sending")
+
+        poll(settled, 120, "the restarted broadcast to finish")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _out, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+
+    with db.read() as session:
+        states = dict(
+            session.execute(
+                select(Subscriber.chat_id, Delivery.state).join(
+                    Delivery, Delivery.subscriber_id == Subscriber.id
+                )
+            ).all()
+        )
+        counts = ledger_counts(session)
+    db.close()
+    received = {chat: len(telegram.sent[chat]) for chat in range(1, chats + 1)}
+    ambiguous = [chat for chat, state in states.items() if state == "unknown"]
+    twice = sum(1 for n in received.values() if n > 1)
+    missing = sum(1 for n in received.values() if n == 0)
+    print(
+        f"\n{policy}: ledger after restart {counts}; in flight at the kill: {in_flight}; "
+        f"chats with it twice: {twice}; without it: {missing}"
+    )
+    assert len(states) == chats
+    if policy == "skip":
+        # At most once: nobody twice; everyone but the ambiguous exactly once.
+        assert set(counts) <= {"sent", "unknown"} and len(ambiguous) == in_flight
+        assert all(received[chat] == 1 for chat, state in states.items() if state == "sent")
+        assert all(received[chat] <= 1 for chat in ambiguous)
+        assert "mid-send" in err or in_flight == 0
+    else:
+        # At least once: nobody missed; only a message in flight at the kill may be twice.
+        assert counts == {"sent": chats}
+        assert all(received[chat] >= 1 for chat in received)
+        assert sum(received.values()) - chats <= in_flight
+
+
+def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
+    database = tmp_path / "chat.db"
+    db = Database(f"sqlite:///{database}")
+    db.upgrade()
+    store_news(db, datetime.now(UTC) - EARLIER)
+    db.close()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
+    environment.update({"NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}", "COLUMNS": "200"})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat"],
+        input="/start\n/sources\n#1\n#9\n/today\nhello\n/quit\n",
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "已订阅「daily」" in out
+    assert "[ ✅ Harbor Gazette ]" in out and "[ ▫️ Harbor Gazette ]" in out  # tapped #1
+    assert "(no button 9 to tap)" in out
+    assert "Library reopens with maker space" not in out  # Harbor was switched off
+    assert "临江沿江步道首段建成" in out  # /today: a preview of what is new
+    assert "我目前只懂命令" in out
