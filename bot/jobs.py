@@ -21,6 +21,11 @@ from digests.config import Settings
 from digests.schedule import CHECK_EVERY_SECONDS, INGEST_EVERY_SECONDS, EditionRunner, edition_jobs
 
 
+# PTB's JobQueue cannot start an interval job at 0 (APScheduler then waits a
+# whole interval); a second from now is "at once" and still misfire-safe.
+AT_ONCE = 1
+
+
 def _job_kwargs(job_id: str, settings: Settings) -> dict[str, Any]:
     return {
         "id": job_id,
@@ -50,11 +55,13 @@ def register_jobs(
         )
         for spec in edition_jobs(settings.schedules)
     ]
+    # With ingest, the first check comes after the first fetch (which ends by
+    # checking): a fresh start must not build an empty edition before reading.
     jobs.append(
         job_queue.run_repeating(
             editions,
             CHECK_EVERY_SECONDS,
-            first=0,
+            first=CHECK_EVERY_SECONDS if ingest is not None else AT_ONCE,
             name="editions:check",
             job_kwargs=_job_kwargs("editions:check", settings),
         )
@@ -63,12 +70,13 @@ def register_jobs(
 
         async def fetch(_context: ContextTypes.DEFAULT_TYPE) -> None:
             await ingest()
+            runner.catch_up()
 
         jobs.append(
             job_queue.run_repeating(
                 fetch,
                 INGEST_EVERY_SECONDS,
-                first=0,
+                first=AT_ONCE,
                 name="ingest:due",
                 job_kwargs=_job_kwargs("ingest:due", settings),
             )

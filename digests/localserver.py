@@ -56,7 +56,8 @@ class LocalServer:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
+        """Stop serving (idempotent)."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,12 @@ from sqlalchemy import select
 from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
 from digests.edition import build_edition
+from digests.feedserver import FeedServer
 from digests.schedule import latest_slot
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Delivery, Subscriber
+from digests.store.sources import add_source
 from tests.botkit import EARLIER, add_subscribers, store_news
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
 
@@ -214,3 +216,36 @@ def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
     assert "Library reopens with maker space" not in out  # Harbor was switched off
     assert "临江沿江步道首段建成" in out  # /today: a preview of what is new
     assert "我目前只懂命令" in out
+
+
+def test_the_bot_fetches_builds_and_delivers_on_its_own(
+    tmp_path: Path, telegram: FakeTelegram, feed_server: FeedServer
+) -> None:
+    database = tmp_path / "bot.db"
+    db = Database(f"sqlite:///{database}")
+    db.upgrade()
+    with db.write() as session:
+        add_source(
+            session,
+            kind="feed",
+            location=feed_server.url("files/zh_wire.xml"),
+            name="临江晚报",
+            interval_seconds=1800,
+        )
+    add_subscribers(db, [77], created_at=datetime.now(UTC) - timedelta(days=2))
+    db.close()
+    env = bot_env(
+        telegram,
+        database,
+        NEWSDIGEST_LOG_LEVEL="INFO",
+        NEWSDIGEST_FETCH__ALLOWED_NETWORKS="127.0.0.0/8",
+    )
+    bot = start_bot(tmp_path, env)
+    try:
+        assert telegram.wait_for(lambda: telegram.messages_to(77), timeout=120)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        _out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 0, err
+    [edition] = telegram.messages_to(77)
+    assert "今日阅读" in edition and "临江晚报" in edition and "没有新的文章" not in edition

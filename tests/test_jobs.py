@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from telegram.ext import ApplicationBuilder
 
@@ -51,5 +51,10 @@ async def test_job_queue_jobs_zones_grace_and_replacement(db: Database) -> None:
             one_time = spec.model_copy(update={"times": [name[-5:]]})
             assert job.next_t is not None
             assert job.next_t.astimezone(UTC) == next_slot(one_time, now).fire_at
+        # Ingest runs at once (and checks editions after it); the periodic check later.
+        ingest_next = jobs["ingest:due"].next_t
+        assert ingest_next is not None and ingest_next.astimezone(UTC) - now < timedelta(seconds=5)
+        check_next = jobs["editions:check"].next_t
+        assert check_next is not None and check_next.astimezone(UTC) - now > timedelta(minutes=4)
     finally:
         await job_queue.stop()
