@@ -69,6 +69,11 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, text("zh" if _speaks_chinese(update) else "en", "error"))
 
 
+def _polling_error(error: TelegramError) -> None:
+    """Polling keeps retrying on its own; one line per failure, no traceback."""
+    log.warning("telegram polling: %s: %s", type(error).__name__, error.message)
+
+
 def _speaks_chinese(update: Update) -> bool:
     user = update.effective_user
     return bool(user and (user.language_code or "").startswith("zh"))
@@ -161,7 +166,10 @@ async def run_polling_until(application: BotApplication, stop: asyncio.Event) ->
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0, timeout=10, drop_pending_updates=False
+            poll_interval=0,
+            timeout=10,
+            drop_pending_updates=False,
+            error_callback=_polling_error,
         )
         await stop.wait()
     finally:

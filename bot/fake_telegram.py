@@ -173,6 +173,21 @@ class FakeTelegram(LocalServer):
             self.transcript.append({"chat_id": chat_id, "by": "user", "text": text})
         return self._push({"channel_post" if chat_type == "channel" else "message": message})
 
+    def bot_removed(self, chat_id: int, *, status: str = "kicked") -> int:
+        """The user blocked the bot (private) or the bot was removed from a group."""
+        chat: dict[str, Any] = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+        user = {"id": abs(chat_id), "is_bot": False, "first_name": "Reader"}
+        change = {
+            "chat": chat,
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": {"status": "member", "user": self.bot_user},
+            "new_chat_member": {"status": status, "user": self.bot_user, "until_date": 0}
+            if status == "kicked"
+            else {"status": status, "user": self.bot_user},
+        }
+        return self._push({"my_chat_member": change})
+
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """``status`` (creator, administrator, member, ...) of a user in a group."""
         with self._lock:

@@ -20,7 +20,6 @@ from telegram.ext import ContextTypes, Job, JobQueue
 from digests.config import Settings
 from digests.schedule import CHECK_EVERY_SECONDS, INGEST_EVERY_SECONDS, EditionRunner, edition_jobs
 
-
 # PTB's JobQueue cannot start an interval job at 0 (APScheduler then waits a
 # whole interval); a second from now is "at once" and still misfire-safe.
 AT_ONCE = 1

@@ -115,11 +115,13 @@ class Sandbox:
 
     async def say(self, chat_id: int, message: str, timeout: float = 30.0, **user: Any) -> None:
         """The user sends ``message``; returns when the bot has handled it."""
-        update_id = self.telegram.user_sends(chat_id, message, **user)
-        await asyncio.wait_for(self._event(update_id).wait(), timeout)
+        await self.handled(self.telegram.user_sends(chat_id, message, **user), timeout)
 
     async def press(self, chat_id: int, message_id: int, data: str, timeout: float = 30.0) -> None:
-        update_id = self.telegram.press_button(chat_id, message_id, data)
+        await self.handled(self.telegram.press_button(chat_id, message_id, data), timeout)
+
+    async def handled(self, update_id: int, timeout: float = 30.0) -> None:
+        """Until the bot has finished with update ``update_id``."""
         await asyncio.wait_for(self._event(update_id).wait(), timeout)
 
     async def wait_for_messages(self, chat_id: int, count: int, timeout: float = 60.0) -> bool:

@@ -202,3 +202,10 @@ async def test_anything_else_gets_a_friendly_pointer(sandbox: Sandbox) -> None:
     assert "/today" in said(sandbox)[-1]
     await sandbox.say(READER, "/nosuchcommand")
     assert "/help" in said(sandbox)[-1]
+
+
+async def test_a_user_who_blocks_the_bot_is_unsubscribed_at_once(sandbox: Sandbox) -> None:
+    await sandbox.say(READER, "/start")
+    await sandbox.handled(sandbox.telegram.bot_removed(READER))
+    row = subscriber(sandbox)
+    assert row is not None and not row.active and row.inactive_reason == "bot kicked"

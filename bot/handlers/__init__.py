@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.handlers.editions import today
 from bot.handlers.help import fallback, show_help
@@ -15,7 +22,7 @@ from bot.handlers.preferences import (
     set_timezone,
     source_button,
 )
-from bot.handlers.subscription import start, stop
+from bot.handlers.subscription import membership, start, stop
 
 # Commands work in private chats and groups (messages) and in channels (posts).
 IN_CHATS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -34,4 +41,5 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     ):
         application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
     application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))
+    application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, fallback))

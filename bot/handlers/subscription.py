@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -10,6 +12,8 @@ from bot.i18n import text
 from bot.services import services
 from digests.store import deliveries as ledger
 from digests.store.subscribers import deactivate, find_subscriber, subscribe
+
+log = logging.getLogger("newsdigest.bot")
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,6 +40,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             now=now,
         )
         ledger.forget_unstarted(session, subscriber.id)
+    if new:
+        log.info("chat %s (%s) subscribed to %s", chat.id, chat.type, spec.name)
     when, zone = next_delivery(app, spec, subscriber, now)
     key = "welcome" if new else "welcome_back"
     notes.append(text(language, key, schedule=spec.name, next=when, zone=zone))
@@ -52,7 +58,22 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if subscriber is not None and subscriber.active:
             deactivate(session, subscriber, "unsubscribed (/stop)")
             ledger.skip_remaining(session, subscriber.id, "unsubscribed")
+            log.info("chat %s unsubscribed", chat.id)
             key = "stopped"
         else:
             key = "not_subscribed"
     await reply(update, text(language_for(update, app, subscriber), key))
+
+
+async def membership(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was blocked, kicked or left a chat: stop sending there at once."""
+    change = update.my_chat_member
+    if change is None or change.new_chat_member.status not in ("kicked", "left"):
+        return
+    app = services(_context)
+    with app.db.write() as session:
+        subscriber = find_subscriber(session, change.chat.id)
+        if subscriber is not None and subscriber.active:
+            deactivate(session, subscriber, f"bot {change.new_chat_member.status}")
+            ledger.skip_remaining(session, subscriber.id, "bot removed from the chat")
+            log.info("chat %s: bot %s; unsubscribed", change.chat.id, change.new_chat_member.status)
