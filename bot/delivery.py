@@ -184,7 +184,7 @@ class DeliveryStats:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-def _never_left(error: TimedOut) -> bool:
+def never_left(error: TimedOut) -> bool:
     """A pool or connect timeout: the request was not sent, so resending is safe."""
     return isinstance(error.__cause__, httpx.PoolTimeout | httpx.ConnectTimeout)
 
@@ -381,7 +381,7 @@ class Deliverer:
                 return "failed", chat_id
             except TimedOut as error:
                 self._count_error("timeout")
-                if not _never_left(error) and self.delivery.on_ambiguous == "skip":
+                if not never_left(error) and self.delivery.on_ambiguous == "skip":
                     self._mark(
                         message, ledger.UNKNOWN, error="timed out after sending: may have arrived"
                     )

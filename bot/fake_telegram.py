@@ -188,6 +188,17 @@ class FakeTelegram(LocalServer):
         }
         return self._push({"my_chat_member": change})
 
+    def group_migrates(self, chat_id: int, new_chat_id: int) -> int:
+        """A group is upgraded to a supergroup (Telegram posts a service message)."""
+        message = {
+            "message_id": self._message_id(),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "group", "title": f"chat {chat_id}"},
+            "from": {"id": 1, "is_bot": False, "first_name": "Admin"},
+            "migrate_to_chat_id": new_chat_id,
+        }
+        return self._push({"message": message})
+
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """``status`` (creator, administrator, member, ...) of a user in a group."""
         with self._lock:

@@ -209,3 +209,13 @@ async def test_a_user_who_blocks_the_bot_is_unsubscribed_at_once(sandbox: Sandbo
     await sandbox.handled(sandbox.telegram.bot_removed(READER))
     row = subscriber(sandbox)
     assert row is not None and not row.active and row.inactive_reason == "bot kicked"
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscription(sandbox: Sandbox) -> None:
+    group, admin = -4100, 12
+    sandbox.telegram.set_member(group, admin, "creator")
+    await sandbox.say(group, "/start", user_id=admin, chat_type="group")
+    await sandbox.handled(sandbox.telegram.group_migrates(group, -1004100))
+    assert subscriber(sandbox, group) is None
+    moved = subscriber(sandbox, -1004100)
+    assert moved is not None and moved.active and moved.chat_type == "supergroup"

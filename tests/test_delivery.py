@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select, update
+from telegram.error import TimedOut
 
-from bot.delivery import plan_deliveries, source_names
+from bot.delivery import never_left, plan_deliveries, source_names
 from bot.pacing import Pacer
 from bot.sandbox import Sandbox
 from digests.config import Settings
@@ -280,3 +282,16 @@ def test_pacer_spaces_sends_overall_per_chat_and_per_group() -> None:
     assert pacer.reserve(42, group=False) == pytest.approx(30.0)
     unpaced = Pacer(0, 0, 0, clock=lambda: now[0])
     assert {unpaced.reserve(1, group=False) for _ in range(100)} == {0.0}
+
+
+def test_only_timeouts_before_the_request_left_are_safe_to_resend() -> None:
+    def timed_out(cause: Exception) -> TimedOut:
+        try:
+            raise TimedOut() from cause
+        except TimedOut as error:
+            return error
+
+    assert never_left(timed_out(httpx.PoolTimeout("pool")))
+    assert never_left(timed_out(httpx.ConnectTimeout("connect")))
+    assert not never_left(timed_out(httpx.ReadTimeout("read")))
+    assert not never_left(timed_out(httpx.WriteTimeout("write")))

@@ -22,7 +22,7 @@ from bot.handlers.preferences import (
     set_timezone,
     source_button,
 )
-from bot.handlers.subscription import membership, start, stop
+from bot.handlers.subscription import membership, migrated, start, stop
 
 # Commands work in private chats and groups (messages) and in channels (posts).
 IN_CHATS = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -42,4 +42,5 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
     application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, fallback))

@@ -11,7 +11,7 @@ from bot.handlers.common import current_subscriber, language_for, may_change, ne
 from bot.i18n import text
 from bot.services import services
 from digests.store import deliveries as ledger
-from digests.store.subscribers import deactivate, find_subscriber, subscribe
+from digests.store.subscribers import deactivate, find_subscriber, move_chat, subscribe
 
 log = logging.getLogger("newsdigest.bot")
 
@@ -77,3 +77,15 @@ async def membership(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> Non
             deactivate(session, subscriber, f"bot {change.new_chat_member.status}")
             ledger.skip_remaining(session, subscriber.id, "bot removed from the chat")
             log.info("chat %s: bot %s; unsubscribed", change.chat.id, change.new_chat_member.status)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: the subscription follows it to the new id."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    app = services(context)
+    with app.db.write() as session:
+        moved = move_chat(session, message.chat.id, message.migrate_to_chat_id)
+    if moved is not None:
+        log.info("chat %s migrated to %s", message.chat.id, message.migrate_to_chat_id)
