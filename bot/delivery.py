@@ -96,10 +96,13 @@ def variant_of(subscriber: Subscriber, spec: ScheduleSettings, names: dict[int, 
 def render_variant(
     db: Database, settings: Settings, edition: Edition, variant: Variant
 ) -> list[str]:
-    """The Telegram messages of ``edition`` for ``variant`` (summaries reused, not rebuilt)."""
+    """The Telegram messages of ``edition`` for ``variant`` (summaries reused, not
+    rebuilt); none when the variant is empty and empty editions are not sent."""
     digest = edition_variant(
         db, settings.digest, edition, list(variant.sources) if variant.sources is not None else None
     )
+    if digest.empty and settings.digest.empty_edition == "skip":
+        return []
     return render_html(
         digest,
         language=variant.language,
@@ -295,8 +298,8 @@ class Deliverer:
                 return
 
     def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
-        with self.db.write() as session:
-            ledger.mark(session, message.id, state, **values)  # type: ignore[arg-type]
+        with self.db.write_statements() as connection:
+            ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
 
     def _count_error(self, name: str) -> None:
         self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
@@ -319,8 +322,8 @@ class Deliverer:
             await self.pacer.wait(chat_id, group=group)
             if self.stopping.is_set():
                 return "stopped", chat_id
-            with self.db.write() as session:
-                if not ledger.claim(session, message.id, chat_id):
+            with self.db.write_statements() as connection:
+                if not ledger.claim(connection, message.id, chat_id):
                     return "taken", chat_id  # no longer pending: someone else has it
             try:
                 sent = await self.bot.send_message(

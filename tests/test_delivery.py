@@ -19,7 +19,7 @@ from bot.sandbox import Sandbox
 from digests.config import Settings
 from digests.store import deliveries as ledger
 from digests.store.db import Database
-from digests.store.models import Article, Delivery, Edition, Subscriber
+from digests.store.models import Article, Delivery, Edition, Source, Subscriber
 from digests.store.subscribers import find_subscriber
 from tests.botkit import EARLIER, add_subscribers, bot_settings, build, now_utc, store_news
 
@@ -295,3 +295,24 @@ def test_only_timeouts_before_the_request_left_are_safe_to_resend() -> None:
     assert never_left(timed_out(httpx.ConnectTimeout("connect")))
     assert not never_left(timed_out(httpx.ReadTimeout("read")))
     assert not never_left(timed_out(httpx.WriteTimeout("write")))
+
+
+async def test_nothing_for_a_subscribers_sources_on_a_skip_day_sends_nothing_once(
+    tmp_path: Path, clock: Clock
+) -> None:
+    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}")
+    settings = settings.model_copy(
+        update={"digest": settings.digest.model_copy(update={"empty_edition": "skip"})}
+    )
+    async for sandbox in _open(settings, clock):
+        edition_for(sandbox, [1401, 1402])
+        with sandbox.db.write() as session:
+            session.add(Source(kind="feed", location="https://quiet.example/", name="Quiet"))
+            session.flush()
+            quiet = session.scalar(select(Source.id).where(Source.name == "Quiet"))
+            session.execute(
+                update(Subscriber).where(Subscriber.chat_id == 1401).values(sources=[quiet])
+            )
+        assert await sandbox.deliver_now() == {"sent": 1, "skipped": 1}
+        assert sandbox.telegram.messages_to(1401) == []
+        assert plan_deliveries(sandbox.db, sandbox.settings, clock.now) == 0  # not again

@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,13 @@ class Database:
         """A session in one write transaction, committed on success."""
         with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_statements(self) -> Iterator[Connection]:
+        """A bare connection in one write transaction: for hot paths of plain
+        Core statements (the delivery ledger), without an ORM session's cost."""
+        with self._write_engine.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from digests.store.models import (
@@ -102,27 +103,30 @@ def plan(
     rows: Sequence[tuple[int, EditionRender, datetime]],
     now: datetime | None = None,
 ) -> int:
-    """Ledger rows for (subscriber id, render, due time): one per message part."""
+    """Ledger rows for (subscriber id, render, due time): one per message part.
+    A render with no parts (nothing for this subscriber's choice on a day that
+    sends no empty editions) is one ``skipped`` row, so it is not planned again."""
     now = now or utcnow()
-    values = [
-        {
+    values = []
+    for subscriber_id, render, due in rows:
+        common = {
             "edition_id": edition_id,
             "subscriber_id": subscriber_id,
             "render_id": render.id,
-            "part": part,
             "parts": len(render.parts),
-            "state": PENDING,
             "attempts": 0,
             "not_before": due,
             "created_at": now,
             "updated_at": now,
         }
-        for subscriber_id, render, due in rows
-        for part in range(len(render.parts))
-    ]
+        if not render.parts:
+            values.append({**common, "part": 0, "state": SKIPPED, "last_error": "nothing to send"})
+        values.extend(
+            {**common, "part": part, "state": PENDING} for part in range(len(render.parts))
+        )
     if values:
         session.execute(insert(Delivery), values)
-    return len(values)
+    return sum(1 for value in values if value["state"] == PENDING)
 
 
 def supersede(session: Session, subscriber_id: int, edition_id: int) -> int:
@@ -206,7 +210,7 @@ def next_due(session: Session) -> datetime | None:
     )
 
 
-def claim(session: Session, delivery_id: int, chat_id: int) -> bool:
+def claim(session: Session | Connection, delivery_id: int, chat_id: int) -> bool:
     """pending -> sending, counted as an attempt; False if it was not pending."""
     result = session.execute(
         update(Delivery)
@@ -222,7 +226,7 @@ def claim(session: Session, delivery_id: int, chat_id: int) -> bool:
 
 
 def mark(
-    session: Session,
+    session: Session | Connection,
     delivery_id: int,
     state: str,
     *,
