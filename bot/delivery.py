@@ -271,7 +271,25 @@ class Deliverer:
         plan_deliveries(self.db, self.settings, self.clock())
         with self.db.write() as session:
             ledger.skip_inactive(session)
-        return await self.send_due()
+        handled = await self.send_due()
+        if handled:
+            stats = self.stats
+            log.info(
+                "delivery: %d handled; since start sent %d, failed %d, skipped %d, "
+                "unknown %d (ambiguous timeouts, not resent), rate-limited %d, retried %d, "
+                "blocked %d, migrated %d, plain-text retries %d",
+                handled,
+                stats.sent,
+                stats.failed,
+                stats.skipped,
+                stats.unknown,
+                stats.rate_limited,
+                stats.retried,
+                stats.blocked,
+                stats.migrated,
+                stats.plain_text_fallbacks,
+            )
+        return handled
 
     async def send_due(self) -> int:
         handled = 0

@@ -219,3 +219,17 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscription(sandbox: 
     assert subscriber(sandbox, group) is None
     moved = subscriber(sandbox, -1004100)
     assert moved is not None and moved.active and moved.chat_type == "supergroup"
+
+
+async def test_a_failing_handler_answers_politely_and_logs_one_line(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr("bot.handlers.subscription.subscribe", broken)
+    await sandbox.say(READER, "/start")
+    assert said(sandbox)[-1] == "抱歉，出了点问题，请稍后再试。"
+    [line] = [r for r in caplog.records if r.name == "newsdigest.bot"]
+    assert line.getMessage() == f"chat {READER}: handler failed: RuntimeError: database unavailable"
+    assert line.exc_info is None
