@@ -1,4 +1,4 @@
-# newsdigest: the engine and (later) the bot in one image.
+# newsdigest: the engine and the bot in one image.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -12,6 +12,6 @@ USER newsdigest
 ENV NEWSDIGEST_DATABASE_URL=sqlite:////data/newsdigest.db
 VOLUME ["/data"]
 ENTRYPOINT ["newsdigest"]
-# Fetch due sources every minute and build editions on schedule; the bot
-# process replaces this once it exists.
-CMD ["run-scheduler"]
+# The bot: chat commands, fetching, editions on schedule and delivery in one
+# process. Pass the token at run time: docker run -e NEWSDIGEST_BOT_TOKEN=...
+CMD ["run"]
