@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -37,6 +38,8 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chat import run_chat
 
+    if settings.log_level.upper() != "DEBUG":  # the conversation, not the bot's routine
+        logging.getLogger().setLevel(logging.WARNING)
     return run_chat(settings, open_database(settings), Console(), chat_id=args.chat_id)
 
 
