@@ -133,6 +133,8 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .base_url(api_url or settings.bot.api_url)
+        # Room for every concurrent delivery plus replies to commands.
+        .connection_pool_size(max(256, settings.delivery.concurrency + 32))
         .post_init(post_init)
         .post_stop(post_stop)
         .build()
