@@ -65,7 +65,9 @@ log = logging.getLogger("newsdigest.delivery")
 PLAN_WINDOW = timedelta(days=1)
 BATCH = 2000
 MAX_RATE_LIMIT_WAITS = 20
-GROUP_TYPES = ("group", "supergroup")
+# Channels get the group pace too: Telegram documents 20/min for groups only,
+# and a digest is a few messages a day, so caution costs nothing.
+GROUP_TYPES = ("group", "supergroup", "channel")
 
 
 @dataclass(frozen=True, slots=True)
