@@ -25,6 +25,7 @@ order. What Telegram says decides what happens next:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -230,6 +231,7 @@ class Deliverer:
         self.stats = DeliveryStats()
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
+        self._in_flight = asyncio.Semaphore(self.delivery.concurrency)
         self._recovered = False
 
     def recover(self) -> int:
@@ -295,19 +297,13 @@ class Deliverer:
 
     async def send_due(self) -> int:
         handled = 0
-        limit = asyncio.Semaphore(self.delivery.concurrency)
         while True:
             with self.db.read() as session:
                 batch = ledger.due_messages(session, self.clock(), BATCH)
             if not batch or self.stopping.is_set():
                 return handled
             chats = [list(group) for _, group in groupby(batch, key=lambda m: m.subscriber_id)]
-
-            async def one_chat(messages: list[ledger.DueMessage]) -> None:
-                async with limit:
-                    await self._deliver_chat(messages)
-
-            await asyncio.gather(*(one_chat(messages) for messages in chats))
+            await asyncio.gather(*(self._deliver_chat(messages) for messages in chats))
             handled += len(batch)
 
     async def _deliver_chat(self, messages: Sequence[ledger.DueMessage]) -> None:
@@ -328,35 +324,51 @@ class Deliverer:
         delay = min(
             self.delivery.retry_backoff * 2 ** (attempt - 1), self.delivery.max_retry_backoff
         )
-        await asyncio.sleep(delay)
+        await self._pause(delay)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when delivery is stopping (rows stay pending)."""
+        if seconds > 0 and not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), seconds)
 
     async def _deliver(self, message: ledger.DueMessage, chat_id: int) -> tuple[str, int]:
         """Send one part; returns (outcome, the chat id it ended up with)."""
         group = message.chat_type in GROUP_TYPES
         text, as_html = message.text, True
         failures = waits = 0
-        where = (
-            f"chat {chat_id}, edition #{message.edition_id} part {message.part + 1}/{message.parts}"
-        )
+        where = _where(chat_id, message)
         while True:
-            await self.pacer.wait(chat_id, group=group)
+            await self._pause(self.pacer.delay(chat_id, group=group))
             if self.stopping.is_set():
                 return "stopped", chat_id
-            with self.db.write_statements() as connection:
-                if not ledger.claim(connection, message.id, chat_id):
-                    return "taken", chat_id  # no longer pending: someone else has it
+            # Only the request itself holds an in-flight slot: waits for a
+            # RetryAfter or a backoff do not keep other chats waiting.
+            async with self._in_flight:
+                with self.db.write_statements() as connection:
+                    if not ledger.claim(connection, message.id, chat_id):
+                        return "taken", chat_id  # no longer pending: someone else has it
+                failure: TelegramError | None = None
+                try:
+                    sent = await self.bot.send_message(
+                        chat_id,
+                        text,
+                        parse_mode=ParseMode.HTML if as_html else None,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        allow_paid_broadcast=True if self.delivery.allow_paid_broadcast else None,
+                        read_timeout=self.delivery.send_timeout,
+                        write_timeout=self.delivery.send_timeout,
+                        connect_timeout=self.delivery.send_timeout,
+                        pool_timeout=self.delivery.send_timeout,
+                    )
+                except TelegramError as error:
+                    failure = error
+            if failure is None:
+                self._mark(message, ledger.SENT, message_id=sent.message_id)
+                self.stats.sent += 1
+                return "sent", chat_id
             try:
-                sent = await self.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML if as_html else None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    allow_paid_broadcast=True if self.delivery.allow_paid_broadcast else None,
-                    read_timeout=self.delivery.send_timeout,
-                    write_timeout=self.delivery.send_timeout,
-                    connect_timeout=self.delivery.send_timeout,
-                    pool_timeout=self.delivery.send_timeout,
-                )
+                raise failure
             except RetryAfter as error:
                 seconds = _seconds(error.retry_after)
                 self._mark(message, ledger.PENDING, error=f"rate limited: retry after {seconds:g}s")
@@ -437,6 +449,3 @@ class Deliverer:
                 log.warning("%s: failed: %s", where, error.message)
                 self.stats.failed += 1
                 return "failed", chat_id
-            self._mark(message, ledger.SENT, message_id=sent.message_id)
-            self.stats.sent += 1
-            return "sent", chat_id

@@ -8,14 +8,14 @@ one message per ``per_chat_interval`` in a private chat, and
 ``group_messages_per_minute`` in a group (spread evenly). A RetryAfter holds
 only the chat it was about, for exactly as long as Telegram asked.
 
-Reservations are O(1) and fair: a send waits for its own slot, never polls.
+Reservations are O(1) and fair: a send waits for its own slot, never polls;
+the caller sleeps (and can be woken to stop).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 
 class Pacer:
@@ -26,13 +26,11 @@ class Pacer:
         group_messages_per_minute: int,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.spacing = 1.0 / messages_per_second if messages_per_second > 0 else 0.0
         self.chat_spacing = per_chat_interval
         self.group_spacing = 60.0 / group_messages_per_minute if group_messages_per_minute else 0.0
         self._clock = clock
-        self._sleep = sleep
         self._next_slot = 0.0
         self._chat_ready: dict[int, float] = {}
         self._reservations = 0
@@ -49,10 +47,9 @@ class Pacer:
             self._forget_idle(now)
         return at
 
-    async def wait(self, chat_id: int, *, group: bool) -> None:
-        delay = self.reserve(chat_id, group=group) - self._clock()
-        if delay > 0:
-            await self._sleep(delay)
+    def delay(self, chat_id: int, *, group: bool) -> float:
+        """Book the next send to ``chat_id``; returns how many seconds to wait for it."""
+        return max(0.0, self.reserve(chat_id, group=group) - self._clock())
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram asked us to wait ``seconds`` before writing to this chat again."""

@@ -249,3 +249,41 @@ def test_the_bot_fetches_builds_and_delivers_on_its_own(
     assert bot.returncode == 0, err
     [edition] = telegram.messages_to(77)
     assert "今日阅读" in edition and "临江晚报" in edition and "没有新的文章" not in edition
+
+
+def test_a_graceful_stop_mid_broadcast_leaves_nothing_ambiguous(
+    tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    chats = 300
+    database = tmp_path / "bot.db"
+    _prepare_broadcast(database, chats)
+    env = bot_env(
+        telegram,
+        database,
+        NEWSDIGEST_LOG_LEVEL="INFO",
+        NEWSDIGEST_DELIVERY__MESSAGES_PER_SECOND="50",
+    )
+    first = start_bot(tmp_path, env)
+    try:
+        assert telegram.wait_for(lambda: len(telegram.sent) >= 50, timeout=120)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    db = Database(f"sqlite:///{database}")
+    with db.read() as session:
+        stopped = ledger_counts(session)
+    assert set(stopped) == {"sent", "pending"}, stopped  # nothing mid-send, nothing unknown
+    second = start_bot(tmp_path, env)
+    try:
+
+        def settled() -> bool:
+            with db.read() as session:
+                return ledger_counts(session) == {"sent": chats}
+
+        poll(settled, 120, "the resumed broadcast to finish")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=60)
+    db.close()
+    assert all(len(telegram.sent[chat]) == 1 for chat in range(1, chats + 1))
