@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import logging
 import sys
@@ -270,6 +271,71 @@ def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+SEARCH_PROBLEMS = {
+    "empty": "empty query: give a word to search for",
+    "only_excluded": "only excluded words: add a word to search for",
+    "nothing_searchable": "nothing to search for: the query has only punctuation or common words",
+}
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from digests.search.service import search
+    from digests.search.snippet import snippet
+
+    db = open_database(settings)
+    found = search(db, " ".join(args.query), page=max(0, args.page - 1), per_page=args.limit)
+    if found.problem is not None:
+        raise InputError(SEARCH_PROBLEMS[found.problem])
+    hits = found.results.hits
+    if args.json:
+        for hit in hits:
+            record = {
+                "id": hit.article_id,
+                "title": hit.title,
+                "source": hit.source,
+                "link": hit.link,
+                "date": hit.when.isoformat(),
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        return EXIT_OK
+    console = Console()
+    console.print(
+        f"{found.results.total} found"
+        + (" (by substring: no indexed word matched)" if found.results.fallback else "")
+        + f"; page {found.page + 1} of {found.pages}",
+        markup=False,
+    )
+    for number, hit in enumerate(hits, start=found.page * found.per_page + 1):
+        plain = snippet(hit.body, found.results.needles).replace("<b>", "").replace("</b>", "")
+        console.print(f"\n{number}. {hit.title}", style="bold", markup=False)
+        console.print(f"   {hit.source} · {hit.when:%Y-%m-%d} · {hit.link or ''}", markup=False)
+        console.print(f"   {html.unescape(plain)}", markup=False)
+    return EXIT_OK
+
+
+def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
+    from digests.enrich import index_stored
+    from digests.search.index import search_index_for
+    from digests.store.summaries import count_unindexed
+
+    db = open_database(settings)
+    with db.write() as session:
+        search_index_for(session).clear(session)
+    with db.read() as session:
+        total = count_unindexed(session)
+    with Progress(
+        TextColumn("reindexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        task = progress.add_task("reindex", total=total)
+        done = index_stored(db, on_progress=lambda n, _t: progress.update(task, completed=n))
+    say_error(f"newsdigest: reindexed {done} articles")
+    return EXIT_OK
+
+
 def _summarize_jsonl(args: argparse.Namespace) -> int:
     from digests.batch import BadLine, jsonl_records, read_jsonl
 
@@ -494,6 +560,17 @@ def build_parser(
     digest.add_argument("--preview", action="store_true", help="compose without saving")
     digest.add_argument("--html", metavar="FILE", help="also write the edition as an HTML page")
     digest.set_defaults(run=cmd_digest)
+
+    search = commands.add_parser("search", help="search stored articles")
+    search.add_argument(
+        "query", nargs="+", metavar="QUERY", help='words, "phrase", -not, OR, source:, since:'
+    )
+    search.add_argument("--page", type=int, default=1)
+    search.add_argument("--limit", type=int, default=10, help="results per page")
+    search.add_argument("--json", action="store_true", help="one JSON object per result")
+    search.set_defaults(run=cmd_search)
+    reindex = commands.add_parser("reindex", help="rebuild the search index")
+    reindex.set_defaults(run=cmd_reindex)
 
     scheduler = commands.add_parser(
         "run-scheduler", help="build editions on schedule and fetch due sources (no bot)"

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from digests.keywords import document_terms, keywords
+from digests.search.index import IndexEntry, search_index_for
+from digests.search.terms import index_text, title_grams
 from digests.store.db import Database
 from digests.store.summaries import (
     ArticleSummary,
     add_term_counts,
+    articles_to_index,
     articles_to_summarize,
+    count_unindexed,
     idf_table,
     store_summaries,
 )
@@ -50,6 +54,49 @@ def summary_products(document: Document) -> tuple[str, list[str]]:
     return (line[0] if line else ""), summary
 
 
+def index_entry(article_id: int, content_hash: str, title: str, document: Document) -> IndexEntry:
+    """The article's search entry, from the words the summarizer already segmented."""
+    return IndexEntry(
+        article_id=article_id,
+        content_hash=content_hash,
+        title=index_text([document.title_tokens]),
+        body=index_text(document.tokens),
+        grams=title_grams(title),
+    )
+
+
+def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Index summarized articles the index does not hold (an older database, a
+    rebuild); returns how many. ``on_progress(done, total)`` after each batch."""
+    with db.read() as session:
+        total = count_unindexed(session)
+    done = 0
+    failed: set[int] = set()
+    while True:
+        with db.read() as session:
+            rows = [
+                (row.id, row.content_hash, row.title, row.body)
+                for row in articles_to_index(session, limit=BATCH + len(failed))
+                if row.id not in failed
+            ][:BATCH]
+        if not rows:
+            return done
+        entries = []
+        for article_id, content_hash, title, body in rows:
+            try:
+                entries.append(
+                    index_entry(article_id, content_hash, title, prepare(body, title or None))
+                )
+            except Exception as exc:  # one article's failure never stops the others
+                failed.add(article_id)
+                log.warning("article #%d: not indexed: %s: %s", article_id, type(exc).__name__, exc)
+        with db.write() as session:
+            search_index_for(session).store(session, entries)
+        done += len(entries)
+        if on_progress is not None:
+            on_progress(done, total)
+
+
 def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
     """Summarize every stored article that needs it (or only ``ids``); returns how many."""
     done = 0
@@ -62,8 +109,11 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
                 if row.id not in failed
             ][:BATCH]
         if not rows:
+            if ids is None:
+                index_stored(db)  # anything summarized but not indexed (an older database)
             return done
         prepared: list[_Prepared] = []
+        titles = {article_id: title for article_id, _h, _f, title, _b in rows}
         for article_id, content_hash, first_time, title, body in rows:
             try:
                 prepared.append(
@@ -96,4 +146,14 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
                     counts.update(terms[item.article_id])
             add_term_counts(session, counts)
             store_summaries(session, summaries)
+            index = search_index_for(session)
+            index.store(
+                session,
+                [
+                    index_entry(
+                        item.article_id, item.content_hash, titles[item.article_id], item.document
+                    )
+                    for item in prepared
+                ],
+            )
         done += len(summaries)

@@ -49,6 +49,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# Tables made by hand in migrations, outside the ORM: the search index (an
+# FTS5 virtual table and the shadow tables SQLite keeps for it).
+UNMAPPED_TABLE_PREFIXES = ("search_index",)
+
+
+def is_mapped_table(name: str | None) -> bool:
+    return not (name or "").startswith(UNMAPPED_TABLE_PREFIXES)
+
+
 class Source(Base):
     """A feed URL, a folder of newspaper issues, or the files given on the command line."""
 
@@ -108,6 +117,8 @@ class Article(Base):
     summary: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     keywords: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     summarized_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The content_hash the search index holds; NULL: not (or no longer) indexed.
+    indexed_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Edition(Base):

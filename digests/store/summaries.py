@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from digests.keywords import IdfTable
@@ -40,6 +40,24 @@ def articles_to_summarize(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def _unindexed() -> ColumnElement[bool]:
+    """Summarized, but the index holds no entry for this version of the text."""
+    return (Article.summarized_hash == Article.content_hash) & (
+        Article.indexed_hash.is_(None) | (Article.indexed_hash != Article.content_hash)
+    )
+
+
+def articles_to_index(session: Session, limit: int | None = None) -> list[Article]:
+    query = select(Article).where(_unindexed()).order_by(Article.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_unindexed(session: Session) -> int:
+    return int(session.scalar(select(func.count(Article.id)).where(_unindexed())) or 0)
 
 
 def idf_table(session: Session, terms: Iterable[str]) -> IdfTable:

@@ -1,0 +1,273 @@
+"""The search index: one interface; SQLite FTS5 behind it (PostgreSQL to follow).
+
+The index lives in the same database as the articles and is written in the
+same transactions: an article's entry is stored with its summary (the
+summarize stage segments each article once, for both), removed by a trigger
+when the article is deleted (also through its source) or its text changes,
+and ``newsdigest reindex`` rebuilds it. User input reaches ``MATCH`` only as
+quoted strings built here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, cast
+
+from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from digests.errors import StoreError
+from digests.search.query import Query, Term
+from digests.search.terms import is_han, query_words
+from digests.store.models import Article
+
+TITLE_WEIGHT, BODY_WEIGHT, GRAMS_WEIGHT = 8.0, 1.0, 2.0
+# One- and two-character queries that the word index does not answer fall
+# back to a substring scan over this many newest articles.
+FALLBACK_SCAN = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    article_id: int
+    content_hash: str
+    title: str  # analyzed words, space-joined
+    body: str
+    grams: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    article_id: int
+    title: str
+    body: str
+    source: str
+    link: str | None
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    hits: list[Hit]
+    total: int
+    needles: list[str]  # what to highlight in snippets
+    fallback: bool = False  # found by substring scan, not the word index
+
+
+class SearchIndex(Protocol):
+    def store(self, session: Session, entries: Sequence[IndexEntry]) -> None: ...
+
+    def clear(self, session: Session) -> None: ...
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results: ...
+
+
+def _quote(word: str) -> str:
+    """An FTS5 string: user text is always inside double quotes, quotes doubled."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _word_clause(word: str) -> str:
+    if is_han(word) and len(word) <= 2:  # also the title's characters and pairs
+        return f"({{title body grams}} : {_quote(word)})"
+    return f"({{title body}} : {_quote(word)})"
+
+
+def term_clause(term: Term) -> str | None:
+    words = query_words(term.text)
+    if not words:
+        return None
+    return "(" + " AND ".join(_word_clause(word) for word in words) + ")"
+
+
+def match_expression(query: Query) -> str | None:
+    """The FTS5 MATCH expression for ``query``; None when nothing is searchable."""
+    groups = []
+    for group in query.groups:
+        clauses = [clause for term in group if (clause := term_clause(term))]
+        if clauses:
+            groups.append("(" + " OR ".join(clauses) + ")")
+    if not groups:
+        return None
+    expression = " AND ".join(groups)
+    excluded = [clause for term in query.excluded if (clause := term_clause(term))]
+    if excluded:
+        expression = f"({expression}) NOT ({' OR '.join(excluded)})"
+    return expression
+
+
+def needles(query: Query) -> list[str]:
+    """Words to highlight: each term as typed and the words it was analyzed into."""
+    out: list[str] = []
+    for term in query.terms:
+        out.append(term.text)
+        out.extend(term.text.split())
+        out.extend(word for word in query_words(term.text) if len(word) > 1 or is_han(word))
+    return sorted(set(out), key=len, reverse=True)
+
+
+def _phrases_hold(query: Query, title: str, body: str) -> bool:
+    """Quoted phrases appear as written (the index only knows words)."""
+    haystack = " ".join(f"{title}\n{body}".split()).casefold()
+    for group in query.groups:
+        phrases = [t for t in group if t.phrase]
+        if (
+            phrases
+            and len(phrases) == len(group)
+            and not any(" ".join(t.text.split()).casefold() in haystack for t in phrases)
+        ):
+            return False
+    return True
+
+
+_FILTERS = """
+    JOIN articles a ON a.id = m.rowid
+    JOIN sources s ON s.id = a.source_id
+    WHERE {where}
+"""
+
+
+class SqliteSearchIndex:
+    """FTS5 with bm25 (title weighted above body); newer first among equals."""
+
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+        if not entries:
+            return
+        ids = [{"id": e.article_id} for e in entries]
+        session.execute(text("DELETE FROM search_index WHERE rowid = :id"), ids)
+        session.execute(
+            text(
+                "INSERT INTO search_index (rowid, title, body, grams) "
+                "VALUES (:id, :title, :body, :grams)"
+            ),
+            [
+                {"id": e.article_id, "title": e.title, "body": e.body, "grams": e.grams}
+                for e in entries
+            ],
+        )
+        articles = cast(Table, Article.__table__)
+        session.execute(
+            update(articles)
+            .where(articles.c.id == bindparam("key"))
+            .values(indexed_hash=bindparam("hash")),
+            [{"key": e.article_id, "hash": e.content_hash} for e in entries],
+        )
+
+    def clear(self, session: Session) -> None:
+        session.execute(text("DELETE FROM search_index"))
+        session.execute(update(Article).values(indexed_hash=None))
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
+        expression = match_expression(query)
+        found = needles(query)
+        if expression is None:
+            return Results([], 0, found)
+        conditions = ["1"]
+        parameters: dict[str, object] = {"match": expression}
+        self._filters(query, conditions, parameters)
+        where = " AND ".join(conditions)
+        has_phrases = any(term.phrase for term in query.terms)
+        rows = session.execute(
+            text(
+                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+                "coalesce(a.published_at, a.fetched_at) AS at "
+                "FROM (SELECT rowid, bm25(search_index, :tw, :bw, :gw) AS score "
+                "      FROM search_index WHERE search_index MATCH :match) m"
+                + _FILTERS.format(where=where)
+                + " ORDER BY m.score, at DESC, a.id DESC"
+                + ("" if has_phrases else " LIMIT :limit OFFSET :offset")
+            ),
+            {
+                **parameters,
+                "tw": TITLE_WEIGHT,
+                "bw": BODY_WEIGHT,
+                "gw": GRAMS_WEIGHT,
+                "limit": limit,
+                "offset": offset,
+            },
+        ).all()
+        if has_phrases:
+            rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
+            total = len(rows)
+            rows = rows[offset : offset + limit]
+        else:
+            total = int(
+                session.scalar(
+                    text(
+                        "SELECT count(*) FROM (SELECT rowid FROM search_index "
+                        "WHERE search_index MATCH :match) m" + _FILTERS.format(where=where)
+                    ),
+                    parameters,
+                )
+                or 0
+            )
+        hits = [_hit(row) for row in rows]
+        if total == 0 and offset == 0:
+            return self._fallback(session, query, found, limit)
+        return Results(hits, total, found)
+
+    @staticmethod
+    def _filters(query: Query, conditions: list[str], parameters: dict[str, object]) -> None:
+        if query.sources:
+            names = []
+            for number, name in enumerate(query.sources):
+                parameters[f"source{number}"] = name.casefold()
+                names.append(f":source{number}")
+            conditions.append(f"lower(s.name) IN ({', '.join(names)})")
+        if query.since is not None:
+            since = query.since.astimezone(UTC).replace(tzinfo=None)
+            parameters["since"] = since.isoformat(sep=" ")
+            conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+
+    def _fallback(self, session: Session, query: Query, found: list[str], limit: int) -> Results:
+        """Short Chinese queries the word index missed: a substring scan of the
+        newest articles, so a one-character query is answered, not refused."""
+        terms = [t.text for t in query.terms]
+        if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
+            return Results([], 0, found)
+        conditions = ["1"]
+        parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "limit": limit}
+        self._filters(query, conditions, parameters)
+        likes = []
+        for number, term in enumerate(terms):
+            parameters[f"like{number}"] = f"%{term}%"
+            likes.append(f"(a.title LIKE :like{number} OR a.body LIKE :like{number})")
+        rows = session.execute(
+            text(
+                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+                "coalesce(a.published_at, a.fetched_at) AS at "
+                "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
+                + _FILTERS.format(where=" AND ".join(conditions))
+                + " AND ("
+                + " OR ".join(likes)
+                + ") ORDER BY at DESC, a.id DESC LIMIT :limit"
+            ),
+            parameters,
+        ).all()
+        return Results([_hit(row) for row in rows], len(rows), found, fallback=True)
+
+
+def _hit(row: Sequence[object]) -> Hit:
+    when = row[5]
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    assert isinstance(when, datetime)
+    return Hit(
+        article_id=int(row[0]),  # type: ignore[call-overload]
+        title=str(row[1]),
+        body=str(row[2]),
+        source=str(row[3]),
+        link=str(row[4]) if row[4] else None,
+        when=when,
+    )
+
+
+def search_index_for(session: Session | Connection) -> SearchIndex:
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
+    if dialect == "sqlite":
+        return SqliteSearchIndex()
+    raise StoreError(f"search is not available on {dialect} yet")

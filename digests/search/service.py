@@ -1,0 +1,50 @@
+"""Search as callers use it: text in, a page of results out, or a reason why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from digests.search.index import Results, match_expression, search_index_for
+from digests.search.query import Query, parse_query
+from digests.store.db import Database
+
+PER_PAGE = 5
+MAX_PAGES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    text: str
+    query: Query
+    results: Results
+    page: int  # from 0
+    per_page: int
+    problem: str | None = None  # "empty" | "only_excluded" | "nothing_searchable"
+
+    @property
+    def pages(self) -> int:
+        return min(MAX_PAGES, max(1, -(-self.results.total // self.per_page)))
+
+
+def search(
+    db: Database,
+    text: str,
+    *,
+    page: int = 0,
+    per_page: int = PER_PAGE,
+    now: datetime | None = None,
+) -> SearchPage:
+    query = parse_query(text, now or datetime.now(UTC))
+    page = max(0, min(page, MAX_PAGES - 1))
+    empty = Results([], 0, [])
+    if query.empty:
+        problem = "only_excluded" if query.excluded else "empty"
+        return SearchPage(text, query, empty, page, per_page, problem)
+    if match_expression(query) is None:  # only punctuation, emoji or stop words
+        return SearchPage(text, query, empty, page, per_page, "nothing_searchable")
+    with db.read() as session:
+        results = search_index_for(session).search(
+            session, query, offset=page * per_page, limit=per_page
+        )
+    return SearchPage(text, query, results, page, per_page)

@@ -1,0 +1,63 @@
+"""Index and query terms: one analyzer for both sides. Pure (jieba's dictionary aside).
+
+Articles are segmented once, at the summarize stage, in jieba's precise mode
+(``digests.text.tokens.analyze``); the index adds what jieba's search mode
+would add — the dictionary words of two and three characters inside longer
+words (中国科学院 -> 中国, 科学, 学院, 科学院) — so a word inside a longer
+compound is found. Queries go through the same analyzer. Title characters and
+character pairs are indexed apart (``grams``) so that one- and two-character
+queries, which a word index cannot see inside words, are still answered.
+English words are lower-cased and stemmed on both sides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from digests.text.tokens import analyze, load_segmenter
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def is_han(text: str) -> bool:
+    return bool(text) and all(_HAN.match(ch) for ch in text)
+
+
+def expand(tokens: Iterable[str]) -> list[str]:
+    """Each token, followed (for long Chinese words) by its dictionary sub-words."""
+    frequencies = None
+    out: list[str] = []
+    for token in tokens:
+        out.append(token)
+        if len(token) > 2 and is_han(token):
+            if frequencies is None:
+                frequencies = load_segmenter().dt.FREQ
+            for size in (2, 3):
+                for start in range(len(token) - size + 1):
+                    piece = token[start : start + size]
+                    if piece != token and frequencies.get(piece):
+                        out.append(piece)
+    return out
+
+
+def index_text(token_lists: Iterable[Sequence[str]]) -> str:
+    """What the body column holds: every word and sub-word, space-joined."""
+    return " ".join(word for tokens in token_lists for word in expand(tokens))
+
+
+def title_grams(title: str) -> str:
+    """The title's distinct Chinese characters and character pairs."""
+    grams: dict[str, None] = {}
+    for run in _HAN_RUN.findall(title):
+        for ch in run:
+            grams[ch] = None
+        for start in range(len(run) - 1):
+            grams[run[start : start + 2]] = None
+    return " ".join(grams)
+
+
+def query_words(text: str) -> list[str]:
+    """The words of one query term, through the index's analyzer."""
+    return [term for term, _surface in analyze(text)]

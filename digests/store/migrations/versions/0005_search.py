@@ -1,0 +1,45 @@
+"""Search: an FTS5 index over segmented articles (SQLite), kept in step by triggers.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("articles", sa.Column("indexed_hash", sa.String(64), nullable=True))
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    # rowid = articles.id. title/body hold space-joined analyzed words;
+    # grams the title's characters and character pairs.
+    op.execute("CREATE VIRTUAL TABLE search_index USING fts5(title, body, grams)")
+    # Deleting an article (also through a source's cascade) removes its entry;
+    # changed text removes the stale entry until the article is indexed again.
+    op.execute(
+        "CREATE TRIGGER articles_search_delete AFTER DELETE ON articles BEGIN "
+        "DELETE FROM search_index WHERE rowid = old.id; END"
+    )
+    op.execute(
+        "CREATE TRIGGER articles_search_update AFTER UPDATE OF content_hash ON articles "
+        "WHEN old.content_hash IS NOT new.content_hash BEGIN "
+        "DELETE FROM search_index WHERE rowid = new.id; "
+        "UPDATE articles SET indexed_hash = NULL WHERE id = new.id; END"
+    )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS articles_search_update")
+        op.execute("DROP TRIGGER IF EXISTS articles_search_delete")
+        op.execute("DROP TABLE IF EXISTS search_index")
+    op.drop_column("articles", "indexed_hash")
