@@ -199,6 +199,16 @@ class FakeTelegram(LocalServer):
         }
         return self._push({"message": message})
 
+    def inline_query(self, user_id: int, query: str) -> int:
+        """A user types ``@bot query`` in some chat."""
+        inline = {
+            "id": str(self._message_id()),
+            "from": {"id": user_id, "is_bot": False, "first_name": "Reader"},
+            "query": query,
+            "offset": "",
+        }
+        return self._push({"inline_query": inline})
+
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """``status`` (creator, administrator, member, ...) of a user in a group."""
         with self._lock:
@@ -349,9 +359,9 @@ class FakeTelegram(LocalServer):
             return self.bot_user
         if method in {"deleteWebhook", "close", "logOut", "sendChatAction"}:
             return True
-        if method == "answerCallbackQuery":
+        if method in {"answerCallbackQuery", "answerInlineQuery"}:
             with self._changed:
-                self.answers.append(parameters)
+                self.answers.append({"method": method, **parameters})
                 self._changed.notify_all()
             return True
         if method == "getChatMember":

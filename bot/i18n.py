@@ -16,6 +16,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         ("start", "订阅每日摘要"),
         ("today", "现在发送最新一期"),
+        ("search", "搜索文章，如 /search 数字化转型"),
         ("time", "设置你的送达时间，如 /time 07:30"),
         ("timezone", "设置时区，如 /timezone Asia/Shanghai"),
         ("sources", "选择摘要包含的来源"),
@@ -26,6 +27,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     "en": [
         ("start", "subscribe to the daily digest"),
         ("today", "send the latest edition now"),
+        ("search", "search articles, e.g. /search harbor ferry"),
         ("time", "your delivery time, e.g. /time 07:30"),
         ("timezone", "your time zone, e.g. /timezone Europe/London"),
         ("sources", "choose the sources your digest includes"),
@@ -69,7 +71,20 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{commands}\n\n"
             "在群组或频道中也可使用：把我加入后由管理员发送 /start。"
         ),
-        "fallback": "我目前只懂命令。发送 /today 查看最新一期，或 /help 查看全部命令。",
+        "fallback": "不认识这个命令。发送 /today 查看最新一期，直接输入关键词搜索，或 /help 查看全部命令。",
+        "search_usage": (
+            "用法：/search 关键词（私聊中直接输入关键词也可以）。\n"
+            '多个词须同时出现；"带引号的短语"；-排除；A OR B；source:来源名；since:7d 或 since:2026-01-01'
+        ),
+        "search_empty": "请给出要搜索的词。",
+        "search_only_excluded": "只有排除的词：请再加一个要搜索的词。",
+        "search_nothing_searchable": "这个查询里没有可以搜索的词（只有标点、表情或太常见的字词）。",
+        "search_none": "没有找到与「{query}」相关的文章。",
+        "search_header": "🔎 「{query}」：{total} 篇（第 {page}/{pages} 页）",
+        "search_fallback": "（按字面匹配找到）",
+        "search_ignored": "已忽略：{what}",
+        "previous": "« 上一页",
+        "next": "下一页 »",
         "error": "抱歉，出了点问题，请稍后再试。",
     },
     "en": {
@@ -108,7 +123,20 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{commands}\n\n"
             "Works in groups and channels too: add me, then an administrator sends /start."
         ),
-        "fallback": "I only understand commands for now. Send /today for the latest edition or /help for all commands.",
+        "fallback": "I don't know that command. Send /today for the latest edition, type words to search, or /help for all commands.",
+        "search_usage": (
+            "Usage: /search words (in a private chat, just type them).\n"
+            'All words must match; "a quoted phrase"; -exclude; A OR B; source:NAME; since:7d or since:2026-01-01'
+        ),
+        "search_empty": "Give a word to search for.",
+        "search_only_excluded": "Only excluded words: add a word to search for.",
+        "search_nothing_searchable": "This query has nothing to search for (only punctuation, emoji or very common words).",
+        "search_none": "No articles found for “{query}”.",
+        "search_header": "🔎 “{query}”: {total} found (page {page}/{pages})",
+        "search_fallback": "(found by matching the characters)",
+        "search_ignored": "Ignored: {what}",
+        "previous": "« Previous",
+        "next": "Next »",
         "error": "Sorry, something went wrong. Please try again later.",
     },
 }

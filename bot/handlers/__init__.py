@@ -9,6 +9,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -22,6 +23,7 @@ from bot.handlers.preferences import (
     set_timezone,
     source_button,
 )
+from bot.handlers.search import inline_search, page_button, search_command, search_text
 from bot.handlers.subscription import membership, migrated, start, stop
 
 # Commands work in private chats and groups (messages) and in channels (posts).
@@ -37,10 +39,17 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         (("timezone", "tz"), set_timezone),
         (("lang", "language"), set_language),
         (("sources",), choose_sources),
+        (("search", "s"), search_command),
         (("help",), show_help),
     ):
         application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
     application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))
+    application.add_handler(CallbackQueryHandler(page_button, pattern=r"^sp:"))
+    application.add_handler(InlineQueryHandler(inline_search))
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.TEXT, fallback))
+    # In a private chat, typed words are a search; an unknown command gets help.
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, search_text)
+    )
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, fallback))

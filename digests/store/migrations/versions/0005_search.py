@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from digests.store.models import UTCDateTime
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -18,6 +20,14 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("articles", sa.Column("indexed_hash", sa.String(64), nullable=True))
+    op.create_table(
+        "saved_searches",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_saved_searches_chat_id", "saved_searches", ["chat_id"])
     if op.get_bind().dialect.name != "sqlite":
         return
     # rowid = articles.id. title/body hold space-joined analyzed words;
@@ -42,4 +52,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS articles_search_update")
         op.execute("DROP TRIGGER IF EXISTS articles_search_delete")
         op.execute("DROP TABLE IF EXISTS search_index")
+    op.drop_index("ix_saved_searches_chat_id", table_name="saved_searches")
+    op.drop_table("saved_searches")
     op.drop_column("articles", "indexed_hash")

@@ -1,0 +1,182 @@
+"""/search, a keyword typed in a private chat, result pages, and inline mode.
+
+A result page's buttons carry ``sp:<saved search id>:<page>``: the query text
+stays in the database, so paging works after a restart, and a button is
+honoured only in the chat whose search it is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import NO_PREVIEW, current_subscriber, language_for, reply
+from bot.i18n import text
+from bot.render import safe_href
+from bot.services import BotServices, services
+from digests.search.index import Hit
+from digests.search.service import SearchPage, search
+from digests.search.snippet import highlight, snippet
+from digests.store.models import SavedSearch
+
+PAGE_BUTTON = re.compile(r"^sp:(\d{1,12}):(\d{1,3})$")
+INLINE_RESULTS = 10
+
+
+def _hit_html(number: int, hit: Hit, needles: list[str], zone_date: datetime) -> str:
+    title = f"<b>{highlight(hit.title, needles)}</b>"
+    href = safe_href(hit.link)
+    if href:
+        title = f'<a href="{href}">{title}</a>'
+    meta = f"<i>{highlight(hit.source, [])} · {zone_date:%Y-%m-%d}</i>"
+    return f"{number}. {title}\n{meta}\n{snippet(hit.body, needles)}"
+
+
+def page_html(found: SearchPage, language: str) -> str:
+    if not found.results.hits:
+        return text(language, "search_none", query=found.text[:100])
+    lines = [
+        text(
+            language,
+            "search_header",
+            query=found.text[:100],
+            total=found.results.total,
+            page=found.page + 1,
+            pages=found.pages,
+        )
+    ]
+    if found.results.fallback:
+        lines[0] += " " + text(language, "search_fallback")
+    if found.query.problems:
+        lines.append(text(language, "search_ignored", what=", ".join(found.query.problems)))
+    first = found.page * found.per_page + 1
+    for number, hit in enumerate(found.results.hits, start=first):
+        lines.append(_hit_html(number, hit, found.results.needles, hit.when))
+    return "\n\n".join(lines)
+
+
+def page_keyboard(search_id: int, found: SearchPage, language: str) -> InlineKeyboardMarkup | None:
+    buttons = []
+    if found.page > 0:
+        buttons.append(
+            InlineKeyboardButton(
+                text(language, "previous"), callback_data=f"sp:{search_id}:{found.page - 1}"
+            )
+        )
+    if found.page + 1 < found.pages:
+        buttons.append(
+            InlineKeyboardButton(
+                text(language, "next"), callback_data=f"sp:{search_id}:{found.page + 1}"
+            )
+        )
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+def _save(app: BotServices, chat_id: int, query: str) -> int:
+    with app.db.write() as session:
+        saved = SavedSearch(chat_id=chat_id, text=query, created_at=app.clock())
+        session.add(saved)
+        session.flush()
+        return saved.id
+
+
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, query: str) -> None:
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None:
+        return
+    app = services(context)
+    language = language_for(update, app, current_subscriber(app, chat.id))
+    if not query.strip():
+        await reply(update, text(language, "search_usage"))
+        return
+    found = search(app.db, query, now=app.clock())
+    if found.problem is not None:
+        await reply(update, text(language, f"search_{found.problem}"))
+        return
+    keyboard = None
+    if found.pages > 1:
+        keyboard = page_keyboard(_save(app, chat.id, query), found, language)
+    await message.reply_text(
+        page_html(found, language),
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=keyboard,
+    )
+
+
+async def search_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _answer(update, context, " ".join(context.args or []))
+
+
+async def search_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything typed in a private chat that is not a command is a search."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await _answer(update, context, message.text)
+
+
+async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    button, chat = update.callback_query, update.effective_chat
+    if button is None or chat is None:
+        return
+    app = services(context)
+    language = language_for(update, app, current_subscriber(app, chat.id))
+    match = PAGE_BUTTON.match(button.data or "")
+    saved = None
+    if match is not None:
+        with app.db.read() as session:
+            saved = session.get(SavedSearch, int(match.group(1)))
+    if match is None or saved is None or saved.chat_id != chat.id:
+        await button.answer(text(language, "button_stale"), show_alert=True)
+        return
+    found = search(app.db, saved.text, page=int(match.group(2)), now=app.clock())
+    if found.problem is not None or not found.results.hits:
+        await button.answer(text(language, "button_stale"), show_alert=True)
+        return
+    await button.answer()
+    await button.edit_message_text(
+        page_html(found, language),
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=page_keyboard(saved.id, found, language),
+    )
+
+
+async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``@bot words`` in any chat: the best articles, each ready to share."""
+    inline = update.inline_query
+    if inline is None:
+        return
+    app = services(context)
+    found = search(app.db, inline.query, per_page=INLINE_RESULTS, now=app.clock())
+    results = []
+    if found.problem is None:
+        for hit in found.results.hits:
+            body = snippet(hit.body, found.results.needles, width=160)
+            title = f"<b>{highlight(hit.title, [])}</b>"
+            href = safe_href(hit.link)
+            if href:
+                title = f'<a href="{href}">{title}</a>'
+            content = f"{title}\n<i>{highlight(hit.source, [])} · {hit.when:%Y-%m-%d}</i>\n{body}"
+            results.append(
+                InlineQueryResultArticle(
+                    id=str(hit.article_id),
+                    title=hit.title[:200],
+                    description=f"{hit.source} · {hit.when:%Y-%m-%d}",
+                    input_message_content=InputTextMessageContent(
+                        content, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                    ),
+                    url=hit.link if href else None,
+                )
+            )
+    await inline.answer(results, cache_time=60, is_personal=False)
