@@ -49,15 +49,18 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.alerts import plan_alerts
 from bot.pacing import Pacer
 from bot.render import plain_text, render_html
 from digests.config import ScheduleSettings, Settings
 from digests.edition import edition_variant
+from digests.filters import apply_filters
+from digests.present import strings_for
 from digests.schedule import edition_instant, next_local_time
 from digests.store import deliveries as ledger
 from digests.store.db import Database
 from digests.store.models import Delivery, Edition, Source, Subscriber
-from digests.store.subscribers import deactivate, move_chat
+from digests.store.subscribers import deactivate, move_chat, word_filters
 
 log = logging.getLogger("newsdigest.delivery")
 
@@ -78,22 +81,38 @@ class Variant:
     language: str
     timezone: str
     sources: tuple[str, ...] | None  # None: every source of the schedule
+    mutes: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         chosen = "*" if self.sources is None else ",".join(sorted(self.sources))
-        key = f"{self.language}|{self.timezone}|{chosen}"
+        words = ""
+        if self.mutes or self.follows:
+            words = "|-" + ",".join(sorted(self.mutes)) + "|+" + ",".join(sorted(self.follows))
+        key = f"{self.language}|{self.timezone}|{chosen}{words}"
         if len(key) > 300:
-            digest = hashlib.sha256(chosen.encode()).hexdigest()
+            digest = hashlib.sha256(f"{chosen}{words}".encode()).hexdigest()
             key = f"{self.language}|{self.timezone}|#{digest}"
         return key
 
 
-def variant_of(subscriber: Subscriber, spec: ScheduleSettings, names: dict[int, str]) -> Variant:
+Filters = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def variant_of(
+    subscriber: Subscriber,
+    spec: ScheduleSettings,
+    names: dict[int, str],
+    filters: Filters | None = None,
+) -> Variant:
     chosen: tuple[str, ...] | None = None
     if subscriber.sources is not None:
         chosen = tuple(sorted(names[i] for i in subscriber.sources if i in names))
-    return Variant(subscriber.language, subscriber.timezone or spec.timezone, chosen)
+    mutes, follows = (filters or {}).get(subscriber.id, ((), ()))
+    return Variant(
+        subscriber.language, subscriber.timezone or spec.timezone, chosen, mutes, follows
+    )
 
 
 def render_variant(
@@ -103,6 +122,9 @@ def render_variant(
     rebuilt); none when the variant is empty and empty editions are not sent."""
     digest = edition_variant(
         db, settings.digest, edition, list(variant.sources) if variant.sources is not None else None
+    )
+    digest = apply_filters(
+        digest, variant.mutes, variant.follows, strings_for(variant.language).following
     )
     if digest.empty and settings.digest.empty_edition == "skip":
         return []
@@ -140,7 +162,9 @@ def plan_deliveries(db: Database, settings: Settings, now: datetime) -> int:
         instant = edition_instant(
             spec.timezone, edition.edition_date, edition.slot, edition.built_at
         )
-        variants = {s.id: variant_of(s, spec, names) for s in subscribers}
+        with db.read() as session:
+            filters = word_filters(session, [s.id for s in subscribers])
+        variants = {s.id: variant_of(s, spec, names, filters) for s in subscribers}
         unique = {v.key: v for v in variants.values()}
         with db.write() as session:
             stored = {
@@ -202,6 +226,8 @@ def _seconds(retry_after: object) -> float:
 
 
 def _where(chat_id: int, message: ledger.DueMessage) -> str:
+    if message.alert_id is not None:
+        return f"chat {chat_id}, alert #{message.alert_id}"
     return f"chat {chat_id}, edition #{message.edition_id} part {message.part + 1}/{message.parts}"
 
 
@@ -273,6 +299,7 @@ class Deliverer:
         if not self._recovered:
             self.recover()
         plan_deliveries(self.db, self.settings, self.clock())
+        plan_alerts(self.db, self.settings, self.clock())
         with self.db.write() as session:
             ledger.skip_inactive(session)
         handled = await self.send_due()

@@ -169,6 +169,15 @@ class DeliverySettings(_Strict):
     concurrency: int = Field(64, ge=1, le=1024)
 
 
+class SearchSettings(_Strict):
+    # Keyword alerts: at most this many pushes per alert and hour (the rest of
+    # an hour's matches are dropped, not queued), and alerts per chat.
+    alerts_per_hour: int = Field(5, ge=1, le=100)
+    max_alerts: int = Field(10, ge=1, le=100)
+    # /mute and /follow words per chat.
+    max_filters: int = Field(30, ge=1, le=200)
+
+
 def _default_schedules() -> list[ScheduleSettings]:
     return [ScheduleSettings(name="daily")]
 
@@ -184,6 +193,7 @@ class Settings(_Strict):
     schedules: list[ScheduleSettings] = Field(default_factory=_default_schedules)
     bot: BotSettings = Field(default_factory=BotSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     # Seconds an APScheduler job may start late and still run; the DB-driven
     # catch-up covers anything later (python-telegram-bot's default is 1 s).
     misfire_grace: Duration = 3600

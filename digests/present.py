@@ -23,6 +23,7 @@ class Strings:
     also: str
     left_out: str
     nothing_new: str
+    following: str
 
 
 STRINGS = {
@@ -33,6 +34,7 @@ STRINGS = {
         also="另见",
         left_out="另有 {count} 条未列出",
         nothing_new="今天没有新的文章。",
+        following="你关注的",
     ),
     "en": Strings(
         edition="{schedule} · {date}",
@@ -41,6 +43,7 @@ STRINGS = {
         also="also",
         left_out="{count} more stories not listed",
         nothing_new="Nothing new today.",
+        following="You follow",
     ),
 }
 

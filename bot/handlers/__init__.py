@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers.alerts import add_alert, follow, list_filters, mute, remove_button
 from bot.handlers.editions import today
 from bot.handlers.help import fallback, show_help
 from bot.handlers.preferences import (
@@ -40,11 +41,16 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         (("lang", "language"), set_language),
         (("sources",), choose_sources),
         (("search", "s"), search_command),
+        (("alert",), add_alert),
+        (("mute",), mute),
+        (("follow",), follow),
+        (("filters", "alerts"), list_filters),
         (("help",), show_help),
     ):
         application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
     application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))
     application.add_handler(CallbackQueryHandler(page_button, pattern=r"^sp:"))
+    application.add_handler(CallbackQueryHandler(remove_button, pattern=r"^rm:"))
     application.add_handler(InlineQueryHandler(inline_search))
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))

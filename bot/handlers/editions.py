@@ -14,8 +14,11 @@ from bot.i18n import text
 from bot.render import render_html
 from bot.services import BotServices, services
 from digests.edition import build_edition
+from digests.filters import apply_filters
+from digests.present import strings_for
 from digests.store import deliveries as ledger
 from digests.store.models import Edition, Subscriber
+from digests.store.subscribers import word_filters
 
 
 def latest_stored(app: BotServices, schedule: str) -> Edition | None:
@@ -34,11 +37,12 @@ def edition_messages(
     """The newest edition of the chat's schedule, rendered for it; before the
     first edition is built, a preview of what it would hold now."""
     spec = (app.schedule(subscriber.schedule) if subscriber else None) or app.default_schedule()
-    variant = (
-        variant_of(subscriber, spec, source_names(app.db))
-        if subscriber is not None
-        else Variant(language, spec.timezone, None)
-    )
+    if subscriber is not None:
+        with app.db.read() as session:
+            filters = word_filters(session, [subscriber.id])
+        variant = variant_of(subscriber, spec, source_names(app.db), filters)
+    else:
+        variant = Variant(language, spec.timezone, None)
     edition = latest_stored(app, spec.name)
     if edition is None:
         chosen = list(variant.sources) if variant.sources is not None else list(spec.sources)
@@ -50,10 +54,13 @@ def edition_messages(
             preview=True,
             sources=chosen or None,
         )
-        if preview.digest.empty:
+        digest = apply_filters(
+            preview.digest, variant.mutes, variant.follows, strings_for(variant.language).following
+        )
+        if digest.empty:
             return None
         return render_html(
-            preview.digest,
+            digest,
             language=variant.language,
             title=app.settings.digest.title,
             tz=ZoneInfo(variant.timezone),

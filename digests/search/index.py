@@ -64,6 +64,10 @@ class SearchIndex(Protocol):
 
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results: ...
 
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, limit: int
+    ) -> tuple[list[Hit], int]: ...
+
 
 def _quote(word: str) -> str:
     """An FTS5 string: user text is always inside double quotes, quotes doubled."""
@@ -209,6 +213,34 @@ class SqliteSearchIndex:
             return self._fallback(session, query, found, limit)
         return Results(hits, total, found)
 
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        """Articles stored after ``after_id`` that match, oldest first (alerts),
+        and the last article id looked at (where the next call starts)."""
+        expression = match_expression(query)
+        if expression is None:
+            return [], after_id
+        conditions = ["a.id > :after"]
+        parameters: dict[str, object] = {"match": expression, "after": after_id, "limit": limit}
+        self._filters(query, conditions, parameters)
+        rows = session.execute(
+            text(
+                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+                "coalesce(a.published_at, a.fetched_at) AS at "
+                "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match "
+                "      AND rowid > :after) m"
+                + _FILTERS.format(where=" AND ".join(conditions))
+                + " ORDER BY a.id LIMIT :limit"
+            ),
+            parameters,
+        ).all()
+        hits = [_hit(row) for row in rows]
+        last = hits[-1].article_id if len(hits) == limit else max_indexed_id(session)
+        if any(term.phrase for term in query.terms):
+            hits = [h for h in hits if _phrases_hold(query, h.title, h.body)]
+        return hits, max(after_id, last)
+
     @staticmethod
     def _filters(query: Query, conditions: list[str], parameters: dict[str, object]) -> None:
         if query.sources:
@@ -248,6 +280,13 @@ class SqliteSearchIndex:
             parameters,
         ).all()
         return Results([_hit(row) for row in rows], len(rows), found, fallback=True)
+
+
+def max_indexed_id(session: Session | Connection) -> int:
+    """The newest article the index holds (articles are indexed in id order)."""
+    return int(
+        session.execute(text("SELECT coalesce(max(rowid), 0) FROM search_index")).scalar() or 0
+    )
 
 
 def _hit(row: Sequence[object]) -> Hit:

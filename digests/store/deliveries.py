@@ -43,7 +43,8 @@ class DueMessage:
     """One ledger row ready to send, with what to send and where."""
 
     id: int
-    edition_id: int
+    edition_id: int | None  # an edition's part, or
+    alert_id: int | None  # a keyword alert's article
     subscriber_id: int
     chat_id: int
     chat_type: str
@@ -180,25 +181,26 @@ def due_messages(session: Session, now: datetime, limit: int) -> list[DueMessage
     rows = session.execute(
         select(Delivery, Subscriber.chat_id, Subscriber.chat_type, EditionRender.parts)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .join(EditionRender, EditionRender.id == Delivery.render_id)
+        .outerjoin(EditionRender, EditionRender.id == Delivery.render_id)
         .where(
             Delivery.state == PENDING,
             Delivery.not_before <= now,
             Subscriber.active.is_(True),
         )
-        .order_by(Delivery.not_before, Delivery.subscriber_id, Delivery.edition_id, Delivery.part)
+        .order_by(Delivery.not_before, Delivery.subscriber_id, Delivery.id)
         .limit(limit)
     ).all()
     return [
         DueMessage(
             id=row.id,
             edition_id=row.edition_id,
+            alert_id=row.alert_id,
             subscriber_id=row.subscriber_id,
             chat_id=chat_id,
             chat_type=chat_type,
             part=row.part,
             parts=row.parts,
-            text=parts[row.part],
+            text=parts[row.part] if parts is not None else (row.body or ""),
         )
         for row, chat_id, chat_type, parts in rows
     ]

@@ -187,6 +187,32 @@ class Subscriber(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Alert(Base):
+    """A subscriber's standing query: each new matching article is pushed once."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    query: Mapped[str] = mapped_column(Text)
+    last_article_id: Mapped[int] = mapped_column(Integer, default=0)  # seen up to here
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WordFilter(Base):
+    """/mute drops matching stories from a subscriber's digests and alerts;
+    /follow puts them first."""
+
+    __tablename__ = "word_filters"
+    __table_args__ = (UniqueConstraint("subscriber_id", "kind", "text", name="uq_word_filters"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # mute | follow
+    text: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class EditionRender(Base):
     """An edition rendered for one variant (language, time zone, sources): the
     exact messages every subscriber of that variant gets, so a resumed delivery
@@ -213,13 +239,24 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id", "part", name="uq_deliveries_part"),
+        UniqueConstraint("alert_id", "article_id", name="uq_deliveries_alert_article"),
         Index("ix_deliveries_state_due", "state", "not_before"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    # An edition's part (edition + render) or a keyword alert's article (alert + body).
+    edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), default=None
+    )
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), default=None
+    )
+    article_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    body: Mapped[str | None] = mapped_column(Text, default=None)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    render_id: Mapped[int] = mapped_column(ForeignKey("edition_renders.id", ondelete="CASCADE"))
+    render_id: Mapped[int | None] = mapped_column(
+        ForeignKey("edition_renders.id", ondelete="CASCADE"), default=None
+    )
     part: Mapped[int] = mapped_column(Integer)
     parts: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(12), default="pending")

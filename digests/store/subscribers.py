@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from digests.store.models import Subscriber, utcnow
+from digests.store.models import Subscriber, WordFilter, utcnow
 
 
 def find_subscriber(session: Session, chat_id: int) -> Subscriber | None:
@@ -86,3 +87,21 @@ def subscriber_counts(session: Session) -> dict[str, int]:
         session.execute(select(Subscriber.active, func.count()).group_by(Subscriber.active)).all()
     )
     return {"active": counts.get(True, 0), "inactive": counts.get(False, 0)}
+
+
+def word_filters(
+    session: Session, subscriber_ids: Iterable[int]
+) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(mutes, follows) of each subscriber that has any."""
+    found: dict[int, tuple[list[str], list[str]]] = {}
+    ids = list(subscriber_ids)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(WordFilter.subscriber_id, WordFilter.kind, WordFilter.text)
+            .where(WordFilter.subscriber_id.in_(ids[start : start + 500]))
+            .order_by(WordFilter.id)
+        )
+        for subscriber_id, kind, text in rows:
+            mutes, follows = found.setdefault(subscriber_id, ([], []))
+            (mutes if kind == "mute" else follows).append(text)
+    return {key: (tuple(m), tuple(f)) for key, (m, f) in found.items()}

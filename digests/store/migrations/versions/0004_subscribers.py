@@ -1,4 +1,5 @@
-"""Subscribers, rendered edition variants, and the delivery ledger.
+"""Subscribers (with keyword alerts and word filters), rendered edition
+variants, and the delivery ledger.
 
 Revision ID: 0004
 Revises: 0003
@@ -37,6 +38,33 @@ def upgrade() -> None:
         sa.UniqueConstraint("chat_id", name="uq_subscribers_chat_id"),
     )
     op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "subscriber_id",
+            sa.Integer(),
+            sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("query", sa.Text(), nullable=False),
+        sa.Column("last_article_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_table(
+        "word_filters",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "subscriber_id",
+            sa.Integer(),
+            sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("text", sa.String(200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.UniqueConstraint("subscriber_id", "kind", "text", name="uq_word_filters"),
+    )
+    op.create_table(
         "edition_renders",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
@@ -56,8 +84,16 @@ def upgrade() -> None:
             "edition_id",
             sa.Integer(),
             sa.ForeignKey("editions.id", ondelete="CASCADE"),
-            nullable=False,
+            nullable=True,
         ),
+        sa.Column(
+            "alert_id",
+            sa.Integer(),
+            sa.ForeignKey("alerts.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
+        sa.Column("article_id", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
         sa.Column(
             "subscriber_id",
             sa.Integer(),
@@ -68,7 +104,7 @@ def upgrade() -> None:
             "render_id",
             sa.Integer(),
             sa.ForeignKey("edition_renders.id", ondelete="CASCADE"),
-            nullable=False,
+            nullable=True,
         ),
         sa.Column("part", sa.Integer(), nullable=False),
         sa.Column("parts", sa.Integer(), nullable=False),
@@ -82,6 +118,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.UniqueConstraint("edition_id", "subscriber_id", "part", name="uq_deliveries_part"),
+        sa.UniqueConstraint("alert_id", "article_id", name="uq_deliveries_alert_article"),
     )
     op.create_index("ix_deliveries_state_due", "deliveries", ["state", "not_before"])
 
@@ -90,4 +127,6 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_state_due", table_name="deliveries")
     op.drop_table("deliveries")
     op.drop_table("edition_renders")
+    op.drop_table("word_filters")
+    op.drop_table("alerts")
     op.drop_table("subscribers")
