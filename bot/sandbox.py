@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.app import BotApplication, build_application
+from bot.alerts import plan_alerts
 from bot.delivery import plan_deliveries
 from bot.fake_telegram import FakeTelegram
 from bot.services import BotServices, utc_now
@@ -131,9 +132,10 @@ class Sandbox:
         )
 
     async def deliver_now(self, timeout: float = 60.0) -> dict[str, int]:
-        """Plan the newest editions for their subscribers and wait until every
-        due message is settled; returns the ledger's counts."""
+        """Plan the newest editions and alerts for their subscribers and wait
+        until every due message is settled; returns the ledger's counts."""
         plan_deliveries(self.db, self.settings, self.clock())
+        plan_alerts(self.db, self.settings, self.clock())
         self.services.wake_delivery()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
