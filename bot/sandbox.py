@@ -20,8 +20,8 @@ from rich.text import Text
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.app import BotApplication, build_application
 from bot.alerts import plan_alerts
+from bot.app import BotApplication, build_application
 from bot.delivery import plan_deliveries
 from bot.fake_telegram import FakeTelegram
 from bot.services import BotServices, utc_now
