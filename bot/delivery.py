@@ -323,15 +323,38 @@ class Deliverer:
         return handled
 
     async def send_due(self) -> int:
+        """Send everything due. Chats are worked on as a stream, not in lockstep
+        batches: a chat stuck in a timeout or a RetryAfter never holds back the
+        others, and one chat is never worked on by two tasks at once."""
         handled = 0
-        while True:
-            with self.db.read() as session:
-                batch = ledger.due_messages(session, self.clock(), BATCH)
-            if not batch or self.stopping.is_set():
-                return handled
-            chats = [list(group) for _, group in groupby(batch, key=lambda m: m.subscriber_id)]
-            await asyncio.gather(*(self._deliver_chat(messages) for messages in chats))
-            handled += len(batch)
+        active: dict[asyncio.Task[None], tuple[int, int]] = {}  # task -> (subscriber, rows)
+        more = True
+        while not self.stopping.is_set():
+            busy = {subscriber for subscriber, _rows in active.values()}
+            if more and sum(rows for _s, rows in active.values()) < BATCH // 2:
+                with self.db.read() as session:
+                    due = ledger.due_messages(session, self.clock(), BATCH)
+                more = len(due) >= BATCH
+                fresh = [m for m in due if m.subscriber_id not in busy]
+                more = more or len(fresh) < len(due)  # a busy chat's next rows: later
+                for subscriber, group in groupby(fresh, key=lambda m: m.subscriber_id):
+                    if subscriber in busy:
+                        continue  # its rows came in two runs: take them next time
+                    messages = list(group)
+                    busy.add(subscriber)
+                    task = asyncio.create_task(self._deliver_chat(messages))
+                    active[task] = (subscriber, len(messages))
+            if not active:
+                break
+            done, _pending = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                _subscriber, rows = active.pop(task)
+                handled += rows
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        for task in active:  # stopping: they end at their next pause
+            await task
+        return handled
 
     async def _deliver_chat(self, messages: Sequence[ledger.DueMessage]) -> None:
         chat_id = messages[0].chat_id

@@ -201,7 +201,7 @@ def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
     environment.update({"NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}", "COLUMNS": "200"})
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat"],
-        input="/start\n/sources\n#1\n#9\n/today\nhello\n/quit\n",
+        input="/start\n/sources\n#1\n#9\n/today\nhello\n临江 步道\n/alert 航线\n/quit\n",
         cwd=tmp_path,
         env=environment,
         capture_output=True,
@@ -215,7 +215,9 @@ def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
     assert "(no button 9 to tap)" in out
     assert "Library reopens with maker space" not in out  # Harbor was switched off
     assert "临江沿江步道首段建成" in out  # /today: a preview of what is new
-    assert "我目前只懂命令" in out
+    assert "没有找到与「hello」相关的文章" in out
+    assert "🔎 「临江 步道」：1 篇" in out  # typed words are a search
+    assert "有新文章匹配「航线」时会通知你" in out
 
 
 def test_the_bot_fetches_builds_and_delivers_on_its_own(
