@@ -478,6 +478,7 @@ class FakeTelegram(LocalServer):
             "visible_text": shown,
             "raw": text,
             "parse_mode": parameters.get("parse_mode"),
+            "allow_paid_broadcast": bool(parameters.get("allow_paid_broadcast")),
             "edit": edit,
         }
         with self._changed:

@@ -316,3 +316,17 @@ async def test_nothing_for_a_subscribers_sources_on_a_skip_day_sends_nothing_onc
         assert await sandbox.deliver_now() == {"sent": 1, "skipped": 1}
         assert sandbox.telegram.messages_to(1401) == []
         assert plan_deliveries(sandbox.db, sandbox.settings, clock.now) == 0  # not again
+
+
+async def test_paid_broadcast_is_a_switch(tmp_path: Path, clock: Clock) -> None:
+    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}", allow_paid_broadcast=True)
+    async for sandbox in _open(settings, clock):
+        edition_for(sandbox, [1501])
+        assert await sandbox.deliver_now() == {"sent": 1}
+        assert sent(sandbox, 1501)[0]["allow_paid_broadcast"] is True
+
+
+async def test_free_broadcasts_do_not_ask_to_pay(sandbox: Sandbox) -> None:
+    edition_for(sandbox, [1502])
+    await sandbox.deliver_now()
+    assert sent(sandbox, 1502)[0]["allow_paid_broadcast"] is False
