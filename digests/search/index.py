@@ -24,7 +24,8 @@ from digests.search.query import Query, Term
 from digests.search.terms import is_han, query_words
 from digests.store.models import Article
 
-TITLE_WEIGHT, BODY_WEIGHT, GRAMS_WEIGHT = 8.0, 1.0, 2.0
+# A title match counts this many times a body match (the conventional boost).
+TITLE_BOOST = 2.0
 # One- and two-character queries that the word index does not answer fall
 # back to a substring scan over this many newest articles.
 FALLBACK_SCAN = 20_000
@@ -74,29 +75,33 @@ def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _word_clause(word: str) -> str:
+def _word_clause(word: str, titles_only: bool) -> str:
+    columns = ["title"] if titles_only else ["title", "body"]
     if is_han(word) and len(word) <= 2:  # also the title's characters and pairs
-        return f"({{title body grams}} : {_quote(word)})"
-    return f"({{title body}} : {_quote(word)})"
+        columns.append("grams")
+    return f"({{{' '.join(columns)}}} : {_quote(word)})"
 
 
-def term_clause(term: Term) -> str | None:
+def term_clause(term: Term, titles_only: bool = False) -> str | None:
     words = query_words(term.text)
     if not words:
         return None
-    return "(" + " AND ".join(_word_clause(word) for word in words) + ")"
+    return "(" + " AND ".join(_word_clause(word, titles_only) for word in words) + ")"
 
 
-def match_expression(query: Query) -> str | None:
-    """The FTS5 MATCH expression for ``query``; None when nothing is searchable."""
+def match_expression(query: Query, *, titles_only: bool = False) -> str | None:
+    """The FTS5 MATCH expression for ``query`` (over titles only: for the
+    titles table); None when nothing is searchable."""
     groups = []
     for group in query.groups:
-        clauses = [clause for term in group if (clause := term_clause(term))]
+        clauses = [clause for term in group if (clause := term_clause(term, titles_only))]
         if clauses:
             groups.append("(" + " OR ".join(clauses) + ")")
     if not groups:
         return None
     expression = " AND ".join(groups)
+    if titles_only:
+        return expression
     excluded = [clause for term in query.excluded if (clause := term_clause(term))]
     if excluded:
         expression = f"({expression}) NOT ({' OR '.join(excluded)})"
@@ -141,16 +146,22 @@ class SqliteSearchIndex:
         if not entries:
             return
         ids = [{"id": e.article_id} for e in entries]
+        values = [
+            {"id": e.article_id, "title": e.title, "body": e.body, "grams": e.grams}
+            for e in entries
+        ]
         session.execute(text("DELETE FROM search_index WHERE rowid = :id"), ids)
+        session.execute(text("DELETE FROM search_titles WHERE rowid = :id"), ids)
         session.execute(
             text(
                 "INSERT INTO search_index (rowid, title, body, grams) "
                 "VALUES (:id, :title, :body, :grams)"
             ),
-            [
-                {"id": e.article_id, "title": e.title, "body": e.body, "grams": e.grams}
-                for e in entries
-            ],
+            values,
+        )
+        session.execute(
+            text("INSERT INTO search_titles (rowid, title, grams) VALUES (:id, :title, :grams)"),
+            values,
         )
         articles = cast(Table, Article.__table__)
         session.execute(
@@ -162,6 +173,7 @@ class SqliteSearchIndex:
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_index"))
+        session.execute(text("DELETE FROM search_titles"))
         session.execute(update(Article).values(indexed_hash=None))
 
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
@@ -174,21 +186,29 @@ class SqliteSearchIndex:
         self._filters(query, conditions, parameters)
         where = " AND ".join(conditions)
         has_phrases = any(term.phrase for term in query.terms)
+        # FTS5's bm25 normalizes by the whole row's length, which would let a
+        # short article that merely mentions the words beat a long one whose
+        # title is about them. So the title is scored on its own table (its own
+        # length), the body on the main table with the other columns weighted 0,
+        # and a title match always ranks above a body-only match.
         rows = session.execute(
             text(
                 "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
                 "coalesce(a.published_at, a.fetched_at) AS at "
-                "FROM (SELECT rowid, bm25(search_index, :tw, :bw, :gw) AS score "
-                "      FROM search_index WHERE search_index MATCH :match) m"
+                "FROM (SELECT rowid, bm25(search_index, 0.0, 1.0, 0.0) AS body_score "
+                "      FROM search_index WHERE search_index MATCH :match) m "
+                "LEFT JOIN (SELECT rowid AS id, bm25(search_titles) AS title_score "
+                "      FROM search_titles WHERE search_titles MATCH :title_match) t "
+                "  ON t.id = m.rowid"
                 + _FILTERS.format(where=where)
-                + " ORDER BY m.score, at DESC, a.id DESC"
+                + " ORDER BY t.title_score IS NULL, "
+                "coalesce(t.title_score, 0) * :boost + m.body_score, at DESC, a.id DESC"
                 + ("" if has_phrases else " LIMIT :limit OFFSET :offset")
             ),
             {
                 **parameters,
-                "tw": TITLE_WEIGHT,
-                "bw": BODY_WEIGHT,
-                "gw": GRAMS_WEIGHT,
+                "title_match": match_expression(query, titles_only=True),
+                "boost": TITLE_BOOST,
                 "limit": limit,
                 "offset": offset,
             },

@@ -51,7 +51,7 @@ class Base(DeclarativeBase):
 
 # Tables made by hand in migrations, outside the ORM: the search index (an
 # FTS5 virtual table and the shadow tables SQLite keeps for it).
-UNMAPPED_TABLE_PREFIXES = ("search_index",)
+UNMAPPED_TABLE_PREFIXES = ("search_index", "search_titles")
 
 
 def is_mapped_table(name: str | None) -> bool:

@@ -33,16 +33,20 @@ def upgrade() -> None:
     # rowid = articles.id. title/body hold space-joined analyzed words;
     # grams the title's characters and character pairs.
     op.execute("CREATE VIRTUAL TABLE search_index USING fts5(title, body, grams)")
+    # Titles alone again, for ranking title matches by their own bm25.
+    op.execute("CREATE VIRTUAL TABLE search_titles USING fts5(title, grams)")
     # Deleting an article (also through a source's cascade) removes its entry;
     # changed text removes the stale entry until the article is indexed again.
     op.execute(
         "CREATE TRIGGER articles_search_delete AFTER DELETE ON articles BEGIN "
-        "DELETE FROM search_index WHERE rowid = old.id; END"
+        "DELETE FROM search_index WHERE rowid = old.id; "
+        "DELETE FROM search_titles WHERE rowid = old.id; END"
     )
     op.execute(
         "CREATE TRIGGER articles_search_update AFTER UPDATE OF content_hash ON articles "
         "WHEN old.content_hash IS NOT new.content_hash BEGIN "
         "DELETE FROM search_index WHERE rowid = new.id; "
+        "DELETE FROM search_titles WHERE rowid = new.id; "
         "UPDATE articles SET indexed_hash = NULL WHERE id = new.id; END"
     )
 
@@ -51,6 +55,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS articles_search_update")
         op.execute("DROP TRIGGER IF EXISTS articles_search_delete")
+        op.execute("DROP TABLE IF EXISTS search_titles")
         op.execute("DROP TABLE IF EXISTS search_index")
     op.drop_index("ix_saved_searches_chat_id", table_name="saved_searches")
     op.drop_table("saved_searches")
