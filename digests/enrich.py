@@ -69,6 +69,8 @@ def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None
     """Index summarized articles the index does not hold (an older database, a
     rebuild); returns how many. ``on_progress(done, total)`` after each batch."""
     with db.read() as session:
+        if not search_index_for(session).available:
+            return 0
         total = count_unindexed(session)
     done = 0
     failed: set[int] = set()

@@ -59,6 +59,8 @@ class Results:
 
 
 class SearchIndex(Protocol):
+    available: bool
+
     def store(self, session: Session, entries: Sequence[IndexEntry]) -> None: ...
 
     def clear(self, session: Session) -> None: ...
@@ -141,6 +143,8 @@ _FILTERS = """
 
 class SqliteSearchIndex:
     """FTS5 with bm25 (title weighted above body); newer first among equals."""
+
+    available = True
 
     def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
         if not entries:
@@ -324,9 +328,33 @@ def _hit(row: Sequence[object]) -> Hit:
     )
 
 
+class UnavailableSearchIndex:
+    """Where no index exists yet (PostgreSQL until its implementation lands):
+    storing is a no-op, so ingest and summaries work; searching says why not."""
+
+    available = False
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+        return None
+
+    def clear(self, session: Session) -> None:
+        return None
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
+        raise StoreError(f"search is not available on {self.dialect} yet")
+
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        return [], after_id
+
+
 def search_index_for(session: Session | Connection) -> SearchIndex:
     bind = session.get_bind() if isinstance(session, Session) else session
     dialect = bind.dialect.name
     if dialect == "sqlite":
         return SqliteSearchIndex()
-    raise StoreError(f"search is not available on {dialect} yet")
+    return UnavailableSearchIndex(dialect)
