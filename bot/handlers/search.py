@@ -24,7 +24,7 @@ from bot.handlers.common import NO_PREVIEW, current_subscriber, language_for, re
 from bot.i18n import text
 from bot.render import safe_href
 from bot.services import BotServices, services
-from digests.search.index import Hit
+from digests.search.index import COUNT_CAP, Hit
 from digests.search.service import SearchPage, search
 from digests.search.snippet import highlight, snippet
 from digests.store.models import SavedSearch
@@ -50,7 +50,9 @@ def page_html(found: SearchPage, language: str) -> str:
             language,
             "search_header",
             query=found.text[:100],
-            total=found.results.total,
+            total=f"{found.results.total}+"
+            if found.results.total >= COUNT_CAP
+            else found.results.total,
             page=found.page + 1,
             pages=found.pages,
         )

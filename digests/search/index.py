@@ -24,6 +24,9 @@ from digests.search.query import Query, Term
 from digests.search.terms import is_han, query_words
 from digests.store.models import Article
 
+# Results are counted up to here ("1000+"): counting every match of a very
+# common word costs more than the answer is worth.
+COUNT_CAP = 1000
 # A title match counts this many times a body match (the conventional boost).
 TITLE_BOOST = 2.0
 # One- and two-character queries that the word index does not answer fall
@@ -225,10 +228,12 @@ class SqliteSearchIndex:
             total = int(
                 session.scalar(
                     text(
-                        "SELECT count(*) FROM (SELECT rowid FROM search_index "
-                        "WHERE search_index MATCH :match) m" + _FILTERS.format(where=where)
+                        "SELECT count(*) FROM (SELECT a.id FROM (SELECT rowid FROM search_index "
+                        "WHERE search_index MATCH :match) m"
+                        + _FILTERS.format(where=where)
+                        + " LIMIT :cap)"
                     ),
-                    parameters,
+                    {**parameters, "cap": COUNT_CAP},
                 )
                 or 0
             )
