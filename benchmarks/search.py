@@ -5,11 +5,10 @@
 Corpus. The 931 real Chinese articles of ../shared/eval/zh_news_raw.jsonl and
 the 501 English articles of en_summ_frank_cnndm_xsum.jsonl are the known
 items, stored whole. The rest, up to N, are synthetic distractors made with a
-fixed seed: a Chinese distractor's title joins the first half of one real
-title with the second half of another, and its body is two to three sentences
-of each of two real articles; an English one likewise from the English
-articles' reference summaries and sentences. Distractors so share the real
-articles' vocabulary, which is what makes finding the known item hard.
+fixed seed: a distractor's title is the first clause of a random real sentence
+and its body four to six random sentences of different real articles, in the
+same language. They share the real articles' vocabulary (every sentence of a
+known item also appears in other articles), without cloning any title.
 
 Queries (fixed seed; each names the article it came from): 110 multi-word
 (two or three words of a real Chinese title, in order), 30 two-character words
@@ -120,21 +119,25 @@ def real_documents() -> list[Doc]:
 
 
 def distractors(real: list[Doc], total: int, rng: random.Random) -> list[Doc]:
+    """Other news sharing the real articles' vocabulary: each distractor's
+    title is the first clause of a random real sentence, its body four to six
+    random sentences of different real articles (same language)."""
     out: list[Doc] = []
-    by_language = {lang: [d for d in real if d.language == lang] for lang in ("zh", "en")}
-    share_en = len(by_language["en"]) / len(real)
+    sentences = {
+        lang: [s for d in real if d.language == lang for s in d.sentences] for lang in ("zh", "en")
+    }
+    share_en = sum(1 for d in real if d.language == "en") / len(real)
     next_id = len(real) + 1
     while len(real) + len(out) < total:
-        pool = by_language["en" if rng.random() < share_en else "zh"]
-        a, b = rng.sample(pool, 2)
-        if a.language == "zh":
-            title = a.title[: len(a.title) // 2] + b.title[len(b.title) // 2 :]
+        language = "en" if rng.random() < share_en else "zh"
+        pool = sentences[language]
+        opening = rng.choice(pool)
+        if language == "zh":
+            title = re.split(r"[，。！？；：,]", opening, maxsplit=1)[0][:30]
         else:
-            wa, wb = a.title.split(), b.title.split()
-            title = " ".join(wa[: len(wa) // 2] + wb[len(wb) // 2 :])
-        sentences = rng.sample(a.sentences, min(len(a.sentences), rng.randint(2, 3)))
-        sentences += rng.sample(b.sentences, min(len(b.sentences), rng.randint(2, 3)))
-        out.append(Doc(next_id, title, sentences, a.language))
+            title = " ".join(opening.split()[:12])
+        body = [rng.choice(pool) for _ in range(rng.randint(4, 6))]
+        out.append(Doc(next_id, title or opening[:30], body, language))
         next_id += 1
     return out
 

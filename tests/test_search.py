@@ -192,3 +192,19 @@ def test_search_on_the_command_line(news: Database, tmp_path: Path) -> None:
     rebuilt = newsdigest("reindex", cwd=tmp_path, env=env)
     assert rebuilt.returncode == 0 and "reindexed 5 articles" in rebuilt.stderr
     assert _index_rows(news) == 5
+
+
+def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
+    news: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("digests.search.index.COMMON", 2)  # every query here is "common"
+    monkeypatch.setattr("digests.search.index.COUNT_CAP", 2)
+    assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
+    first = search(news, "航线", per_page=1, now=NOW)
+    second = search(news, "航线", page=1, per_page=1, now=NOW)
+    assert [h.title for h in first.results.hits + second.results.hits] == [
+        "临江港新开两条内河航线",
+        "滨江步道首段建成",
+    ]
+    assert titles(news, "航线 -步道") == ["临江港新开两条内河航线"]
+    assert titles(news, "航线 -临江港") == ["滨江步道首段建成"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.engine import Connection
@@ -24,9 +24,12 @@ from digests.search.query import Query, Term
 from digests.search.terms import is_han, query_words
 from digests.store.models import Article
 
+# A query matching at least this many articles is "common": its title matches
+# are ranked, the rest listed newest first (scoring every match is the cost).
+COMMON = 3000
 # Results are counted up to here ("1000+"): counting every match of a very
 # common word costs more than the answer is worth.
-COUNT_CAP = 1000
+COUNT_CAP = COMMON
 # A title match counts this many times a body match (the conventional boost).
 TITLE_BOOST = 2.0
 # One- and two-character queries that the word index does not answer fall
@@ -137,6 +140,10 @@ def _phrases_hold(query: Query, title: str, body: str) -> bool:
     return True
 
 
+_SELECT = (
+    "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+    "coalesce(a.published_at, a.fetched_at) AS at "
+)
 _FILTERS = """
     JOIN articles a ON a.id = m.rowid
     JOIN sources s ON s.id = a.source_id
@@ -193,54 +200,144 @@ class SqliteSearchIndex:
         self._filters(query, conditions, parameters)
         where = " AND ".join(conditions)
         has_phrases = any(term.phrase for term in query.terms)
-        # FTS5's bm25 normalizes by the whole row's length, which would let a
-        # short article that merely mentions the words beat a long one whose
-        # title is about them. So the title is scored on its own table (its own
-        # length), the body on the main table with the other columns weighted 0,
-        # and a title match always ranks above a body-only match.
-        rows = session.execute(
-            text(
-                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
-                "coalesce(a.published_at, a.fetched_at) AS at "
-                "FROM (SELECT rowid, bm25(search_index, 0.0, 1.0, 0.0) AS body_score "
-                "      FROM search_index WHERE search_index MATCH :match) m "
-                "LEFT JOIN (SELECT rowid AS id, bm25(search_titles) AS title_score "
-                "      FROM search_titles WHERE search_titles MATCH :title_match) t "
-                "  ON t.id = m.rowid"
-                + _FILTERS.format(where=where)
-                + " ORDER BY t.title_score IS NULL, "
-                "coalesce(t.title_score, 0) * :boost + m.body_score, at DESC, a.id DESC"
-                + ("" if has_phrases else " LIMIT :limit OFFSET :offset")
-            ),
-            {
-                **parameters,
-                "title_match": match_expression(query, titles_only=True),
-                "boost": TITLE_BOOST,
-                "limit": limit,
-                "offset": offset,
-            },
-        ).all()
+        title_match = match_expression(query, titles_only=True)
+        total = 0
+        if not has_phrases:
+            total = self._count(session, where, parameters)
+        if has_phrases or total < COMMON:
+            rows = self._ranked(session, where, parameters, title_match, has_phrases, offset, limit)
+        else:
+            rows = self._common(session, query, where, parameters, title_match, offset, limit)
         if has_phrases:
             rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
             total = len(rows)
             rows = rows[offset : offset + limit]
-        else:
-            total = int(
-                session.scalar(
-                    text(
-                        "SELECT count(*) FROM (SELECT a.id FROM (SELECT rowid FROM search_index "
-                        "WHERE search_index MATCH :match) m"
-                        + _FILTERS.format(where=where)
-                        + " LIMIT :cap)"
-                    ),
-                    {**parameters, "cap": COUNT_CAP},
-                )
-                or 0
-            )
         hits = [_hit(row) for row in rows]
         if total == 0 and offset == 0:
             return self._fallback(session, query, found, limit)
         return Results(hits, total, found)
+
+    @staticmethod
+    def _count(session: Session, where: str, parameters: dict[str, object]) -> int:
+        return int(
+            session.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT a.id FROM (SELECT rowid FROM search_index "
+                    "WHERE search_index MATCH :match) m"
+                    + _FILTERS.format(where=where)
+                    + " LIMIT :cap)"
+                ),
+                {**parameters, "cap": COUNT_CAP},
+            )
+            or 0
+        )
+
+    @staticmethod
+    def _ranked(
+        session: Session,
+        where: str,
+        parameters: dict[str, object],
+        title_match: str | None,
+        everything: bool,
+        offset: int,
+        limit: int,
+    ) -> list[Any]:
+        """Every match scored. FTS5's bm25 normalizes by the whole row's length,
+        which would let a short article that merely mentions the words beat a
+        long one whose title is about them; so the title is scored on its own
+        table (its own length), the body on the main table with the other
+        columns weighted 0, and a title match always ranks above a body-only one."""
+        return list(
+            session.execute(
+                text(
+                    _SELECT + "FROM (SELECT rowid, bm25(search_index, 0.0, 1.0, 0.0) AS body_score "
+                    "      FROM search_index WHERE search_index MATCH :match) m "
+                    "LEFT JOIN (SELECT rowid AS id, bm25(search_titles) AS title_score "
+                    "      FROM search_titles WHERE search_titles MATCH :title_match) t "
+                    "  ON t.id = m.rowid"
+                    + _FILTERS.format(where=where)
+                    + " ORDER BY t.title_score IS NULL, "
+                    "coalesce(t.title_score, 0) * :boost + m.body_score, at DESC, a.id DESC"
+                    + ("" if everything else " LIMIT :limit OFFSET :offset")
+                ),
+                {
+                    **parameters,
+                    "title_match": title_match,
+                    "boost": TITLE_BOOST,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            ).all()
+        )
+
+    def _common(
+        self,
+        session: Session,
+        query: Query,
+        where: str,
+        parameters: dict[str, object],
+        title_match: str | None,
+        offset: int,
+        limit: int,
+    ) -> list[Any]:
+        """A very common word: scoring every match costs tens of milliseconds
+        and says little. Title matches come first, by their bm25 over titles;
+        deeper pages list body matches newest first."""
+        excluded = [clause for term in query.excluded if (clause := term_clause(term))]
+        not_excluded = ""
+        extra: dict[str, object] = {}
+        if excluded:
+            not_excluded = (
+                " AND a.id NOT IN (SELECT rowid FROM search_index WHERE search_index MATCH :excl)"
+            )
+            extra["excl"] = " OR ".join(excluded)
+        titled = list(
+            session.execute(
+                text(
+                    _SELECT + "FROM (SELECT rowid, bm25(search_titles) AS title_score "
+                    "      FROM search_titles WHERE search_titles MATCH :title_match) m"
+                    + _FILTERS.format(where=where)
+                    + not_excluded
+                    + " ORDER BY m.title_score, at DESC, a.id DESC LIMIT :limit OFFSET :offset"
+                ),
+                {
+                    **parameters,
+                    **extra,
+                    "title_match": title_match,
+                    "limit": limit,
+                    "offset": offset,
+                },
+            ).all()
+        )
+        if len(titled) == limit:
+            return titled
+        tier = session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT rowid FROM search_titles "
+                "WHERE search_titles MATCH :title_match) m"
+                + _FILTERS.format(where=where)
+                + not_excluded
+            ),
+            {**parameters, **extra, "title_match": title_match},
+        )
+        body_offset = max(0, offset - int(tier or 0))
+        rest = session.execute(
+            text(
+                _SELECT
+                + "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match) m"
+                + _FILTERS.format(where=where)
+                + " AND a.id NOT IN (SELECT rowid FROM search_titles "
+                "WHERE search_titles MATCH :title_match)"
+                " ORDER BY at DESC, a.id DESC LIMIT :limit OFFSET :offset"
+            ),
+            {
+                **parameters,
+                "title_match": title_match,
+                "limit": limit - len(titled),
+                "offset": body_offset,
+            },
+        ).all()
+        return titled + list(rest)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, limit: int
