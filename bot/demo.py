@@ -121,7 +121,8 @@ READER = 10001
 
 
 async def _conversation(console: Console, settings: Settings, db: Database) -> None:
-    """A subscriber starts the bot, receives the day's edition, asks for /today."""
+    """A subscriber starts the bot, receives the day's edition, asks for /today,
+    searches, sets an alert, switches to English and searches again."""
     async with Sandbox(settings, db) as sandbox:
         await sandbox.say(READER, "/start", first_name="Lin")
         show_entries(console, sandbox.new_entries())
@@ -131,6 +132,9 @@ async def _conversation(console: Console, settings: Settings, db: Database) -> N
         show_entries(console, sandbox.new_entries())
         await sandbox.say(READER, "/today")
         show_entries(console, sandbox.new_entries())
+        console.print("[dim]… words typed in a private chat are a search[/dim]")
+        await sandbox.say(READER, "滨江 步道")
+        await sandbox.say(READER, "/alert 马拉松")
         await sandbox.say(READER, "/lang en")
-        await sandbox.say(READER, "/help")
+        await sandbox.say(READER, "harbor ferry")
         show_entries(console, sandbox.new_entries())
