@@ -103,3 +103,29 @@ def db(settings: Settings) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.close()
+
+
+POSTGRES_ENV = "TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, on the server named by
+    $TEST_POSTGRES_URL (e.g. postgresql+psycopg://user@127.0.0.1:5432/postgres);
+    skipped when it is not set."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get(POSTGRES_ENV)
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this test")
+    name = f"newsdigest_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from digests.enrich import summarize_stored
+from digests.search.index import search_index_for
 from digests.search.service import search
 from digests.store.articles import save_articles
 from digests.store.db import Database
@@ -36,8 +38,23 @@ def titles(db: Database, query: str) -> list[str]:
     return [hit.title for hit in found.results.hits]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The same tests on each index implementation (PostgreSQL when a server is given)."""
+    url = (
+        f"sqlite:///{tmp_path / 'search.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    database = Database(url)
+    database.upgrade()
+    yield database
+    database.close()
+
+
 @pytest.fixture
-def news(db: Database) -> Database:
+def news(backend: Database) -> Database:
+    db = backend
     store(
         db,
         "wire",
@@ -113,8 +130,9 @@ def test_results_are_paged(news: Database) -> None:
 
 
 def _index_rows(db: Database) -> int:
+    table = "search_index" if db.is_sqlite else "search_documents"
     with db.read() as session:
-        return int(session.scalar(text("SELECT count(*) FROM search_index")) or 0)
+        return int(session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
 def test_the_index_follows_updates_and_deletes(news: Database) -> None:
@@ -132,8 +150,7 @@ def test_the_index_follows_updates_and_deletes(news: Database) -> None:
 
 def test_an_interrupted_index_is_completed_by_the_next_run(news: Database) -> None:
     with news.write() as session:  # as a crash between storing and indexing leaves it
-        session.execute(text("DELETE FROM search_index"))
-        session.execute(text("UPDATE articles SET indexed_hash = NULL"))
+        search_index_for(session).clear(session)
     assert titles(news, "ferry") == []
     assert search(news, "航线", now=NOW).results.fallback  # only the substring scan finds it
     summarize_stored(news)

@@ -177,13 +177,7 @@ class SqliteSearchIndex:
             text("INSERT INTO search_titles (rowid, title, grams) VALUES (:id, :title, :grams)"),
             values,
         )
-        articles = cast(Table, Article.__table__)
-        session.execute(
-            update(articles)
-            .where(articles.c.id == bindparam("key"))
-            .values(indexed_hash=bindparam("hash")),
-            [{"key": e.article_id, "hash": e.content_hash} for e in entries],
-        )
+        mark_indexed(session, entries)
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_index"))
@@ -369,50 +363,87 @@ class SqliteSearchIndex:
 
     @staticmethod
     def _filters(query: Query, conditions: list[str], parameters: dict[str, object]) -> None:
-        if query.sources:
-            names = []
-            for number, name in enumerate(query.sources):
-                parameters[f"source{number}"] = name.casefold()
-                names.append(f":source{number}")
-            conditions.append(f"lower(s.name) IN ({', '.join(names)})")
-        if query.since is not None:
-            since = query.since.astimezone(UTC).replace(tzinfo=None)
-            parameters["since"] = since.isoformat(sep=" ")
-            conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+        _filters(query, conditions, parameters, native_datetimes=False)
 
     def _fallback(self, session: Session, query: Query, found: list[str], limit: int) -> Results:
-        """Short Chinese queries the word index missed: a substring scan of the
-        newest articles, so a one-character query is answered, not refused."""
-        terms = [t.text for t in query.terms]
-        if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
-            return Results([], 0, found)
-        conditions = ["1"]
-        parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "limit": limit}
-        self._filters(query, conditions, parameters)
-        likes = []
-        for number, term in enumerate(terms):
-            parameters[f"like{number}"] = f"%{term}%"
-            likes.append(f"(a.title LIKE :like{number} OR a.body LIKE :like{number})")
-        rows = session.execute(
-            text(
-                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
-                "coalesce(a.published_at, a.fetched_at) AS at "
-                "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
-                + _FILTERS.format(where=" AND ".join(conditions))
-                + " AND ("
-                + " OR ".join(likes)
-                + ") ORDER BY at DESC, a.id DESC LIMIT :limit"
-            ),
-            parameters,
-        ).all()
-        return Results([_hit(row) for row in rows], len(rows), found, fallback=True)
+        return _fallback(session, query, found, limit, native_datetimes=False)
+
+
+def _filters(
+    query: Query, conditions: list[str], parameters: dict[str, object], *, native_datetimes: bool
+) -> None:
+    """source: and since: as SQL conditions on ``a`` (articles) and ``s`` (sources).
+    SQLite compares stored datetimes as text; PostgreSQL takes a datetime."""
+    if query.sources:
+        names = []
+        for number, name in enumerate(query.sources):
+            parameters[f"source{number}"] = name.casefold()
+            names.append(f":source{number}")
+        conditions.append(f"lower(s.name) IN ({', '.join(names)})")
+    if query.since is not None:
+        since = query.since.astimezone(UTC)
+        parameters["since"] = (
+            since if native_datetimes else since.replace(tzinfo=None).isoformat(sep=" ")
+        )
+        conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+
+
+def _fallback(
+    session: Session, query: Query, found: list[str], limit: int, *, native_datetimes: bool
+) -> Results:
+    """Short Chinese queries the word index missed: a substring scan of the
+    newest articles, so a one-character query is answered, not refused."""
+    terms = [t.text for t in query.terms]
+    if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
+        return Results([], 0, found)
+    conditions = ["1=1"]
+    parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "limit": limit}
+    _filters(query, conditions, parameters, native_datetimes=native_datetimes)
+    likes = []
+    for number, term in enumerate(terms):
+        parameters[f"like{number}"] = f"%{term}%"
+        likes.append(f"(a.title LIKE :like{number} OR a.body LIKE :like{number})")
+    rows = session.execute(
+        text(
+            "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+            "coalesce(a.published_at, a.fetched_at) AS at "
+            "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
+            + _FILTERS.format(where=" AND ".join(conditions))
+            + " AND ("
+            + " OR ".join(likes)
+            + ") ORDER BY at DESC, a.id DESC LIMIT :limit"
+        ),
+        parameters,
+    ).all()
+    return Results([_hit(row) for row in rows], len(rows), found, fallback=True)
+
+
+def mark_indexed(session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    """Record which version of each article's text the index now holds."""
+    articles = cast(Table, Article.__table__)
+    session.execute(
+        update(articles)
+        .where(articles.c.id == bindparam("key"))
+        .values(indexed_hash=bindparam("hash")),
+        [{"key": e.article_id, "hash": e.content_hash} for e in entries],
+    )
+
+
+def _dialect(session: Session | Connection) -> str:
+    bind = session.get_bind() if isinstance(session, Session) else session
+    return bind.dialect.name
 
 
 def max_indexed_id(session: Session | Connection) -> int:
     """The newest article the index holds (articles are indexed in id order)."""
-    return int(
-        session.execute(text("SELECT coalesce(max(rowid), 0) FROM search_index")).scalar() or 0
-    )
+    dialect = _dialect(session)
+    if dialect == "sqlite":
+        sql = "SELECT coalesce(max(rowid), 0) FROM search_index"
+    elif dialect == "postgresql":
+        sql = "SELECT coalesce(max(article_id), 0) FROM search_documents"
+    else:
+        return 0
+    return int(session.execute(text(sql)).scalar() or 0)
 
 
 def _hit(row: Sequence[object]) -> Hit:
@@ -455,8 +486,11 @@ class UnavailableSearchIndex:
 
 
 def search_index_for(session: Session | Connection) -> SearchIndex:
-    bind = session.get_bind() if isinstance(session, Session) else session
-    dialect = bind.dialect.name
+    dialect = _dialect(session)
     if dialect == "sqlite":
         return SqliteSearchIndex()
+    if dialect == "postgresql":
+        from digests.search.postgres import PostgresSearchIndex
+
+        return PostgresSearchIndex()
     return UnavailableSearchIndex(dialect)

@@ -49,9 +49,9 @@ class Base(DeclarativeBase):
     pass
 
 
-# Tables made by hand in migrations, outside the ORM: the search index (an
-# FTS5 virtual table and the shadow tables SQLite keeps for it).
-UNMAPPED_TABLE_PREFIXES = ("search_index", "search_titles")
+# Tables made by hand in migrations, outside the ORM: the search index (FTS5
+# virtual tables and their shadow tables on SQLite; tsvectors on PostgreSQL).
+UNMAPPED_TABLE_PREFIXES = ("search_index", "search_titles", "search_documents")
 
 
 def is_mapped_table(name: str | None) -> bool:

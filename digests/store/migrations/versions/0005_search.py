@@ -28,7 +28,11 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_saved_searches_chat_id", "saved_searches", ["chat_id"])
-    if op.get_bind().dialect.name != "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        _postgresql()
+        return
+    if dialect != "sqlite":
         return
     # rowid = articles.id. title/body hold space-joined analyzed words;
     # grams the title's characters and character pairs.
@@ -51,7 +55,33 @@ def upgrade() -> None:
     )
 
 
+def _postgresql() -> None:
+    # Vectors built by digests/search/postgres.py from the analyzed words.
+    op.execute(
+        "CREATE TABLE search_documents ("
+        " article_id integer PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,"
+        " document tsvector NOT NULL,"
+        " titles tsvector NOT NULL)"
+    )
+    op.execute("CREATE INDEX ix_search_documents ON search_documents USING gin (document)")
+    op.execute("CREATE INDEX ix_search_documents_titles ON search_documents USING gin (titles)")
+    op.execute(
+        "CREATE FUNCTION articles_search_stale() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN DELETE FROM search_documents WHERE article_id = NEW.id; "
+        "NEW.indexed_hash := NULL; RETURN NEW; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER articles_search_update BEFORE UPDATE OF content_hash ON articles "
+        "FOR EACH ROW WHEN (OLD.content_hash IS DISTINCT FROM NEW.content_hash) "
+        "EXECUTE FUNCTION articles_search_stale()"
+    )
+
+
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS articles_search_update ON articles")
+        op.execute("DROP FUNCTION IF EXISTS articles_search_stale()")
+        op.execute("DROP TABLE IF EXISTS search_documents")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS articles_search_update")
         op.execute("DROP TRIGGER IF EXISTS articles_search_delete")

@@ -1,0 +1,205 @@
+"""The search index on PostgreSQL: tsvector documents of the same analyzed words.
+
+The vectors are built here from the words the summarizer segmented (no text
+search parser, so Chinese words stay whole whatever the server's locale): a
+document vector with the title at weight A, the body at B and the title's
+characters and pairs at C, and a titles vector (A and C) for ranking title
+matches on their own. GIN indexes both. Queries are tsquery literals whose
+every lexeme is quoted here, so user text is never query syntax. Rows go with
+their article (foreign key, ON DELETE CASCADE) and a trigger drops a row
+whose article's text changes until it is indexed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from digests.search.index import (
+    _SELECT,
+    COUNT_CAP,
+    TITLE_BOOST,
+    Hit,
+    IndexEntry,
+    Results,
+    _fallback,
+    _filters,
+    _hit,
+    _phrases_hold,
+    mark_indexed,
+    needles,
+)
+from digests.search.query import Query, Term
+from digests.search.terms import is_han, query_words
+
+MAX_POSITION = 16383  # tsvector positions stop here
+MAX_POSITIONS_PER_WORD = 256
+MAX_LEXEME_BYTES = 2046
+
+
+def _lexeme(word: str) -> str:
+    word = word.encode("utf-8")[:MAX_LEXEME_BYTES].decode("utf-8", "ignore")
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(columns: Sequence[tuple[str, str]]) -> str:
+    """``'word':1A,5A 'other':2B`` for (space-joined words, weight) columns in order."""
+    positions: dict[tuple[str, str], list[int]] = {}
+    at = 0
+    for words, weight in columns:
+        for word in words.split():
+            at = min(at + 1, MAX_POSITION)
+            positions.setdefault((word, weight), []).append(at)
+    merged: dict[str, list[str]] = {}
+    for (word, weight), spots in positions.items():
+        merged.setdefault(word, []).extend(f"{p}{weight}" for p in spots[:MAX_POSITIONS_PER_WORD])
+    return " ".join(f"{_lexeme(word)}:{','.join(spots)}" for word, spots in merged.items())
+
+
+def _word(word: str, titles_only: bool) -> str:
+    weights = "A" if titles_only else "AB"
+    if is_han(word) and len(word) <= 2:
+        weights += "C"
+    return f"{_lexeme(word)}:{weights}"
+
+
+def _term(term: Term, titles_only: bool = False) -> str | None:
+    words = query_words(term.text)
+    if not words:
+        return None
+    return "(" + " & ".join(_word(word, titles_only) for word in words) + ")"
+
+
+def tsquery_literal(query: Query, *, titles_only: bool = False) -> str | None:
+    groups = []
+    for group in query.groups:
+        clauses = [clause for term in group if (clause := _term(term, titles_only))]
+        if clauses:
+            groups.append("(" + " | ".join(clauses) + ")")
+    if not groups:
+        return None
+    expression = " & ".join(groups)
+    excluded = [clause for term in query.excluded if (clause := _term(term))]
+    if excluded and not titles_only:
+        expression = f"({expression}) & !({' | '.join(excluded)})"
+    return expression
+
+
+_FROM = (
+    " FROM search_documents d JOIN articles a ON a.id = d.article_id"
+    " JOIN sources s ON s.id = a.source_id"
+    " WHERE d.document @@ CAST(:q AS tsquery) AND {where}"
+)
+
+
+class PostgresSearchIndex:
+    available = True
+
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+        if not entries:
+            return
+        session.execute(
+            text("DELETE FROM search_documents WHERE article_id = :id"),
+            [{"id": e.article_id} for e in entries],
+        )
+        session.execute(
+            text(
+                "INSERT INTO search_documents (article_id, document, titles) "
+                "VALUES (:id, CAST(:document AS tsvector), CAST(:titles AS tsvector))"
+            ),
+            [
+                {
+                    "id": e.article_id,
+                    "document": tsvector_literal([(e.title, "A"), (e.body, "B"), (e.grams, "C")]),
+                    "titles": tsvector_literal([(e.title, "A"), (e.grams, "C")]),
+                }
+                for e in entries
+            ],
+        )
+        mark_indexed(session, entries)
+
+    def clear(self, session: Session) -> None:
+        session.execute(text("DELETE FROM search_documents"))
+        session.execute(text("UPDATE articles SET indexed_hash = NULL"))
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
+        expression = tsquery_literal(query)
+        found = needles(query)
+        if expression is None:
+            return Results([], 0, found)
+        conditions = ["TRUE"]
+        parameters: dict[str, Any] = {"q": expression}
+        _filters(query, conditions, parameters, native_datetimes=True)
+        where = " AND ".join(conditions)
+        has_phrases = any(term.phrase for term in query.terms)
+        rows = session.execute(
+            text(
+                _SELECT
+                + _FROM.format(where=where)
+                + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
+                " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
+                " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
+                " at DESC, a.id DESC" + ("" if has_phrases else " LIMIT :limit OFFSET :offset")
+            ),
+            {
+                **parameters,
+                "tq": tsquery_literal(query, titles_only=True),
+                "boost": TITLE_BOOST,
+                "limit": limit,
+                "offset": offset,
+            },
+        ).all()
+        if has_phrases:
+            rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
+            total = len(rows)
+            rows = rows[offset : offset + limit]
+        else:
+            total = int(
+                session.scalar(
+                    text(
+                        "SELECT count(*) FROM (SELECT 1"
+                        + _FROM.format(where=where)
+                        + " LIMIT :cap) x"
+                    ),
+                    {**parameters, "cap": COUNT_CAP},
+                )
+                or 0
+            )
+        if total == 0 and offset == 0:
+            return _fallback(session, query, found, limit, native_datetimes=True)
+        return Results([_hit(row) for row in rows], total, found)
+
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        expression = tsquery_literal(query)
+        if expression is None:
+            return [], after_id
+        conditions = ["a.id > :after"]
+        parameters: dict[str, Any] = {"q": expression, "after": after_id, "limit": limit}
+        _filters(query, conditions, parameters, native_datetimes=True)
+        rows = session.execute(
+            text(
+                _SELECT
+                + _FROM.format(where=" AND ".join(conditions))
+                + " ORDER BY a.id LIMIT :limit"
+            ),
+            parameters,
+        ).all()
+        hits = [_hit(row) for row in rows]
+        if len(hits) == limit:
+            last = hits[-1].article_id
+        else:
+            last = int(
+                session.execute(
+                    text("SELECT coalesce(max(article_id), 0) FROM search_documents")
+                ).scalar()
+                or 0
+            )
+        if any(term.phrase for term in query.terms):
+            hits = [h for h in hits if _phrases_hold(query, h.title, h.body)]
+        return hits, max(after_id, last)
