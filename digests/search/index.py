@@ -10,7 +10,7 @@ quoted strings built here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -83,36 +83,51 @@ def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _word_clause(word: str, titles_only: bool) -> str:
+@dataclass(frozen=True, slots=True)
+class Syntax:
+    """How one engine spells a query: a word (in which fields), AND, OR, NOT."""
+
+    word: Callable[[str, bool], str]  # (word, titles only) -> clause
+    both: str
+    either: str
+    without: str  # "{kept} ... {dropped}"
+
+
+def _fts5_word(word: str, titles_only: bool) -> str:
     columns = ["title"] if titles_only else ["title", "body"]
     if is_han(word) and len(word) <= 2:  # also the title's characters and pairs
         columns.append("grams")
     return f"({{{' '.join(columns)}}} : {_quote(word)})"
 
 
-def term_clause(term: Term, titles_only: bool = False) -> str | None:
+FTS5 = Syntax(_fts5_word, " AND ", " OR ", "({kept}) NOT ({dropped})")
+
+
+def term_clause(term: Term, titles_only: bool = False, syntax: Syntax = FTS5) -> str | None:
     words = query_words(term.text)
     if not words:
         return None
-    return "(" + " AND ".join(_word_clause(word, titles_only) for word in words) + ")"
+    return "(" + syntax.both.join(syntax.word(word, titles_only) for word in words) + ")"
 
 
-def match_expression(query: Query, *, titles_only: bool = False) -> str | None:
-    """The FTS5 MATCH expression for ``query`` (over titles only: for the
-    titles table); None when nothing is searchable."""
+def match_expression(
+    query: Query, *, titles_only: bool = False, syntax: Syntax = FTS5
+) -> str | None:
+    """The engine's query for ``query`` (over titles only: for ranking title
+    matches); None when nothing is searchable. Every word is quoted."""
     groups = []
     for group in query.groups:
-        clauses = [clause for term in group if (clause := term_clause(term, titles_only))]
+        clauses = [c for term in group if (c := term_clause(term, titles_only, syntax))]
         if clauses:
-            groups.append("(" + " OR ".join(clauses) + ")")
+            groups.append("(" + syntax.either.join(clauses) + ")")
     if not groups:
         return None
-    expression = " AND ".join(groups)
+    expression = syntax.both.join(groups)
     if titles_only:
         return expression
-    excluded = [clause for term in query.excluded if (clause := term_clause(term))]
+    excluded = [c for term in query.excluded if (c := term_clause(term, False, syntax))]
     if excluded:
-        expression = f"({expression}) NOT ({' OR '.join(excluded)})"
+        expression = syntax.without.format(kept=expression, dropped=syntax.either.join(excluded))
     return expression
 
 

@@ -26,15 +26,17 @@ from digests.search.index import (
     Hit,
     IndexEntry,
     Results,
+    Syntax,
     _fallback,
     _filters,
     _hit,
     _phrases_hold,
     mark_indexed,
+    match_expression,
     needles,
 )
-from digests.search.query import Query, Term
-from digests.search.terms import is_han, query_words
+from digests.search.query import Query
+from digests.search.terms import is_han
 
 MAX_POSITION = 16383  # tsvector positions stop here
 MAX_POSITIONS_PER_WORD = 256
@@ -67,26 +69,11 @@ def _word(word: str, titles_only: bool) -> str:
     return f"{_lexeme(word)}:{weights}"
 
 
-def _term(term: Term, titles_only: bool = False) -> str | None:
-    words = query_words(term.text)
-    if not words:
-        return None
-    return "(" + " & ".join(_word(word, titles_only) for word in words) + ")"
+TSQUERY = Syntax(_word, " & ", " | ", "({kept}) & !({dropped})")
 
 
 def tsquery_literal(query: Query, *, titles_only: bool = False) -> str | None:
-    groups = []
-    for group in query.groups:
-        clauses = [clause for term in group if (clause := _term(term, titles_only))]
-        if clauses:
-            groups.append("(" + " | ".join(clauses) + ")")
-    if not groups:
-        return None
-    expression = " & ".join(groups)
-    excluded = [clause for term in query.excluded if (clause := _term(term))]
-    if excluded and not titles_only:
-        expression = f"({expression}) & !({' | '.join(excluded)})"
-    return expression
+    return match_expression(query, titles_only=titles_only, syntax=TSQUERY)
 
 
 _FROM = (
