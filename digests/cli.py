@@ -41,6 +41,12 @@ def say_error(message: str) -> None:
     print(" ".join(redact(message).split()), file=sys.stderr)
 
 
+def apply_search_settings(settings: Settings) -> None:
+    from digests.search.index import configure_search
+
+    configure_search(settings.search.engine, settings.search.index_dir)
+
+
 def apply_text_settings(settings: Settings) -> None:
     path = settings.text.user_dictionary
     if not path:
@@ -204,6 +210,10 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
         source = remove_source(session, args.source, purge=args.purge, now=datetime.now(UTC))
         kept = "its articles deleted" if args.purge else "its articles kept"
         print(f"removed source #{source.id}: {source.name} ({kept})")
+    if args.purge:
+        from digests.enrich import index_stored
+
+        index_stored(db)  # the search index forgets them too
     return EXIT_OK
 
 
@@ -592,6 +602,7 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         )
         configure_logging(settings.log_level)
         apply_text_settings(settings)
+        apply_search_settings(settings)
         return int(args.run(args, settings))
     except NewsdigestError as exc:
         say_error(f"newsdigest: error: {exc}")

@@ -170,6 +170,12 @@ class DeliverySettings(_Strict):
 
 
 class SearchSettings(_Strict):
+    # The index on SQLite: "tantivy" (a directory beside the database file;
+    # fast at any size) or "fts5" (inside the database file). PostgreSQL always
+    # uses its own tsvector index. Run `newsdigest reindex` after a change.
+    engine: str = Field("tantivy", pattern=r"^(tantivy|fts5)$")
+    # Where the tantivy index lives; empty: beside the database, "<file>.search".
+    index_dir: str = ""
     # Keyword alerts: at most this many pushes per alert and hour (the rest of
     # an hour's matches are dropped, not queued), and alerts per chat.
     alerts_per_hour: int = Field(5, ge=1, le=100)

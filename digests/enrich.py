@@ -68,9 +68,11 @@ def index_entry(article_id: int, content_hash: str, title: str, document: Docume
 def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None = None) -> int:
     """Index summarized articles the index does not hold (an older database, a
     rebuild); returns how many. ``on_progress(done, total)`` after each batch."""
-    with db.read() as session:
-        if not search_index_for(session).available:
+    with db.write() as session:
+        index = search_index_for(session)
+        if not index.available:
             return 0
+        index.store(session, [])  # drop what was deleted or changed (an outside index)
         total = count_unindexed(session)
     done = 0
     failed: set[int] = set()

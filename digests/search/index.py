@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, text, update
@@ -435,6 +436,8 @@ def _fallback(
 
 def mark_indexed(session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
     """Record which version of each article's text the index now holds."""
+    if not entries:
+        return
     articles = cast(Table, Article.__table__)
     session.execute(
         update(articles)
@@ -452,7 +455,9 @@ def _dialect(session: Session | Connection) -> str:
 def max_indexed_id(session: Session | Connection) -> int:
     """The newest article the index holds (articles are indexed in id order)."""
     dialect = _dialect(session)
-    if dialect == "sqlite":
+    if dialect == "sqlite" and _engine["name"] == "tantivy":
+        sql = "SELECT coalesce(max(id), 0) FROM articles WHERE indexed_hash = content_hash"
+    elif dialect == "sqlite":
         sql = "SELECT coalesce(max(rowid), 0) FROM search_index"
     elif dialect == "postgresql":
         sql = "SELECT coalesce(max(article_id), 0) FROM search_documents"
@@ -500,8 +505,34 @@ class UnavailableSearchIndex:
         return [], after_id
 
 
+_engine = {"name": "tantivy", "directory": ""}
+
+
+def configure_search(engine: str, index_dir: str = "") -> None:
+    """The index a SQLite deployment uses (settings ``search.engine``/``index_dir``)."""
+    _engine.update(name=engine, directory=index_dir)
+
+
+def search_engine() -> str:
+    return _engine["name"]
+
+
+def _tantivy_directory(session: Session | Connection) -> Path:
+    if _engine["directory"]:
+        return Path(_engine["directory"])
+    bind = session.get_bind() if isinstance(session, Session) else session
+    database = bind.engine.url.database
+    if not database or database == ":memory:":
+        raise StoreError("search.index_dir must be set for an in-memory database")
+    return Path(database + ".search")
+
+
 def search_index_for(session: Session | Connection) -> SearchIndex:
     dialect = _dialect(session)
+    if dialect == "sqlite" and _engine["name"] == "tantivy":
+        from digests.search.tantivy_index import TantivySearchIndex
+
+        return TantivySearchIndex(_tantivy_directory(session))
     if dialect == "sqlite":
         return SqliteSearchIndex()
     if dialect == "postgresql":
