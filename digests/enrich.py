@@ -95,7 +95,9 @@ def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None
                 failed.add(article_id)
                 log.warning("article #%d: not indexed: %s: %s", article_id, type(exc).__name__, exc)
         with db.write() as session:
-            search_index_for(session).store(session, entries)
+            written = search_index_for(session).store(session, entries)
+        if not written:  # the index is busy (another process): the next round
+            return done
         done += len(entries)
         if on_progress is not None:
             on_progress(done, total)

@@ -233,3 +233,33 @@ def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
     ]
     assert titles(news, "航线 -步道") == ["临江港新开两条内河航线"]
     assert titles(news, "航线 -临江港") == ["滨江步道首段建成"]
+
+
+def test_tantivy_stays_consistent_through_a_crash_and_a_busy_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_search("tantivy")
+    db = Database(f"sqlite:///{tmp_path / 'crash.db'}")
+    db.upgrade()
+
+    def crash(*_args: object) -> None:
+        raise RuntimeError("killed between the index commit and the database commit")
+
+    monkeypatch.setattr("digests.search.tantivy_index.mark_indexed", crash)
+    with pytest.raises(RuntimeError):
+        store(db, "wire", [("江州港开通新航线", "航线开通。")])
+    monkeypatch.undo()
+    configure_search("tantivy")
+    summarize_stored(db)  # the next round indexes it again: replaced, not doubled
+    assert titles(db, "航线") == ["江州港开通新航线"]
+    assert _index_rows(db) == 1
+    with db.read() as session:
+        index = search_index_for(session)
+    assert isinstance(index, TantivySearchIndex)
+    holder = index.index.writer(heap_size=15_000_000, num_threads=1)  # another process
+    store(db, "wire", [("南屿港扩建工程", "码头扩建工程启动。")])  # summarized; indexing waits
+    assert titles(db, "扩建工程") == []
+    del holder
+    summarize_stored(db)
+    assert titles(db, "扩建工程") == ["南屿港扩建工程"]
+    db.close()

@@ -68,7 +68,9 @@ class Results:
 class SearchIndex(Protocol):
     available: bool
 
-    def store(self, session: Session, entries: Sequence[IndexEntry]) -> None: ...
+    def store(self, session: Session, entries: Sequence[IndexEntry]) -> bool:
+        """Write the entries; False when the index could not be written now."""
+        ...
 
     def clear(self, session: Session) -> None: ...
 
@@ -172,9 +174,9 @@ class SqliteSearchIndex:
 
     available = True
 
-    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> bool:
         if not entries:
-            return
+            return True
         ids = [{"id": e.article_id} for e in entries]
         values = [
             {"id": e.article_id, "title": e.title, "body": e.body, "grams": e.grams}
@@ -194,6 +196,7 @@ class SqliteSearchIndex:
             values,
         )
         mark_indexed(session, entries)
+        return True
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_index"))
@@ -490,8 +493,8 @@ class UnavailableSearchIndex:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
 
-    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
-        return None
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> bool:
+        return False
 
     def clear(self, session: Session) -> None:
         return None

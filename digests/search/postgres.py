@@ -86,9 +86,9 @@ _FROM = (
 class PostgresSearchIndex:
     available = True
 
-    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> bool:
         if not entries:
-            return
+            return True
         session.execute(
             text("DELETE FROM search_documents WHERE article_id = :id"),
             [{"id": e.article_id} for e in entries],
@@ -108,6 +108,7 @@ class PostgresSearchIndex:
             ],
         )
         mark_indexed(session, entries)
+        return True
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_documents"))

@@ -90,13 +90,13 @@ class TantivySearchIndex:
             log.info("search index busy (%s); this round is indexed later", exc)
             return None
 
-    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> bool:
         gone = [int(r[0]) for r in session.execute(text("SELECT article_id FROM search_outbox"))]
         if not entries and not gone:
-            return
+            return True
         writer = self._writer()
         if writer is None:
-            return
+            return False
         try:
             for article_id in {*gone, *(e.article_id for e in entries)}:
                 writer.delete_documents_by_term("id", article_id)
@@ -116,6 +116,7 @@ class TantivySearchIndex:
                 [{"id": article_id} for article_id in gone],
             )
         mark_indexed(session, entries)
+        return True
 
     def clear(self, session: Session) -> None:
         writer = self._writer()
