@@ -22,7 +22,6 @@ from digests.store.models import (
     Edition,
     EditionRender,
     Subscriber,
-    UTCDateTime,
     utcnow,
 )
 
@@ -34,7 +33,6 @@ PENDING, SENDING, SENT, FAILED, SKIPPED, UNKNOWN = (
     "skipped",
     "unknown",
 )
-FINAL_STATES = (SENT, FAILED, SKIPPED, UNKNOWN)
 MAX_ERROR_CHARS = 500
 
 
@@ -206,12 +204,6 @@ def due_messages(session: Session, now: datetime, limit: int) -> list[DueMessage
     ]
 
 
-def next_due(session: Session) -> datetime | None:
-    return session.scalar(
-        select(func.min(Delivery.not_before, type_=UTCDateTime())).where(Delivery.state == PENDING)
-    )
-
-
 def claim(session: Session | Connection, delivery_id: int, chat_id: int) -> bool:
     """pending -> sending, counted as an attempt; False if it was not pending."""
     result = session.execute(
@@ -278,14 +270,3 @@ def ledger_counts(session: Session, edition_id: int | None = None) -> dict[str, 
     if edition_id is not None:
         query = query.where(Delivery.edition_id == edition_id)
     return {state: int(count) for state, count in session.execute(query).all()}
-
-
-def delivery_window(session: Session, edition_id: int) -> tuple[datetime | None, datetime | None]:
-    """When an edition's first and last messages were sent."""
-    first, last = session.execute(
-        select(
-            func.min(Delivery.sent_at, type_=UTCDateTime()),
-            func.max(Delivery.sent_at, type_=UTCDateTime()),
-        ).where(Delivery.edition_id == edition_id, Delivery.state == SENT)
-    ).one()
-    return first, last

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digests.store.models import Subscriber, WordFilter, utcnow
@@ -80,13 +80,6 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> Subscribe
     old.chat_type = "supergroup"
     old.updated_at = utcnow()
     return old
-
-
-def subscriber_counts(session: Session) -> dict[str, int]:
-    counts = dict(
-        session.execute(select(Subscriber.active, func.count()).group_by(Subscriber.active)).all()
-    )
-    return {"active": counts.get(True, 0), "inactive": counts.get(False, 0)}
 
 
 def word_filters(
