@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import (
     NO_PREVIEW,
+    active_subscriber,
     current_subscriber,
     language_for,
     may_change,
@@ -26,25 +27,16 @@ from digests.filters import MAX_FILTER_CHARS, Matcher
 from digests.search.index import match_expression, max_indexed_id
 from digests.search.query import parse_query
 from digests.store import deliveries as ledger
-from digests.store.models import Alert, Subscriber, WordFilter
+from digests.store.models import Alert, WordFilter
 
 REMOVE_BUTTON = re.compile(r"^rm:([aw]):(\d{1,12})$")
-
-
-async def _subscriber(update: Update, app: BotServices) -> Subscriber | None:
-    chat = update.effective_chat
-    subscriber = current_subscriber(app, chat.id) if chat else None
-    if subscriber is None or not subscriber.active:
-        await reply(update, text(language_for(update, app), "need_start"))
-        return None
-    return subscriber
 
 
 async def add_alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not await may_change(update, context):
         return
     app = services(context)
-    subscriber = await _subscriber(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
     language, query = subscriber.language, " ".join(context.args or []).strip()
@@ -94,7 +86,7 @@ async def _add_filter(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: 
     if not await may_change(update, context):
         return
     app = services(context)
-    subscriber = await _subscriber(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
     language = subscriber.language
@@ -160,7 +152,7 @@ def _keyboard(entries: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 async def list_filters(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     app = services(context)
-    subscriber = await _subscriber(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None or message is None:
         return
     entries = _listing(app, subscriber.id)

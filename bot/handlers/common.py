@@ -45,6 +45,16 @@ def next_delivery(
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}", zone_name
 
 
+async def active_subscriber(update: Update, app: BotServices) -> Subscriber | None:
+    """The chat's active subscription, or a reply saying to /start first."""
+    chat = update.effective_chat
+    subscriber = current_subscriber(app, chat.id) if chat else None
+    if subscriber is None or not subscriber.active:
+        await reply(update, text(language_for(update, app, subscriber), "not_subscribed"))
+        return None
+    return subscriber
+
+
 async def reply(update: Update, message_html: str) -> None:
     message = update.effective_message
     if message is not None:

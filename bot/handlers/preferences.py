@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import (
     NO_PREVIEW,
+    active_subscriber,
     current_subscriber,
     language_for,
     may_change,
@@ -49,21 +50,12 @@ def _change(
     return subscriber
 
 
-async def _subscribed_or_say(update: Update, app: BotServices) -> Subscriber | None:
-    chat = update.effective_chat
-    subscriber = current_subscriber(app, chat.id) if chat else None
-    if subscriber is None or not subscriber.active:
-        await reply(update, text(language_for(update, app, None), "not_subscribed"))
-        return None
-    return subscriber
-
-
 async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
     if chat is None or not await may_change(update, context):
         return
     app = services(context)
-    subscriber = await _subscribed_or_say(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
     language = subscriber.language
@@ -88,7 +80,7 @@ async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat is None or not await may_change(update, context):
         return
     app = services(context)
-    subscriber = await _subscribed_or_say(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
     language = subscriber.language
@@ -158,7 +150,7 @@ async def choose_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if chat is None or message is None or not await may_change(update, context):
         return
     app = services(context)
-    subscriber = await _subscribed_or_say(update, app)
+    subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
     available = _available(app, subscriber)
