@@ -11,17 +11,17 @@ retried, exactly once.
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
-from bot.render import safe_href
+from bot.render import hit_html
 from digests.config import Settings
 from digests.filters import article_muted
 from digests.search.index import Hit, max_indexed_id, search_index_for
 from digests.search.query import parse_query
-from digests.search.snippet import highlight, snippet
 from digests.store.db import Database
 from digests.store.deliveries import PENDING
 from digests.store.models import Alert, Delivery, Subscriber
@@ -32,15 +32,8 @@ SCAN = 200
 
 
 def alert_html(query: str, hit: Hit, needles: list[str]) -> str:
-    title = f"<b>{highlight(hit.title, needles)}</b>"
-    href = safe_href(hit.link)
-    if href:
-        title = f'<a href="{href}">{title}</a>'
-    return (
-        f"🔔 {highlight(query[:100], [])}\n{title}\n"
-        f"<i>{highlight(hit.source, [])} · {hit.when:%Y-%m-%d %H:%M}</i>\n"
-        f"{snippet(hit.body, needles, width=160)}"
-    )
+    found = hit_html(hit, needles, snippet_width=160, with_time=True)
+    return f"🔔 {html.escape(query[:100], quote=False)}\n{found}"
 
 
 def plan_alerts(db: Database, settings: Settings, now: datetime) -> int:
@@ -66,7 +59,9 @@ def plan_alerts(db: Database, settings: Settings, now: datetime) -> int:
         query = parse_query(text, now)
         with db.write() as session:
             index = search_index_for(session)
-            hits, cursor = index.newer_matches(session, query, after_id=last_seen, limit=SCAN)
+            hits, cursor = index.newer_matches(
+                session, query, after_id=last_seen, until_id=newest, limit=SCAN
+            )
             mutes = filters.get(subscriber_id, ((), ()))[0]
             hits = [h for h in hits if not article_muted(h.title, h.body, mutes)]
             pushed = session.scalar(
@@ -96,9 +91,7 @@ def plan_alerts(db: Database, settings: Settings, now: datetime) -> int:
             if rows:
                 session.execute(insert(Delivery), rows)
             session.execute(
-                Alert.__table__.update()  # type: ignore[attr-defined]
-                .where(Alert.id == alert_id)
-                .values(last_article_id=cursor)
+                update(Alert).where(Alert.id == alert_id).values(last_article_id=cursor)
             )
         planned += len(rows)
         if dropped:

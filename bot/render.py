@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from digests.compose import Digest, Item
 from digests.present import Strings, is_latin, strings_for
+from digests.search.index import Hit
+from digests.search.snippet import SNIPPET_CHARS, highlight, snippet
 
 MESSAGE_LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
@@ -47,6 +50,19 @@ def safe_href(link: str | None) -> str | None:
     if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
         return None
     return html.escape(link.strip(), quote=True)
+
+
+def hit_html(
+    hit: Hit, needles: Sequence[str], *, snippet_width: int = SNIPPET_CHARS, with_time: bool = False
+) -> str:
+    """A found article: its linked title, source and date, and a snippet, with
+    the searched words in bold (search pages, inline results, alerts)."""
+    title = f"<b>{highlight(hit.title, needles)}</b>"
+    href = safe_href(hit.link)
+    if href:
+        title = f'<a href="{href}">{title}</a>'
+    when = f"{hit.when:%Y-%m-%d %H:%M}" if with_time else f"{hit.when:%Y-%m-%d}"
+    return f"{title}\n<i>{_e(hit.source)} · {when}</i>\n{snippet(hit.body, needles, snippet_width)}"
 
 
 def _linked(text: str, link: str | None, *, bold: bool = False) -> str:

@@ -8,7 +8,6 @@ honoured only in the chat whose search it is.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from telegram import (
     InlineKeyboardButton,
@@ -22,24 +21,14 @@ from telegram.ext import ContextTypes
 
 from bot.handlers.common import NO_PREVIEW, current_subscriber, language_for, reply
 from bot.i18n import text
-from bot.render import safe_href
+from bot.render import hit_html, safe_href
 from bot.services import BotServices, services
-from digests.search.index import COUNT_CAP, Hit
+from digests.search.index import COUNT_CAP
 from digests.search.service import SearchPage, search
-from digests.search.snippet import highlight, snippet
 from digests.store.models import SavedSearch
 
 PAGE_BUTTON = re.compile(r"^sp:(\d{1,12}):(\d{1,3})$")
 INLINE_RESULTS = 10
-
-
-def _hit_html(number: int, hit: Hit, needles: list[str], zone_date: datetime) -> str:
-    title = f"<b>{highlight(hit.title, needles)}</b>"
-    href = safe_href(hit.link)
-    if href:
-        title = f'<a href="{href}">{title}</a>'
-    meta = f"<i>{highlight(hit.source, [])} · {zone_date:%Y-%m-%d}</i>"
-    return f"{number}. {title}\n{meta}\n{snippet(hit.body, needles)}"
 
 
 def page_html(found: SearchPage, language: str) -> str:
@@ -63,7 +52,7 @@ def page_html(found: SearchPage, language: str) -> str:
         lines.append(text(language, "search_ignored", what=", ".join(found.query.problems)))
     first = found.page * found.per_page + 1
     for number, hit in enumerate(found.results.hits, start=first):
-        lines.append(_hit_html(number, hit, found.results.needles, hit.when))
+        lines.append(f"{number}. {hit_html(hit, found.results.needles)}")
     return "\n\n".join(lines)
 
 
@@ -164,12 +153,7 @@ async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     results = []
     if found.problem is None:
         for hit in found.results.hits:
-            body = snippet(hit.body, found.results.needles, width=160)
-            title = f"<b>{highlight(hit.title, [])}</b>"
-            href = safe_href(hit.link)
-            if href:
-                title = f'<a href="{href}">{title}</a>'
-            content = f"{title}\n<i>{highlight(hit.source, [])} · {hit.when:%Y-%m-%d}</i>\n{body}"
+            content = hit_html(hit, found.results.needles, snippet_width=160)
             results.append(
                 InlineQueryResultArticle(
                     id=str(hit.article_id),
@@ -178,7 +162,7 @@ async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                     input_message_content=InputTextMessageContent(
                         content, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
                     ),
-                    url=hit.link if href else None,
+                    url=hit.link if safe_href(hit.link) else None,
                 )
             )
     await inline.answer(results, cache_time=60, is_personal=False)

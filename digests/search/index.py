@@ -77,8 +77,11 @@ class SearchIndex(Protocol):
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results: ...
 
     def newer_matches(
-        self, session: Session, query: Query, *, after_id: int, limit: int
-    ) -> tuple[list[Hit], int]: ...
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        """Matches among articles (after_id, until_id], oldest first, and the
+        alert's next cursor (see ``cursor_after``)."""
+        ...
 
 
 def _quote(word: str) -> str:
@@ -134,6 +137,21 @@ def match_expression(
     return expression
 
 
+def phrase_page(
+    query: Query, rows: Sequence[Any], offset: int, limit: int
+) -> tuple[list[Any], int]:
+    """Of candidate rows (id, title, body, ...), those whose quoted phrases hold:
+    one page of them, and how many there are."""
+    kept = [row for row in rows if _phrases_hold(query, row[1], row[2])]
+    return kept[offset : offset + limit], len(kept)
+
+
+def cursor_after(hits: Sequence[Hit], limit: int, until_id: int) -> int:
+    """Where an alert's next look starts: after the last article read when the
+    page was full, else after everything indexed up to ``until_id``."""
+    return hits[-1].article_id if len(hits) == limit else until_id
+
+
 def needles(query: Query) -> list[str]:
     """Words to highlight: each term as typed and the words it was analyzed into."""
     out: list[str] = []
@@ -146,6 +164,8 @@ def needles(query: Query) -> list[str]:
 
 def _phrases_hold(query: Query, title: str, body: str) -> bool:
     """Quoted phrases appear as written (the index only knows words)."""
+    if not any(term.phrase for term in query.terms):
+        return True
     haystack = " ".join(f"{title}\n{body}".split()).casefold()
     for group in query.groups:
         phrases = [t for t in group if t.phrase]
@@ -210,7 +230,7 @@ class SqliteSearchIndex:
             return Results([], 0, found)
         conditions = ["1"]
         parameters: dict[str, object] = {"match": expression}
-        self._filters(query, conditions, parameters)
+        _filters(query, conditions, parameters, native_datetimes=False)
         where = " AND ".join(conditions)
         has_phrases = any(term.phrase for term in query.terms)
         title_match = match_expression(query, titles_only=True)
@@ -222,13 +242,10 @@ class SqliteSearchIndex:
         else:
             rows = self._common(session, query, where, parameters, title_match, offset, limit)
         if has_phrases:
-            rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
-            total = len(rows)
-            rows = rows[offset : offset + limit]
-        hits = [_hit(row) for row in rows]
+            rows, total = phrase_page(query, rows, offset, limit)
         if total == 0 and offset == 0:
-            return self._fallback(session, query, found, limit)
-        return Results(hits, total, found)
+            return _fallback(session, query, found, limit, native_datetimes=False)
+        return Results([_hit(row) for row in rows], total, found)
 
     @staticmethod
     def _count(session: Session, where: str, parameters: dict[str, object]) -> int:
@@ -353,21 +370,22 @@ class SqliteSearchIndex:
         return titled + list(rest)
 
     def newer_matches(
-        self, session: Session, query: Query, *, after_id: int, limit: int
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
     ) -> tuple[list[Hit], int]:
-        """Articles stored after ``after_id`` that match, oldest first (alerts),
-        and the last article id looked at (where the next call starts)."""
         expression = match_expression(query)
         if expression is None:
-            return [], after_id
-        conditions = ["a.id > :after"]
-        parameters: dict[str, object] = {"match": expression, "after": after_id, "limit": limit}
-        self._filters(query, conditions, parameters)
+            return [], until_id
+        conditions = ["a.id > :after", "a.id <= :until"]
+        parameters: dict[str, object] = {
+            "match": expression,
+            "after": after_id,
+            "until": until_id,
+            "limit": limit,
+        }
+        _filters(query, conditions, parameters, native_datetimes=False)
         rows = session.execute(
             text(
-                "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
-                "coalesce(a.published_at, a.fetched_at) AS at "
-                "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match "
+                _SELECT + "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match "
                 "      AND rowid > :after) m"
                 + _FILTERS.format(where=" AND ".join(conditions))
                 + " ORDER BY a.id LIMIT :limit"
@@ -375,17 +393,8 @@ class SqliteSearchIndex:
             parameters,
         ).all()
         hits = [_hit(row) for row in rows]
-        last = hits[-1].article_id if len(hits) == limit else max_indexed_id(session)
-        if any(term.phrase for term in query.terms):
-            hits = [h for h in hits if _phrases_hold(query, h.title, h.body)]
-        return hits, max(after_id, last)
-
-    @staticmethod
-    def _filters(query: Query, conditions: list[str], parameters: dict[str, object]) -> None:
-        _filters(query, conditions, parameters, native_datetimes=False)
-
-    def _fallback(self, session: Session, query: Query, found: list[str], limit: int) -> Results:
-        return _fallback(session, query, found, limit, native_datetimes=False)
+        cursor = cursor_after(hits, limit, until_id)
+        return [h for h in hits if _phrases_hold(query, h.title, h.body)], cursor
 
 
 def _filters(
@@ -459,7 +468,11 @@ def max_indexed_id(session: Session | Connection) -> int:
     """The newest article the index holds (articles are indexed in id order)."""
     dialect = _dialect(session)
     if dialect == "sqlite" and _engine["name"] == "tantivy":
-        sql = "SELECT coalesce(max(id), 0) FROM articles WHERE indexed_hash = content_hash"
+        # newest first along the primary key: stops at the first indexed article
+        sql = (
+            "SELECT coalesce((SELECT id FROM articles WHERE indexed_hash = content_hash "
+            "ORDER BY id DESC LIMIT 1), 0)"
+        )
     elif dialect == "sqlite":
         sql = "SELECT coalesce(max(rowid), 0) FROM search_index"
     elif dialect == "postgresql":
@@ -503,9 +516,9 @@ class UnavailableSearchIndex:
         raise StoreError(f"search is not available on {self.dialect} yet")
 
     def newer_matches(
-        self, session: Session, query: Query, *, after_id: int, limit: int
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
     ) -> tuple[list[Hit], int]:
-        return [], after_id
+        return [], until_id
 
 
 _engine = {"name": "tantivy", "directory": ""}

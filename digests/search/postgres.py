@@ -31,9 +31,11 @@ from digests.search.index import (
     _filters,
     _hit,
     _phrases_hold,
+    cursor_after,
     mark_indexed,
     match_expression,
     needles,
+    phrase_page,
 )
 from digests.search.query import Query
 from digests.search.terms import is_han
@@ -142,9 +144,7 @@ class PostgresSearchIndex:
             },
         ).all()
         if has_phrases:
-            rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
-            total = len(rows)
-            rows = rows[offset : offset + limit]
+            rows, total = phrase_page(query, rows, offset, limit)
         else:
             total = int(
                 session.scalar(
@@ -162,13 +162,18 @@ class PostgresSearchIndex:
         return Results([_hit(row) for row in rows], total, found)
 
     def newer_matches(
-        self, session: Session, query: Query, *, after_id: int, limit: int
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
     ) -> tuple[list[Hit], int]:
         expression = tsquery_literal(query)
         if expression is None:
-            return [], after_id
-        conditions = ["a.id > :after"]
-        parameters: dict[str, Any] = {"q": expression, "after": after_id, "limit": limit}
+            return [], until_id
+        conditions = ["a.id > :after", "a.id <= :until"]
+        parameters: dict[str, Any] = {
+            "q": expression,
+            "after": after_id,
+            "until": until_id,
+            "limit": limit,
+        }
         _filters(query, conditions, parameters, native_datetimes=True)
         rows = session.execute(
             text(
@@ -179,15 +184,5 @@ class PostgresSearchIndex:
             parameters,
         ).all()
         hits = [_hit(row) for row in rows]
-        if len(hits) == limit:
-            last = hits[-1].article_id
-        else:
-            last = int(
-                session.execute(
-                    text("SELECT coalesce(max(article_id), 0) FROM search_documents")
-                ).scalar()
-                or 0
-            )
-        if any(term.phrase for term in query.terms):
-            hits = [h for h in hits if _phrases_hold(query, h.title, h.body)]
-        return hits, max(after_id, last)
+        cursor = cursor_after(hits, limit, until_id)
+        return [h for h in hits if _phrases_hold(query, h.title, h.body)], cursor

@@ -43,9 +43,10 @@ from digests.search.index import (
     _filters,
     _hit,
     _phrases_hold,
+    cursor_after,
     mark_indexed,
-    max_indexed_id,
     needles,
+    phrase_page,
 )
 from digests.search.query import Query, Term
 from digests.search.terms import is_han, query_words
@@ -207,33 +208,28 @@ class TantivySearchIndex:
         else:
             found = searcher.search(compiled, CANDIDATES, count=False)
             rows = self._rows(session, self._ids(found, searcher), query)
-            rows = [r for r in rows if _phrases_hold(query, r[1], r[2])]
-            total = len(rows)
-            rows = rows[offset : offset + limit]
+            rows, total = phrase_page(query, rows, offset, limit)
         if total == 0 and offset == 0:
             return _fallback(session, query, found_needles, limit, native_datetimes=False)
         return Results([_hit(row) for row in rows], total, found_needles)
 
     def newer_matches(
-        self, session: Session, query: Query, *, after_id: int, limit: int
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
     ) -> tuple[list[Hit], int]:
         compiled = self.query_for(query)
         if compiled is None:
-            return [], after_id
+            return [], until_id
         self.index.reload()
         searcher = self.index.searcher()
-        newer = tantivy.Query.range_query(
-            self.schema, "id", tantivy.FieldType.Integer, after_id + 1, 2**62
+        window = tantivy.Query.range_query(
+            self.schema, "id", tantivy.FieldType.Integer, after_id + 1, until_id
         )
         both = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, compiled), (tantivy.Occur.Must, newer)]
+            [(tantivy.Occur.Must, compiled), (tantivy.Occur.Must, window)]
         )
         found = searcher.search(
             both, limit, count=False, order_by_field="id", order=tantivy.Order.Asc
         )
-        ids = self._ids(found, searcher)
-        hits = [_hit(row) for row in self._rows(session, ids, query)]
-        if any(term.phrase for term in query.terms):
-            hits = [h for h in hits if _phrases_hold(query, h.title, h.body)]
-        last = ids[-1] if len(ids) == limit else max_indexed_id(session)
-        return hits, max(after_id, last)
+        hits = [_hit(row) for row in self._rows(session, self._ids(found, searcher), query)]
+        cursor = cursor_after(hits, limit, until_id)
+        return [h for h in hits if _phrases_hold(query, h.title, h.body)], cursor
