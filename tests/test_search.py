@@ -121,6 +121,13 @@ def test_source_and_date_filters(news: Database) -> None:
     assert titles(news, "航线 since:2026-11-01") != []
 
 
+def test_recency_breaks_ties(news: Database) -> None:
+    store(news, "wire", [("灯塔维修完成", "灯塔维修完成。")], NOW - timedelta(days=2))
+    store(news, "gazette", [("灯塔维修完成", "灯塔维修完成。")], NOW - timedelta(days=1))
+    found = search(news, "灯塔", now=NOW)
+    assert [h.source for h in found.results.hits] == ["gazette", "wire"]
+
+
 def test_results_are_paged(news: Database) -> None:
     first = search(news, "航线", per_page=1, now=NOW)
     second = search(news, "航线", page=1, per_page=1, now=NOW)

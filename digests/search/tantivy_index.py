@@ -203,7 +203,11 @@ class TantivySearchIndex:
         exact = not (query.sources or query.since or any(t.phrase for t in query.terms))
         if exact:
             found = searcher.search(compiled, limit, count=True, offset=offset)
-            rows = self._rows(session, self._ids(found, searcher), query)
+            ids = self._ids(found, searcher)
+            scores = {key: score for key, (score, _at) in zip(ids, found.hits, strict=True)}
+            rows = self._rows(session, ids, query)
+            # tantivy orders equal scores arbitrarily: the newer article first
+            rows.sort(key=lambda row: (-scores[int(row[0])], -_hit(row).when.timestamp()))
             total = int(getattr(found, "count", 0) or 0)  # absent from the type stubs
         else:
             found = searcher.search(compiled, CANDIDATES, count=False)
