@@ -250,6 +250,11 @@ class FakeTelegram(LocalServer):
             for _ in range(times):
                 self._faults[chat_id].append(Fault(code, retry_after, migrate_to))
 
+    def transcript_from(self, start: int) -> list[dict[str, Any]]:
+        """What was said (by users and the bot) from entry ``start`` on."""
+        with self._lock:
+            return list(self.transcript[start:])
+
     def messages_to(self, chat_id: int) -> list[str]:
         with self._lock:
             return [m["visible_text"] for m in self.sent[chat_id]]

@@ -150,9 +150,8 @@ class Sandbox:
 
     def new_entries(self) -> list[dict[str, Any]]:
         """Transcript entries (user and bot) since the last call."""
-        with self.telegram._lock:
-            entries = self.telegram.transcript[self._seen :]
-            self._seen += len(entries)
+        entries = self.telegram.transcript_from(self._seen)
+        self._seen += len(entries)
         return entries
 
     @staticmethod

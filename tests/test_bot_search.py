@@ -111,3 +111,14 @@ async def test_inline_mode_offers_articles_to_share(sandbox: Sandbox) -> None:
     assert "<b>ferry</b>" in result["input_message_content"]["message_text"]
     await sandbox.handled(sandbox.telegram.inline_query(READER, "!!!"))
     assert sandbox.telegram.answers[-1]["results"] == []
+
+
+async def test_a_page_button_still_works_after_a_restart(sandbox: Sandbox) -> None:
+    await sandbox.say(READER, "/search 港口动态")
+    first = last(sandbox)
+    [[forward]] = first["reply_markup"]["inline_keyboard"]
+    # A new process: a fresh Application and Bot API connection, the same database.
+    async with Sandbox(sandbox.settings, sandbox.db) as restarted:
+        await restarted.press(READER, first["message_id"], forward["callback_data"])
+        turned = restarted.telegram.sent[READER][-1]
+    assert turned["edit"] and "第 2/3 页" in turned["visible_text"]
