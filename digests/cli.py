@@ -586,8 +586,9 @@ def build_parser(
         "run-scheduler", help="build editions on schedule and fetch due sources (no bot)"
     )
     scheduler.set_defaults(run=cmd_run_scheduler)
-    schedules = commands.add_parser("schedules", help="list edition schedules and their next run")
-    schedules.set_defaults(run=cmd_schedules)
+    from digests.commands import register_all
+
+    register_all(commands, {"sources": source_commands, "db": db_commands})
     if add_commands is not None:
         add_commands(commands)
     return parser

@@ -137,12 +137,30 @@ class ScheduleSettings(_Strict):
     sources: list[str] = Field(default_factory=list)  # empty: every source
 
 
+def _ids(value: object) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise ValueError("a list of Telegram user ids like [123456789]")
+    ids = []
+    for item in value:
+        try:
+            ids.append(int(str(item).strip()))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a Telegram user id (a number)") from None
+    return ids
+
+
 class BotSettings(_Strict):
     # The Bot API endpoint the token is appended to: Telegram's, a local Bot API
     # server, or the offline sandbox.
     api_url: str = Field("https://api.telegram.org/bot", pattern=r"^https?://")
     # The schedule /start subscribes to unless its deep-link payload names another.
     default_schedule: str = "daily"
+    # Telegram user ids allowed to run the admin commands (/addsource, /send, ...).
+    admin_ids: Annotated[list[int], BeforeValidator(_ids)] = Field(default_factory=list)
 
 
 class DeliverySettings(_Strict):
@@ -184,6 +202,13 @@ class SearchSettings(_Strict):
     max_filters: int = Field(30, ge=1, le=200)
 
 
+class MetricsSettings(_Strict):
+    # The HTTP endpoint serving /metrics (Prometheus) and /healthz while the bot
+    # runs. 0 turns it off. Keep the host local unless a firewall guards the port.
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
 def _default_schedules() -> list[ScheduleSettings]:
     return [ScheduleSettings(name="daily")]
 
@@ -200,6 +225,7 @@ class Settings(_Strict):
     bot: BotSettings = Field(default_factory=BotSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # Seconds an APScheduler job may start late and still run; the DB-driven
     # catch-up covers anything later (python-telegram-bot's default is 1 s).
     misfire_grace: Duration = 3600
