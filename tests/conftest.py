@@ -1,15 +1,25 @@
-"""Shared fixtures: the ../shared data, real 127.0.0.1 feed servers, real SQLite files,
-and a guard that fails any connection leaving this machine."""
+"""Shared fixtures: the ../shared data, real 127.0.0.1 feed servers, a fresh real
+database per test (SQLite, or PostgreSQL with NEWSDIGEST_TEST_BACKEND=postgresql),
+and a guard that fails any connection leaving this machine.
+
+The whole suite runs on either backend. A test about SQLite itself (WAL, the
+file, the tantivy directory beside it, FTS5) is marked
+``@pytest.mark.sqlite_only("why")`` and is skipped, with that reason, on the
+PostgreSQL run."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from digests.config import FetchSettings, Settings
 from digests.feedserver import FeedServer
@@ -92,40 +102,160 @@ def fetch_settings() -> FetchSettings:
     )
 
 
+POSTGRES_ENV = "TEST_POSTGRES_URL"
+BACKEND_ENV = "NEWSDIGEST_TEST_BACKEND"
+BACKENDS = ("sqlite", "postgresql")
+BACKEND = os.environ.get(BACKEND_ENV, "").strip() or "sqlite"
+ON_POSTGRES = BACKEND == "postgresql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): a test about SQLite itself; skipped with the reason on the "
+        "PostgreSQL run",
+    )
+    if BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"{BACKEND_ENV}={BACKEND!r}: expected one of {', '.join(BACKENDS)}")
+    if ON_POSTGRES and not os.environ.get(POSTGRES_ENV):
+        # The PostgreSQL run must not pass by skipping everything.
+        raise pytest.UsageError(
+            f"{BACKEND_ENV}=postgresql needs {POSTGRES_ENV} (a server URL; "
+            "`bash scripts/postgres.sh start` starts one and prints it)"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {BACKEND} ({BACKEND_ENV})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is None:
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: sqlite_only needs a reason")
+        if ON_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite-specific: {reason}"))
+
+
+def _database_name(kind: str) -> str:
+    return f"newsdigest_{kind}_{uuid.uuid4().hex[:12]}"
+
+
+class _Server:
+    """The PostgreSQL server of $TEST_POSTGRES_URL: creates and drops databases."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def url_of(self, name: str) -> str:
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    def create(self, kind: str, template: str | None = None) -> str:
+        name = _database_name(kind)
+        clause = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def _postgres_server() -> Iterator[_Server]:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this test")
+    server = _Server(url)
+    yield server
+    server.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(request: pytest.FixtureRequest) -> Iterator[str]:
+    """One database at the newest schema per session, copied for each test (running
+    every migration per test costs more than the copy). SQLite: a file; PostgreSQL:
+    a template database for CREATE DATABASE ... TEMPLATE."""
+    if not ON_POSTGRES:
+        path = request.getfixturevalue("tmp_path_factory").mktemp("template") / "template.db"
+        database = Database(f"sqlite:///{path}")
+        database.upgrade()
+        database.close()  # the last connection checkpoints the WAL into the file
+        yield str(path)
+        return
+    server: _Server = request.getfixturevalue("_postgres_server")
+    name = server.create("template")
+    try:
+        database = Database(server.url_of(name))
+        database.upgrade()
+        database.close()  # a template must have no open connections
+        yield name
+    finally:
+        server.drop(name)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, fetch_settings: FetchSettings) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'test.db'}", fetch=fetch_settings)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _migrated_template: str
+) -> Iterator[str]:
+    """A fresh database at the newest schema for one test, on the backend that
+    $NEWSDIGEST_TEST_BACKEND names: a SQLite file in tmp_path (the default), or a
+    database of its own on the server of $TEST_POSTGRES_URL, dropped after the test
+    with any connection still open."""
+    if not ON_POSTGRES:
+        path = tmp_path / "test.db"
+        shutil.copyfile(_migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: _Server = request.getfixturevalue("_postgres_server")
+    name = server.create("test", template=_migrated_template)
+    try:
+        yield server.url_of(name)
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Like ``database_url`` but with no schema at all (for tests of migrations)."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: _Server = request.getfixturevalue("_postgres_server")
+    name = server.create("empty")
+    try:
+        yield server.url_of(name)
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture
+def settings(database_url: str, fetch_settings: FetchSettings) -> Settings:
+    return Settings(database_url=database_url, fetch=fetch_settings)
 
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
+    """The test's database, at the newest schema."""
     database = Database(settings.database_url)
-    database.upgrade()
+    database.upgrade()  # a no-op on the fixture's copy; for tests that bring their own settings
     yield database
     database.close()
 
 
-POSTGRES_ENV = "TEST_POSTGRES_URL"
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, on the server named by
-    $TEST_POSTGRES_URL (e.g. postgresql+psycopg://user@127.0.0.1:5432/postgres);
-    skipped when it is not set."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = os.environ.get(POSTGRES_ENV)
-    if not server:
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this test")
-    name = f"newsdigest_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def postgres_url(_postgres_server: _Server) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test about PostgreSQL itself (on
+    either run), on the server of $TEST_POSTGRES_URL (e.g.
+    postgresql+psycopg://user@127.0.0.1:5432/postgres); skipped when it is not set."""
+    name = _postgres_server.create("test")
+    try:
+        yield _postgres_server.url_of(name)
+    finally:
+        _postgres_server.drop(name)

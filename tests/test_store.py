@@ -150,6 +150,7 @@ def test_concurrent_writers_wait_instead_of_failing(db: Database) -> None:
     assert len(_articles(db)) == 80
 
 
+@pytest.mark.sqlite_only("SQLite's journal mode (WAL) is what is tested")
 def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     with db.read() as session:
         assert session.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
