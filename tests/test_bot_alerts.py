@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,8 @@ READER = 7001
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}").model_copy(
+async def sandbox(database_url: str) -> AsyncIterator[Sandbox]:
+    settings = bot_settings(database_url).model_copy(
         update={"search": SearchSettings(alerts_per_hour=2, max_alerts=2, max_filters=3)}
     )
     db = Database(settings.database_url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ async def _open(settings: Settings) -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    async for opened in _open(bot_settings(f"sqlite:///{tmp_path / 'bot.db'}")):
+async def sandbox(database_url: str) -> AsyncIterator[Sandbox]:
+    async for opened in _open(bot_settings(database_url)):
         yield opened
 
 
@@ -69,8 +68,8 @@ async def test_an_english_client_is_answered_in_english(sandbox: Sandbox) -> Non
     assert row is not None and row.language == "en"
 
 
-async def test_deep_link_payload_picks_the_schedule(tmp_path: Path) -> None:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}").model_copy(
+async def test_deep_link_payload_picks_the_schedule(database_url: str) -> None:
+    settings = bot_settings(database_url).model_copy(
         update={
             "schedules": [
                 ScheduleSettings(name="daily"),

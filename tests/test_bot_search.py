@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,8 @@ READER = 6001
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}")
+async def sandbox(database_url: str) -> AsyncIterator[Sandbox]:
+    settings = bot_settings(database_url)
     db = Database(settings.database_url)
     db.upgrade()
     store_news(db, now_utc() - timedelta(hours=1))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,8 +48,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def sandbox(tmp_path: Path, clock: Clock) -> AsyncIterator[Sandbox]:
-    async for opened in _open(bot_settings(f"sqlite:///{tmp_path / 'bot.db'}"), clock):
+async def sandbox(database_url: str, clock: Clock) -> AsyncIterator[Sandbox]:
+    async for opened in _open(bot_settings(database_url), clock):
         yield opened
 
 
@@ -106,7 +105,6 @@ async def test_parts_go_in_order_and_a_restart_resends_none_already_sent(
         session.execute(
             update(Delivery).where(Delivery.id == first_two[1].id).values(state="sending")
         )
-    sandbox.services.deliverer._recovered = False  # type: ignore[union-attr]  # a fresh process
     counts = await sandbox.deliver_now()
     assert counts == {"sent": 8, "unknown": 1}
     assert sandbox.telegram.messages_to(201) == ["第二部分 二", "第三部分 三"]
@@ -168,8 +166,8 @@ async def test_a_refused_message_is_tried_once_as_plain_text(sandbox: Sandbox) -
     assert failed.state == "failed" and "chat not found" in (failed.last_error or "").lower()
 
 
-async def test_server_errors_are_retried_with_a_bound(tmp_path: Path, clock: Clock) -> None:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}", max_attempts=3)
+async def test_server_errors_are_retried_with_a_bound(database_url: str, clock: Clock) -> None:
+    settings = bot_settings(database_url, max_attempts=3)
     async for sandbox in _open(settings, clock):
         edition_for(sandbox, [701, 702])
         sandbox.telegram.fail_next(701, 500, times=2)
@@ -187,8 +185,8 @@ async def test_a_timeout_after_sending_is_unknown_and_not_resent(sandbox: Sandbo
     assert sandbox.services.deliverer.stats.unknown == 1  # type: ignore[union-attr]
 
 
-async def test_the_resend_policy_retries_a_timeout(tmp_path: Path, clock: Clock) -> None:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}", on_ambiguous="resend")
+async def test_the_resend_policy_retries_a_timeout(database_url: str, clock: Clock) -> None:
+    settings = bot_settings(database_url, on_ambiguous="resend")
     async for sandbox in _open(settings, clock):
         edition_for(sandbox, [901])
         sandbox.telegram.fail_next(901, 0)
@@ -298,9 +296,9 @@ def test_only_timeouts_before_the_request_left_are_safe_to_resend() -> None:
 
 
 async def test_nothing_for_a_subscribers_sources_on_a_skip_day_sends_nothing_once(
-    tmp_path: Path, clock: Clock
+    database_url: str, clock: Clock
 ) -> None:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}")
+    settings = bot_settings(database_url)
     settings = settings.model_copy(
         update={"digest": settings.digest.model_copy(update={"empty_edition": "skip"})}
     )
@@ -318,8 +316,8 @@ async def test_nothing_for_a_subscribers_sources_on_a_skip_day_sends_nothing_onc
         assert plan_deliveries(sandbox.db, sandbox.settings, clock.now) == 0  # not again
 
 
-async def test_paid_broadcast_is_a_switch(tmp_path: Path, clock: Clock) -> None:
-    settings = bot_settings(f"sqlite:///{tmp_path / 'bot.db'}", allow_paid_broadcast=True)
+async def test_paid_broadcast_is_a_switch(database_url: str, clock: Clock) -> None:
+    settings = bot_settings(database_url, allow_paid_broadcast=True)
     async for sandbox in _open(settings, clock):
         edition_for(sandbox, [1501])
         assert await sandbox.deliver_now() == {"sent": 1}
