@@ -23,9 +23,10 @@ from digests.filters import article_muted
 from digests.search.index import Hit, max_indexed_id, search_index_for
 from digests.search.query import parse_query
 from digests.store.db import Database
-from digests.store.deliveries import PENDING
+from digests.store.deliveries import single_message
 from digests.store.models import Alert, Delivery, Subscriber
 from digests.store.subscribers import word_filters
+from digests.store.workers import planning_lock
 
 log = logging.getLogger("newsdigest.alerts")
 SCAN = 200
@@ -58,6 +59,11 @@ def plan_alerts(db: Database, settings: Settings, now: datetime) -> int:
             continue
         query = parse_query(text, now)
         with db.write() as session:
+            planning_lock(session)  # another worker may be planning the same alert
+            seen_now = session.scalar(select(Alert.last_article_id).where(Alert.id == alert_id))
+            if seen_now is None or seen_now >= newest:
+                continue
+            last_seen = seen_now
             index = search_index_for(session)
             hits, cursor = index.newer_matches(
                 session, query, after_id=last_seen, until_id=newest, limit=SCAN
@@ -73,19 +79,13 @@ def plan_alerts(db: Database, settings: Settings, now: datetime) -> int:
             dropped = len(hits) - min(room, len(hits))
             needles = [text, *text.split()]
             rows = [
-                {
-                    "alert_id": alert_id,
-                    "article_id": hit.article_id,
-                    "subscriber_id": subscriber_id,
-                    "body": alert_html(text, hit, needles),
-                    "part": 0,
-                    "parts": 1,
-                    "state": PENDING,
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                single_message(
+                    subscriber_id,
+                    alert_html(text, hit, needles),
+                    now,
+                    alert_id=alert_id,
+                    article_id=hit.article_id,
+                )
                 for hit in hits[:room]
             ]
             if rows:

@@ -24,7 +24,7 @@ from bot.delivery import Deliverer
 from bot.handlers import add_handlers
 from bot.handlers.common import reply
 from bot.i18n import COMMANDS, text
-from bot.jobs import register_jobs
+from bot.jobs import register_jobs, sync_edition_jobs
 from bot.services import BotServices, utc_now
 from digests.config import Settings
 from digests.enrich import summarize_stored
@@ -113,12 +113,14 @@ def build_application(
             runner = EditionRunner(
                 db, settings, clock=clock, on_built=lambda *_: deliverer.wake.set()
             )
+            job_queue = application.job_queue
             register_jobs(
-                application.job_queue,
+                job_queue,
                 runner,
                 settings,
                 ingest=(lambda: fetch_and_summarize(db, settings)) if ingest else None,
             )
+            app_services.reschedule = lambda: sync_edition_jobs(job_queue, runner)
         tasks.append(asyncio.create_task(deliverer.run(stop), name="delivery"))
 
     async def post_stop(_application: BotApplication) -> None:

@@ -56,18 +56,21 @@ from digests.config import ScheduleSettings, Settings
 from digests.edition import edition_variant
 from digests.filters import apply_filters
 from digests.present import strings_for
-from digests.schedule import edition_instant, next_local_time
+from digests.schedule import current_schedules, edition_instant, next_local_time
 from digests.store import deliveries as ledger
 from digests.store.db import Database
 from digests.store.models import Delivery, Edition, Source, Subscriber
 from digests.store.subscribers import deactivate, move_chat, word_filters
+from digests.store.workers import WorkerPresence, planning_lock
 
 log = logging.getLogger("newsdigest.delivery")
 
 # Editions older than this are not pushed to subscribers who have not had them
 # (a bot started after days away sends today's news, not last week's).
 PLAN_WINDOW = timedelta(days=1)
-BATCH = 2000
+# Chats claimed at a time (with all their due messages): enough to keep every
+# in-flight slot busy, few enough that several workers share a broadcast.
+CLAIM_CHATS = 128
 MAX_RATE_LIMIT_WAITS = 20
 # Channels get the group pace too: Telegram documents 20/min for groups only,
 # and a digest is a few messages a day, so caution costs nothing.
@@ -153,7 +156,8 @@ def plan_deliveries(db: Database, settings: Settings, now: datetime) -> int:
     """Ledger rows for every subscriber still missing their schedule's newest edition."""
     planned = 0
     names = source_names(db)
-    for spec in settings.schedules:
+    for state in current_schedules(db, settings):
+        spec = state.spec
         with db.read() as session:
             edition = ledger.latest_edition(session, spec.name, now - PLAN_WINDOW)
             subscribers = [] if edition is None else ledger.subscribers_to_plan(session, edition)
@@ -167,6 +171,11 @@ def plan_deliveries(db: Database, settings: Settings, now: datetime) -> int:
         variants = {s.id: variant_of(s, spec, names, filters) for s in subscribers}
         unique = {v.key: v for v in variants.values()}
         with db.write() as session:
+            planning_lock(session)  # another worker may be planning the same edition
+            still = {s.id for s in ledger.subscribers_to_plan(session, edition)}
+            subscribers = [s for s in subscribers if s.id in still]
+            if not subscribers:
+                continue
             stored = {
                 key: ledger.render_for(
                     session, edition.id, key, partial(render_variant, db, settings, edition, v)
@@ -228,6 +237,8 @@ def _seconds(retry_after: object) -> float:
 def _where(chat_id: int, message: ledger.DueMessage) -> str:
     if message.alert_id is not None:
         return f"chat {chat_id}, alert #{message.alert_id}"
+    if message.broadcast_id is not None:
+        return f"chat {chat_id}, broadcast #{message.broadcast_id}"
     return f"chat {chat_id}, edition #{message.edition_id} part {message.part + 1}/{message.parts}"
 
 
@@ -242,6 +253,7 @@ class Deliverer:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 5.0,
+        worker_id: int | None = None,
     ) -> None:
         self.bot = bot
         self.db = db
@@ -258,14 +270,21 @@ class Deliverer:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self._in_flight = asyncio.Semaphore(self.delivery.concurrency)
-        self._recovered = False
+        self.presence = WorkerPresence(db, worker_id)
+        self._claim_chats = max(CLAIM_CHATS, 2 * self.delivery.concurrency)
 
     def recover(self) -> int:
-        """Once per process, before the first send: settle rows a crash left mid-send."""
-        self._recovered = True
+        """Settle rows left mid-send by worker processes that are gone (a crash;
+        on SQLite, any earlier run of this one process)."""
+        with self.db.read() as session:
+            stranded = ledger.stranded_workers(session, self.presence.id, self.clock())
+        gone = self.presence.gone(stranded) if stranded else []
+        if not gone:
+            return 0
         with self.db.write() as session:
+            ledger.release_claims(session, gone)
             count = ledger.recover_interrupted(
-                session, resend=self.delivery.on_ambiguous == "resend"
+                session, resend=self.delivery.on_ambiguous == "resend", workers=gone
             )
         if count:
             log.warning(
@@ -283,21 +302,29 @@ class Deliverer:
         """Deliver until ``stop``: on every wake-up (a new edition), else every poll.
         Stopping leaves unsent rows pending for the next start."""
         self.stopping = stop
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception as exc:  # one bad round never ends delivery
-                log.error("delivery round failed: %s: %s", type(exc).__name__, exc)
-            self.wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-            await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
-            for waiter in waiters:
-                waiter.cancel()
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception as exc:  # one bad round never ends delivery
+                    log.error("delivery round failed: %s: %s", type(exc).__name__, exc)
+                self.wake.clear()
+                waiters = [
+                    asyncio.ensure_future(stop.wait()),
+                    asyncio.ensure_future(self.wake.wait()),
+                ]
+                await asyncio.wait(
+                    waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                )
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            self.presence.close()
 
     async def tick(self) -> int:
         """Plan what is missing, then send everything due. Returns messages handled."""
-        if not self._recovered:
-            self.recover()
+        self.presence.start()
+        self.recover()
         plan_deliveries(self.db, self.settings, self.clock())
         plan_alerts(self.db, self.settings, self.clock())
         with self.db.write() as session:
@@ -330,20 +357,19 @@ class Deliverer:
         active: dict[asyncio.Task[None], tuple[int, int]] = {}  # task -> (subscriber, rows)
         more = True
         while not self.stopping.is_set():
-            busy = {subscriber for subscriber, _rows in active.values()}
-            if more and sum(rows for _s, rows in active.values()) < BATCH // 2:
-                with self.db.read() as session:
-                    due = ledger.due_messages(session, self.clock(), BATCH)
-                more = len(due) >= BATCH
-                fresh = [m for m in due if m.subscriber_id not in busy]
-                more = more or len(fresh) < len(due)  # a busy chat's next rows: later
-                for subscriber, group in groupby(fresh, key=lambda m: m.subscriber_id):
-                    if subscriber in busy:
-                        continue  # its rows came in two runs: take them next time
+            busy = [subscriber for subscriber, _rows in active.values()]
+            if more and len(active) < self._claim_chats // 2:
+                with self.db.write() as session:
+                    due = ledger.claim_due(
+                        session, self.presence.id, self.clock(), chats=self._claim_chats, busy=busy
+                    )
+                claimed = 0
+                for subscriber, group in groupby(due, key=lambda m: m.subscriber_id):
                     messages = list(group)
-                    busy.add(subscriber)
+                    claimed += 1
                     task = asyncio.create_task(self._deliver_chat(messages))
                     active[task] = (subscriber, len(messages))
+                more = claimed >= self._claim_chats
             if not active:
                 break
             done, _pending = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
@@ -396,7 +422,9 @@ class Deliverer:
             # RetryAfter or a backoff do not keep other chats waiting.
             async with self._in_flight:
                 with self.db.write_statements() as connection:
-                    if not ledger.claim(connection, message.id, chat_id):
+                    if not ledger.claim(
+                        connection, message.id, chat_id, self.presence.id, self.clock()
+                    ):
                         return "taken", chat_id  # no longer pending: someone else has it
                 failure: TelegramError | None = None
                 try:

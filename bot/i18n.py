@@ -105,6 +105,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "previous": "« 上一页",
         "next": "下一页 »",
         "error": "抱歉，出了点问题，请稍后再试。",
+        "admin_only": "抱歉，这个命令只供机器人的管理员使用。",
+        "admin_private": "管理命令请在与我的私聊中使用。",
+        "admin_help": (
+            "<b>管理命令</b>\n"
+            "/addsource 网址 [名称] — 添加来源\n"
+            "/removesource 编号或网址 — 移除来源\n"
+            "/sources — 来源状态\n"
+            "/preview [排期] — 预览下一期（只发给你）\n"
+            "/send [排期] — 立即生成并发送下一期\n"
+            "/stats — 订阅者与最近一期的送达\n"
+            "/schedules — 排期与下次时间\n"
+            "/schedule 名称 07:30 [时区] · /schedule add 名称 07:30 [时区] · /schedule remove 名称\n"
+            "/pause 排期 · /resume 排期\n"
+            "/broadcast 文字 — 发给所有订阅者"
+        ),
+        "admin_failed": "没有完成：{reason}",
+        "addsource_usage": "用法：/addsource 网址 [名称]",
+        "removesource_usage": "用法：/removesource 编号、网址或名称（见 /sources）",
+        "source_added": "已添加来源 #{id}：{name}（每 {every} 抓取一次），一分钟内开始抓取。",
+        "source_removed": "已移除来源 #{id}：{name}（已存文章保留）。",
+        "sources_admin_title": "<b>来源状态</b>",
+        "source_line": "#{id} {name} · {state} · {articles} 篇 · 上次抓取 {checked}",
+        "source_error": "    错误（{count} 次）：{error}",
+        "source_ok": "正常",
+        "source_failing": "出错",
+        "source_waiting": "未抓取",
+        "preview_header": "预览（只发给你）：{schedule} {date} {slot}，{items} 条。",
+        "preview_empty": "「{schedule}」下一期目前没有新内容。",
+        "sent_now": "已生成「{schedule}」{date} {slot}（{items} 条），现在发送给 {subscribers} 位订阅者（自定送达时间的按各自时间）。",
+        "sent_already": "「{schedule}」{date} {slot} 已经生成过；未发出的部分会继续发送。",
+        "stats": "<b>订阅者</b>：活跃 {active}，屏蔽或移除机器人 {blocked}，退订 {stopped}",
+        "stats_edition": "<b>最近一期</b> #{id}（{schedule} {date} {slot}）：已发送 {sent}，失败 {failed}，待发送 {pending}，未知 {unknown}，跳过 {skipped}；用时 {duration}",
+        "stats_no_edition": "还没有生成过任何一期。",
+        "schedules_title": "<b>排期</b>",
+        "schedule_line": "「{name}」{times}（{zone}）· {state}",
+        "schedule_next": "下一期 {next}",
+        "schedule_paused": "已暂停",
+        "schedule_set": "「{name}」现在是 {times}（{zone}）。下一期：{next}。",
+        "schedule_removed": "已删除排期「{name}」：不再生成新一期（已有的期和订阅者保留）。",
+        "schedule_usage": "用法：/schedule 名称 07:30[,18:00] [时区] · /schedule add 名称 07:30 [时区] · /schedule remove 名称",
+        "pause_usage": "用法：/pause 排期名称 或 /resume 排期名称",
+        "paused": "已暂停「{name}」：恢复之前不生成新一期。",
+        "resumed": "已恢复「{name}」。下一期：{next}（{zone}）。",
+        "broadcast_usage": "用法：/broadcast 要发给所有订阅者的文字",
+        "broadcast_queued": "已排队发送给 {count} 位订阅者。",
     },
     "en": {
         "welcome": (
@@ -168,6 +213,51 @@ MESSAGES: dict[str, dict[str, str]] = {
         "previous": "« Previous",
         "next": "Next »",
         "error": "Sorry, something went wrong. Please try again later.",
+        "admin_only": "Sorry, this command is only for the bot's operators.",
+        "admin_private": "Use admin commands in a private chat with me.",
+        "admin_help": (
+            "<b>Admin commands</b>\n"
+            "/addsource URL [name] — add a source\n"
+            "/removesource ID or URL — remove a source\n"
+            "/sources — the sources' state\n"
+            "/preview [schedule] — the next edition, sent only to you\n"
+            "/send [schedule] — build the next edition and send it now\n"
+            "/stats — subscribers and the last edition's delivery\n"
+            "/schedules — schedules and their next run\n"
+            "/schedule NAME 07:30 [zone] · /schedule add NAME 07:30 [zone] · /schedule remove NAME\n"
+            "/pause SCHEDULE · /resume SCHEDULE\n"
+            "/broadcast TEXT — a message to every subscriber"
+        ),
+        "admin_failed": "Not done: {reason}",
+        "addsource_usage": "Usage: /addsource URL [name]",
+        "removesource_usage": "Usage: /removesource ID, URL or name (see /sources)",
+        "source_added": "Added source #{id}: {name} (fetched every {every}); the first fetch is within a minute.",
+        "source_removed": "Removed source #{id}: {name} (its stored articles are kept).",
+        "sources_admin_title": "<b>Sources</b>",
+        "source_line": "#{id} {name} · {state} · {articles} articles · last fetch {checked}",
+        "source_error": "    error ({count}x): {error}",
+        "source_ok": "ok",
+        "source_failing": "failing",
+        "source_waiting": "not fetched yet",
+        "preview_header": "Preview (sent only to you): {schedule} {date} {slot}, {items} items.",
+        "preview_empty": "Nothing new for the next edition of “{schedule}” yet.",
+        "sent_now": "Built “{schedule}” {date} {slot} ({items} items); sending it to {subscribers} subscribers now (those with their own delivery time get it then).",
+        "sent_already": "“{schedule}” {date} {slot} was built already; whatever is unsent goes on being sent.",
+        "stats": "<b>Subscribers</b>: {active} active, {blocked} blocked or removed the bot, {stopped} unsubscribed",
+        "stats_edition": "<b>Last edition</b> #{id} ({schedule} {date} {slot}): sent {sent}, failed {failed}, pending {pending}, unknown {unknown}, skipped {skipped}; took {duration}",
+        "stats_no_edition": "No edition has been built yet.",
+        "schedules_title": "<b>Schedules</b>",
+        "schedule_line": "“{name}” {times} ({zone}) · {state}",
+        "schedule_next": "next {next}",
+        "schedule_paused": "paused",
+        "schedule_set": "“{name}” is now {times} ({zone}). Next edition: {next}.",
+        "schedule_removed": "Removed schedule “{name}”: no new editions (its editions and subscribers stay).",
+        "schedule_usage": "Usage: /schedule NAME 07:30[,18:00] [zone] · /schedule add NAME 07:30 [zone] · /schedule remove NAME",
+        "pause_usage": "Usage: /pause SCHEDULE or /resume SCHEDULE",
+        "paused": "Paused “{name}”: no new editions until it is resumed.",
+        "resumed": "Resumed “{name}”. Next edition: {next} ({zone}).",
+        "broadcast_usage": "Usage: /broadcast the text to send to every subscriber",
+        "broadcast_queued": "Queued for {count} subscribers.",
     },
 }
 

@@ -18,7 +18,18 @@ from zoneinfo import ZoneInfo
 from telegram.ext import ContextTypes, Job, JobQueue
 
 from digests.config import Settings
-from digests.schedule import CHECK_EVERY_SECONDS, INGEST_EVERY_SECONDS, EditionRunner, edition_jobs
+from digests.schedule import (
+    CHECK_EVERY_SECONDS,
+    INGEST_EVERY_SECONDS,
+    EditionRunner,
+    current_schedules,
+    edition_jobs,
+)
+
+# Schedules changed by another process (the command line) are picked up this often;
+# a change made in chat reschedules at once.
+SYNC_EVERY_SECONDS = 30
+EDITION_JOB_PREFIX = "edition:"
 
 # PTB's JobQueue cannot start an interval job at 0 (APScheduler then waits a
 # whole interval); a second from now is "at once" and still misfire-safe.
@@ -35,6 +46,34 @@ def _job_kwargs(job_id: str, settings: Settings) -> dict[str, Any]:
     }
 
 
+def sync_edition_jobs(job_queue: JobQueue[Any], runner: EditionRunner) -> int:
+    """Make the timed edition jobs match the schedules in force (paused ones have
+    none); jobs already right are left alone. Returns how many jobs changed."""
+    states = current_schedules(runner.db, runner.settings)
+    wanted = {spec.id: spec for spec in edition_jobs([s.spec for s in states if not s.paused])}
+    changed = 0
+    for job in job_queue.jobs():
+        if job.name and job.name.startswith(EDITION_JOB_PREFIX) and job.name not in wanted:
+            job.schedule_removal()
+            changed += 1
+    present = {job.name: job for job in job_queue.jobs()}
+
+    async def editions(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        runner.catch_up()
+
+    for job_id, spec in wanted.items():
+        at = time(spec.hour, spec.minute, tzinfo=ZoneInfo(spec.timezone))
+        existing = present.get(job_id)
+        # The job id holds the time; a zone change needs a new trigger too.
+        if existing is not None and getattr(existing.job.trigger, "timezone", None) == at.tzinfo:
+            continue
+        job_queue.run_daily(
+            editions, at, name=job_id, job_kwargs=_job_kwargs(job_id, runner.settings)
+        )
+        changed += 1
+    return changed
+
+
 def register_jobs(
     job_queue: JobQueue[Any],
     runner: EditionRunner,
@@ -45,14 +84,18 @@ def register_jobs(
     async def editions(_context: ContextTypes.DEFAULT_TYPE) -> None:
         runner.catch_up()
 
+    async def sync(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        sync_edition_jobs(job_queue, runner)
+
+    sync_edition_jobs(job_queue, runner)
     jobs = [
-        job_queue.run_daily(
-            editions,
-            time(spec.hour, spec.minute, tzinfo=ZoneInfo(spec.timezone)),
-            name=spec.id,
-            job_kwargs=_job_kwargs(spec.id, settings),
+        job_queue.run_repeating(
+            sync,
+            SYNC_EVERY_SECONDS,
+            first=SYNC_EVERY_SECONDS,
+            name="schedules:sync",
+            job_kwargs=_job_kwargs("schedules:sync", settings),
         )
-        for spec in edition_jobs(settings.schedules)
     ]
     # With ingest, the first check comes after the first fetch (which ends by
     # checking): a fresh start must not build an empty edition before reading.

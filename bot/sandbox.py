@@ -58,8 +58,10 @@ class Sandbox:
         *,
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = 0.5,
+        timed_jobs: bool = False,
     ) -> None:
         self.settings = settings
+        self.timed_jobs = timed_jobs
         self.db = db
         self.telegram = FakeTelegram()
         self.clock = clock
@@ -76,7 +78,8 @@ class Sandbox:
             self.telegram.token,
             api_url=self.telegram.api_url,
             clock=self.clock,
-            timed_jobs=False,
+            timed_jobs=self.timed_jobs,
+            ingest=False,
             poll_seconds=self.poll_seconds,
         )
 

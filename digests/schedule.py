@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from digests.config import ScheduleSettings, Settings
 from digests.edition import BuiltEdition, build_edition
 from digests.store.db import Database
+from digests.store.schedules import ScheduleState, schedules_in_force
 
 log = logging.getLogger("newsdigest.schedule")
 
@@ -58,10 +59,11 @@ def next_local_time(after: datetime, clock: str, zone: ZoneInfo) -> datetime:
 def edition_instant(
     schedule_zone: str, edition_date: date, slot: str, built_at: datetime
 ) -> datetime:
-    """When an edition was due: its slot's instant, or when it was built by hand."""
+    """When an edition is due to go out: its slot's instant, or when it was built
+    if that was earlier (by hand, or released ahead of its slot by an operator)."""
     if not slot:
         return built_at
-    return local_instant(edition_date, _clock(slot), ZoneInfo(schedule_zone))
+    return min(local_instant(edition_date, _clock(slot), ZoneInfo(schedule_zone)), built_at)
 
 
 def _clock(text: str) -> time:
@@ -95,6 +97,28 @@ def next_slot(spec: ScheduleSettings, now: datetime) -> Slot:
     return slots_between(spec, now, now + timedelta(days=3))[0]
 
 
+def current_schedules(db: Database, settings: Settings) -> list[ScheduleState]:
+    """The schedules in force now: the config's with run-time changes applied."""
+    with db.read() as session:
+        return schedules_in_force(session, settings.schedules)
+
+
+def due_slot(state: ScheduleState, now: datetime) -> Slot | None:
+    """The slot ``catch_up`` builds now: the latest one, unless the schedule is
+    paused or the slot fell before the schedule's last change."""
+    if state.paused:
+        return None
+    slot = latest_slot(state.spec, now)
+    if slot is None or (state.effective_from is not None and slot.fire_at < state.effective_from):
+        return None
+    return slot
+
+
+def upcoming_slot(state: ScheduleState, now: datetime) -> Slot | None:
+    """When the schedule builds next; None while it is paused."""
+    return None if state.paused else next_slot(state.spec, now)
+
+
 class EditionRunner:
     """Builds due editions; owns no timer (the caller's scheduler drives it)."""
 
@@ -115,8 +139,9 @@ class EditionRunner:
         """Build the latest due slot of every schedule unless it exists already."""
         now = self.clock()
         built = []
-        for spec in self.settings.schedules:
-            slot = latest_slot(spec, now)
+        for state in current_schedules(self.db, self.settings):
+            spec = state.spec
+            slot = due_slot(state, now)
             if slot is None:
                 continue
             try:

@@ -20,7 +20,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digests.config import Settings
 from digests.pipeline import fetch_due
-from digests.schedule import CHECK_EVERY_SECONDS, INGEST_EVERY_SECONDS, EditionRunner, edition_jobs
+from digests.schedule import (
+    CHECK_EVERY_SECONDS,
+    INGEST_EVERY_SECONDS,
+    EditionRunner,
+    current_schedules,
+    edition_jobs,
+)
 from digests.store.db import Database
 
 log = logging.getLogger("newsdigest.service")
@@ -35,7 +41,8 @@ def build_scheduler(settings: Settings, runner: EditionRunner, db: Database) -> 
             "max_instances": 1,
         },
     )
-    for job in edition_jobs(settings.schedules):
+    states = current_schedules(db, settings)
+    for job in edition_jobs([state.spec for state in states if not state.paused]):
         trigger = CronTrigger(hour=job.hour, minute=job.minute, timezone=ZoneInfo(job.timezone))
         scheduler.add_job(runner.catch_up, trigger, id=job.id, replace_existing=True)
     scheduler.add_job(

@@ -38,8 +38,9 @@ async def test_job_queue_jobs_zones_grace_and_replacement(db: Database) -> None:
             "edition:us:06:00",
             "editions:check",
             "ingest:due",
+            "schedules:sync",
         ]
-        assert len(job_queue.jobs()) == 5
+        assert len(job_queue.jobs()) == 6
         now = datetime.now(UTC)
         for name, spec in (
             ("edition:daily:18:00", settings.schedules[0]),

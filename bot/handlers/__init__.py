@@ -14,11 +14,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers.admin import ADMIN_COMMANDS, sources_command
 from bot.handlers.alerts import add_alert, follow, list_filters, mute, remove_button
 from bot.handlers.editions import today
 from bot.handlers.help import fallback, show_help
 from bot.handlers.preferences import (
-    choose_sources,
     set_language,
     set_time,
     set_timezone,
@@ -39,13 +39,14 @@ def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         (("time",), set_time),
         (("timezone", "tz"), set_timezone),
         (("lang", "language"), set_language),
-        (("sources",), choose_sources),
+        (("sources",), sources_command),
         (("search", "s"), search_command),
         (("alert",), add_alert),
         (("mute",), mute),
         (("follow",), follow),
         (("filters", "alerts"), list_filters),
         (("help",), show_help),
+        *ADMIN_COMMANDS,
     ):
         application.add_handler(CommandHandler(list(names), callback, filters=IN_CHATS))
     application.add_handler(CallbackQueryHandler(source_button, pattern=r"^src:"))

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from digests.store.models import (
+    Broadcast,
     Delivery,
     Edition,
     EditionRender,
@@ -34,6 +36,9 @@ PENDING, SENDING, SENT, FAILED, SKIPPED, UNKNOWN = (
     "unknown",
 )
 MAX_ERROR_CHARS = 500
+# How long a worker's claim on pending rows keeps other workers off them; an
+# expired claim (its worker died or fell behind) is free for anyone again.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,8 @@ class DueMessage:
 
     id: int
     edition_id: int | None  # an edition's part, or
-    alert_id: int | None  # a keyword alert's article
+    alert_id: int | None  # a keyword alert's article, or
+    broadcast_id: int | None  # an operator's broadcast
     subscriber_id: int
     chat_id: int
     chat_type: str
@@ -128,6 +134,44 @@ def plan(
     return sum(1 for value in values if value["state"] == PENDING)
 
 
+def single_message(subscriber_id: int, body: str, now: datetime, **owner: int) -> dict[str, object]:
+    """A one-part ledger row due now, sending ``body`` (an alert's or a broadcast's:
+    ``owner`` names which, e.g. ``alert_id=7, article_id=9``)."""
+    return {
+        **owner,
+        "subscriber_id": subscriber_id,
+        "body": body,
+        "part": 0,
+        "parts": 1,
+        "state": PENDING,
+        "attempts": 0,
+        "not_before": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def plan_broadcast(
+    session: Session, body: str, *, sent_by: int | None, now: datetime
+) -> tuple[int, int]:
+    """One ledger row per active subscriber for an operator's message, due now."""
+    message = Broadcast(body=body, sent_by=sent_by, created_at=now)
+    session.add(message)
+    session.flush()
+    subscribers = list(
+        session.scalars(
+            select(Subscriber.id).where(Subscriber.active.is_(True)).order_by(Subscriber.id)
+        )
+    )
+    values = [
+        single_message(subscriber_id, body, now, broadcast_id=message.id)
+        for subscriber_id in subscribers
+    ]
+    if values:
+        session.execute(insert(Delivery), values)
+    return message.id, len(values)
+
+
 def supersede(session: Session, subscriber_id: int, edition_id: int) -> int:
     """Older editions a subscriber has not started receiving are skipped: at
     their delivery time they get the newest one only."""
@@ -174,18 +218,19 @@ def skip_inactive(session: Session) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def due_messages(session: Session, now: datetime, limit: int) -> list[DueMessage]:
-    """Pending rows due by ``now``, a subscriber's parts together and in order."""
+def _unclaimed(now: datetime) -> ColumnElement[bool]:
+    return or_(Delivery.claim_until.is_(None), Delivery.claim_until < now)
+
+
+def _due_rows(
+    session: Session, where: ColumnElement[bool], limit: int | None = None
+) -> list[DueMessage]:
     rows = session.execute(
         select(Delivery, Subscriber.chat_id, Subscriber.chat_type, EditionRender.parts)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .outerjoin(EditionRender, EditionRender.id == Delivery.render_id)
-        .where(
-            Delivery.state == PENDING,
-            Delivery.not_before <= now,
-            Subscriber.active.is_(True),
-        )
-        .order_by(Delivery.not_before, Delivery.subscriber_id, Delivery.id)
+        .where(where)
+        .order_by(Delivery.subscriber_id, Delivery.not_before, Delivery.id)
         .limit(limit)
     ).all()
     return [
@@ -193,6 +238,7 @@ def due_messages(session: Session, now: datetime, limit: int) -> list[DueMessage
             id=row.id,
             edition_id=row.edition_id,
             alert_id=row.alert_id,
+            broadcast_id=row.broadcast_id,
             subscriber_id=row.subscriber_id,
             chat_id=chat_id,
             chat_type=chat_type,
@@ -204,16 +250,98 @@ def due_messages(session: Session, now: datetime, limit: int) -> list[DueMessage
     ]
 
 
-def claim(session: Session | Connection, delivery_id: int, chat_id: int) -> bool:
-    """pending -> sending, counted as an attempt; False if it was not pending."""
+def claim_due(
+    session: Session,
+    worker: int,
+    now: datetime,
+    *,
+    chats: int,
+    busy: Sequence[int] = (),
+) -> list[DueMessage]:
+    """Claim the due rows of up to ``chats`` subscribers for ``worker``, every
+    due row of a subscriber together (its parts stay in order on one worker).
+
+    Subscriber rows are locked ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), so
+    workers claiming at once take different chats without waiting on each
+    other; the claim itself is the conditional UPDATE, which only takes rows no
+    live claim holds. ``busy``: subscribers this worker is sending to already."""
+    due = and_(
+        Delivery.state == PENDING,
+        Delivery.not_before <= now,
+        _unclaimed(now),
+    )
+    candidates = (
+        select(Delivery.subscriber_id)
+        .where(due)
+        .group_by(Delivery.subscriber_id)
+        .order_by(func.min(Delivery.not_before), Delivery.subscriber_id)
+        .limit(chats * 4)
+    )
+    if busy:
+        candidates = candidates.where(Delivery.subscriber_id.not_in(list(busy)))
+    locked = list(
+        session.scalars(
+            select(Subscriber.id)
+            .where(Subscriber.id.in_(candidates.scalar_subquery()), Subscriber.active.is_(True))
+            .order_by(Subscriber.id)
+            .limit(chats)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not locked:
+        return []
+    session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id.in_(locked), due)
+        .values(claimed_by=worker, claim_until=now + CLAIM_LEASE)
+    )
+    return _due_rows(
+        session,
+        and_(
+            Delivery.subscriber_id.in_(locked),
+            Delivery.state == PENDING,
+            Delivery.not_before <= now,
+            Delivery.claimed_by == worker,
+        ),
+    )
+
+
+def due_messages(session: Session, now: datetime, limit: int | None = None) -> list[DueMessage]:
+    """Pending rows due by ``now`` (to see what is left; sending claims instead)."""
+    return _due_rows(
+        session,
+        and_(
+            Delivery.state == PENDING,
+            Delivery.not_before <= now,
+            Subscriber.active.is_(True),
+        ),
+        limit,
+    )
+
+
+def claim(
+    session: Session | Connection,
+    delivery_id: int,
+    chat_id: int,
+    worker: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """pending -> sending, counted as an attempt; False if it was not pending or
+    another worker holds a live claim on it."""
+    now = now or utcnow()
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.state == PENDING)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == PENDING,
+            or_(Delivery.claimed_by == worker, _unclaimed(now)),
+        )
         .values(
             state=SENDING,
             attempts=Delivery.attempts + 1,
             chat_id=chat_id,
-            updated_at=utcnow(),
+            claimed_by=worker,
+            updated_at=now,
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -250,15 +378,52 @@ def skip_remaining(session: Session, subscriber_id: int, reason: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def recover_interrupted(session: Session, *, resend: bool) -> int:
-    """Rows left ``sending`` by a process that stopped mid-send: their message
-    may or may not have arrived. Resent (``resend``) or marked ``unknown``."""
+def stranded_workers(session: Session, worker: int, now: datetime) -> list[int | None]:
+    """Workers other than ``worker`` holding rows: ``sending`` ones, or pending
+    ones under a live claim."""
+    held = or_(
+        Delivery.state == SENDING,
+        and_(Delivery.state == PENDING, Delivery.claim_until >= now),
+    )
+    return list(
+        session.scalars(
+            select(Delivery.claimed_by)
+            .where(held, or_(Delivery.claimed_by.is_(None), Delivery.claimed_by != worker))
+            .distinct()
+        )
+    )
+
+
+def release_claims(session: Session, workers: Sequence[int | None]) -> int:
+    """Pending rows claimed by workers that are gone are free again at once."""
+    ids = [worker for worker in workers if worker is not None]
+    if not ids:
+        return 0
     result = session.execute(
         update(Delivery)
-        .where(Delivery.state == SENDING)
+        .where(Delivery.state == PENDING, Delivery.claimed_by.in_(ids))
+        .values(claimed_by=None, claim_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def recover_interrupted(session: Session, *, resend: bool, workers: Sequence[int | None]) -> int:
+    """Rows left ``sending`` by worker processes that stopped mid-send: their
+    message may or may not have arrived. Resent (``resend``) or marked ``unknown``."""
+    ids = [worker for worker in workers if worker is not None]
+    owners = [Delivery.claimed_by.in_(ids)] if ids else []
+    if None in workers:
+        owners.append(Delivery.claimed_by.is_(None))
+    if not owners:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.state == SENDING, or_(*owners))
         .values(
             state=PENDING if resend else UNKNOWN,
             last_error="interrupted mid-send: it may have arrived",
+            claimed_by=None,
+            claim_until=None,
             updated_at=utcnow(),
         )
     )

@@ -241,6 +241,7 @@ class Delivery(Base):
         UniqueConstraint("edition_id", "subscriber_id", "part", name="uq_deliveries_part"),
         UniqueConstraint("alert_id", "article_id", name="uq_deliveries_alert_article"),
         Index("ix_deliveries_state_due", "state", "not_before"),
+        Index("uq_deliveries_broadcast", "broadcast_id", "subscriber_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -253,6 +254,8 @@ class Delivery(Base):
     )
     article_id: Mapped[int | None] = mapped_column(Integer, default=None)
     body: Mapped[str | None] = mapped_column(Text, default=None)
+    # ... or an operator's /broadcast (its text in ``body``).
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, default=None)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
     render_id: Mapped[int | None] = mapped_column(
         ForeignKey("edition_renders.id", ondelete="CASCADE"), default=None
@@ -268,6 +271,41 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Which worker process holds the row: pending rows are claimed in batches
+    # (until ``claim_until``; an expired claim is free again), a ``sending``
+    # row belongs to its worker until that worker is known to be gone.
+    claimed_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class ScheduleOverride(Base):
+    """A schedule as operators changed it at run time (chat or command line).
+    A row overrides the config's schedule of the same name; ``removed`` hides it.
+    Slots due before ``effective_from`` are never caught up (a schedule moved,
+    added or resumed does not build the editions it would have built before)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    times: Mapped[list[str]] = mapped_column(JSON)
+    timezone: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[list[str]] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Broadcast(Base):
+    """An operator's message to every active subscriber, sent through the ledger."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    sent_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SavedSearch(Base):

@@ -1,0 +1,431 @@
+"""Admin commands for the configured operators (``bot.admin_ids``), in private chats.
+
+Everyone else gets a polite no. Each command is a thin layer over the same
+engine calls the command line uses (``digests.operations``, the stores).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import Chat, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.common import current_subscriber, language_for, reply
+from bot.handlers.preferences import choose_sources
+from bot.i18n import text
+from bot.render import render_html
+from bot.services import BotServices, services
+from digests.config import format_duration
+from digests.errors import NewsdigestError
+from digests.operations import (
+    SubscriberStats,
+    broadcast,
+    delivery_report,
+    latest_built,
+    preview_next_edition,
+    release_next_edition,
+    subscriber_stats,
+)
+from digests.schedule import upcoming_slot
+from digests.sourcing import add_from_location
+from digests.store import schedules as stored
+from digests.store.models import Subscriber, utcnow
+from digests.store.schedules import ScheduleState, split_times
+from digests.store.sources import list_sources, remove_source
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+AdminHandler = Callable[
+    [Update, ContextTypes.DEFAULT_TYPE, BotServices, str], Coroutine[Any, Any, None]
+]
+
+
+def is_admin(update: Update, app: BotServices) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in app.settings.bot.admin_ids
+
+
+def admin_command(handler: AdminHandler) -> Handler:
+    """Only for admins, only in a private chat; the engine's errors are a reply."""
+
+    @wraps(handler)
+    async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        app = services(context)
+        language = language_for(update, app, _subscriber(update, app))
+        if not is_admin(update, app):
+            await reply(update, text(language, "admin_only"))
+            return
+        chat = update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE:
+            await reply(update, text(language, "admin_private"))
+            return
+        try:
+            await handler(update, context, app, language)
+        except NewsdigestError as exc:  # bad input, a refused address: say why
+            await reply(update, text(language, "admin_failed", reason=str(exc)))
+
+    return checked
+
+
+def _subscriber(update: Update, app: BotServices) -> Subscriber | None:
+    chat = update.effective_chat
+    return current_subscriber(app, chat.id) if chat is not None else None
+
+
+def _argument(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
+
+
+def _local(moment: datetime | None, zone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}" if moment else "-"
+
+
+@admin_command
+async def admin_help(
+    update: Update, _context: ContextTypes.DEFAULT_TYPE, _app: BotServices, language: str
+) -> None:
+    await reply(update, text(language, "admin_help"))
+
+
+@admin_command
+async def add_source_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    words = _argument(context)
+    if not words:
+        await reply(update, text(language, "addsource_usage"))
+        return
+    interval = app.settings.fetch.default_interval
+    with app.db.write() as session:
+        source = add_from_location(
+            session,
+            words[0],
+            name=" ".join(words[1:]) or None,
+            interval_seconds=interval,
+            folders=False,
+        )
+        reply_text = text(
+            language,
+            "source_added",
+            id=source.id,
+            name=source.name,
+            every=format_duration(interval),
+        )
+    await reply(update, reply_text)
+
+
+@admin_command
+async def remove_source_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    reference = " ".join(_argument(context)).strip()
+    if not reference:
+        await reply(update, text(language, "removesource_usage"))
+        return
+    with app.db.write() as session:
+        source = remove_source(session, reference, purge=False, now=utcnow())
+        reply_text = text(language, "source_removed", id=source.id, name=source.name)
+    await reply(update, reply_text)
+
+
+async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/sources: admins (in private) first see every source's state; then, like
+    every subscriber, the keyboard to choose their own."""
+    app = services(context)
+    chat = update.effective_chat
+    if is_admin(update, app) and chat is not None and chat.type == Chat.PRIVATE:
+        subscriber = current_subscriber(app, chat.id)
+        await reply(update, source_states(app, language_for(update, app, subscriber)))
+        if subscriber is None or not subscriber.active:
+            return
+    await choose_sources(update, context)
+
+
+def source_states(app: BotServices, language: str) -> str:
+    with app.db.read() as session:
+        rows = list_sources(session)
+    zone = app.settings.digest.timezone
+    lines = [text(language, "sources_admin_title")]
+    if not rows:
+        lines.append(text(language, "sources_none"))
+    for row in rows:
+        if row.last_error:
+            state = text(language, "source_failing")
+        elif row.last_checked_at is None:
+            state = text(language, "source_waiting")
+        else:
+            state = text(language, "source_ok")
+        lines.append(
+            text(
+                language,
+                "source_line",
+                id=row.id,
+                name=row.name,
+                state=state,
+                articles=row.articles,
+                checked=_local(row.last_checked_at, zone),
+            )
+        )
+        if row.last_error:
+            lines.append(
+                text(language, "source_error", count=row.error_count, error=row.last_error[:200])
+            )
+    return "\n".join(lines)
+
+
+@admin_command
+async def preview_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    name = " ".join(_argument(context)).strip() or None
+    state, slot, built = preview_next_edition(app.db, app.settings, name, app.clock())
+    if built.digest.empty:
+        await reply(update, text(language, "preview_empty", schedule=state.name))
+        return
+    await reply(
+        update,
+        text(
+            language,
+            "preview_header",
+            schedule=state.name,
+            date=slot.edition_date.isoformat(),
+            slot=slot.slot,
+            items=len(built.digest.items),
+        ),
+    )
+    for part in render_html(
+        built.digest,
+        language=language,
+        title=app.settings.digest.title,
+        tz=ZoneInfo(state.spec.timezone),
+    ):
+        await reply(update, part)
+
+
+@admin_command
+async def send_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    name = " ".join(_argument(context)).strip() or None
+    state, slot, built = release_next_edition(app.db, app.settings, name, app.clock())
+    values = {
+        "schedule": state.name,
+        "date": slot.edition_date.isoformat(),
+        "slot": slot.slot,
+        "items": len(built.digest.items),
+    }
+    if built.created:
+        stats = _stats(app)
+        count = stats.by_schedule.get(state.name, 0)
+        await reply(update, text(language, "sent_now", subscribers=count, **values))
+    else:
+        await reply(update, text(language, "sent_already", **values))
+    app.wake_delivery()
+
+
+def _stats(app: BotServices) -> SubscriberStats:
+    with app.db.read() as session:
+        return subscriber_stats(session)
+
+
+@admin_command
+async def stats_command(
+    update: Update, _context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    with app.db.read() as session:
+        stats = subscriber_stats(session)
+        last = latest_built(session)
+        report = delivery_report(session, last) if last is not None else None
+    lines = [
+        text(
+            language,
+            "stats",
+            active=stats.active,
+            blocked=stats.blocked,
+            stopped=stats.stopped,
+        )
+    ]
+    if report is None:
+        lines.append(text(language, "stats_no_edition"))
+    else:
+        seconds = report.duration_seconds
+        lines.append(
+            text(
+                language,
+                "stats_edition",
+                id=report.edition_id,
+                schedule=report.schedule,
+                date=report.edition_date,
+                slot=report.slot or "-",
+                sent=report.count("sent"),
+                failed=report.count("failed"),
+                pending=report.count("pending") + report.count("sending"),
+                unknown=report.count("unknown"),
+                skipped=report.count("skipped"),
+                duration=format_duration(max(1, round(seconds))) if seconds is not None else "-",
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+def _schedule_line(state: ScheduleState, app: BotServices, language: str) -> str:
+    upcoming = upcoming_slot(state, app.clock())
+    status = (
+        text(language, "schedule_paused")
+        if upcoming is None
+        else text(language, "schedule_next", next=_local(upcoming.fire_at, state.spec.timezone))
+    )
+    return text(
+        language,
+        "schedule_line",
+        name=state.name,
+        times=", ".join(state.spec.times),
+        zone=state.spec.timezone,
+        state=status,
+    )
+
+
+@admin_command
+async def schedules_command(
+    update: Update, _context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    from digests.schedule import current_schedules
+
+    lines = [text(language, "schedules_title")]
+    lines += [
+        _schedule_line(state, app, language) for state in current_schedules(app.db, app.settings)
+    ]
+    await reply(update, "\n".join(lines))
+
+
+def _next_run(state: ScheduleState, app: BotServices) -> str:
+    upcoming = upcoming_slot(state, app.clock())
+    return _local(upcoming.fire_at if upcoming else None, state.spec.timezone)
+
+
+@admin_command
+async def schedule_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    """/schedule NAME TIMES [ZONE] · /schedule add NAME TIMES [ZONE] · /schedule remove NAME"""
+    words = _argument(context)
+    action = words[0].lower() if words else ""
+    now = app.clock()
+    configured = app.settings.schedules
+    with app.db.write() as session:
+        if action == "remove" and len(words) == 2:
+            removed = stored.remove_schedule(session, configured, words[1], now=now)
+            state = None
+        elif action == "add" and len(words) in (3, 4):
+            zone = words[3] if len(words) == 4 else app.settings.digest.timezone
+            state = stored.add_schedule(
+                session, configured, words[1], times=split_times(words[2]), timezone=zone, now=now
+            )
+        elif action not in ("add", "remove") and len(words) in (2, 3):
+            state = stored.set_schedule(
+                session,
+                configured,
+                words[0],
+                times=split_times(words[1]),
+                timezone=words[2] if len(words) == 3 else None,
+                now=now,
+            )
+        else:
+            await reply(update, text(language, "schedule_usage"))
+            return
+    app.reschedule()
+    if state is None:
+        await reply(update, text(language, "schedule_removed", name=removed.name))
+        return
+    await reply(
+        update,
+        text(
+            language,
+            "schedule_set",
+            name=state.name,
+            times=", ".join(state.spec.times),
+            zone=state.spec.timezone,
+            next=_next_run(state, app),
+        ),
+    )
+
+
+async def _pause_or_resume(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str, pause: bool
+) -> None:
+    words = _argument(context)
+    if len(words) != 1:
+        await reply(update, text(language, "pause_usage"))
+        return
+    with app.db.write() as session:
+        state = stored.set_paused(session, app.settings.schedules, words[0], pause, now=app.clock())
+    app.reschedule()
+    if pause:
+        await reply(update, text(language, "paused", name=state.name))
+    else:
+        await reply(
+            update,
+            text(
+                language,
+                "resumed",
+                name=state.name,
+                next=_next_run(state, app),
+                zone=state.spec.timezone,
+            ),
+        )
+
+
+@admin_command
+async def pause_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    await _pause_or_resume(update, context, app, language, pause=True)
+
+
+@admin_command
+async def resume_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    await _pause_or_resume(update, context, app, language, pause=False)
+
+
+@admin_command
+async def broadcast_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    message = update.effective_message
+    raw = (message.text or "") if message is not None else ""
+    # The text as typed, line breaks kept (context.args splits on whitespace).
+    body = raw.split(maxsplit=1)[1].strip() if len(raw.split(maxsplit=1)) == 2 else ""
+    if not body:
+        await reply(update, text(language, "broadcast_usage"))
+        return
+    user = update.effective_user
+    _id, count = broadcast(
+        app.db,
+        html.escape(body, quote=False),
+        sent_by=user.id if user else None,
+        now=app.clock(),
+    )
+    app.wake_delivery()
+    await reply(update, text(language, "broadcast_queued", count=count))
+
+
+ADMIN_COMMANDS: list[tuple[tuple[str, ...], Handler]] = [
+    (("admin",), admin_help),
+    (("addsource",), add_source_command),
+    (("removesource",), remove_source_command),
+    (("preview",), preview_command),
+    (("send",), send_command),
+    (("stats",), stats_command),
+    (("schedules",), schedules_command),
+    (("schedule",), schedule_command),
+    (("pause",), pause_command),
+    (("resume",), resume_command),
+    (("broadcast",), broadcast_command),
+]
