@@ -64,6 +64,9 @@ def add_bot_commands(commands: Any) -> None:
     )
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
     demo.set_defaults(run=cmd_demo, needs_settings=False)
+    from bot.doctor import register as register_doctor
+
+    register_doctor(commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
