@@ -37,11 +37,14 @@ def telegram() -> Iterator[FakeTelegram]:
         yield server
 
 
-def bot_env(telegram: FakeTelegram, database: Path, **extra: str) -> dict[str, str]:
+def bot_env(telegram: FakeTelegram, database: Path | str, **extra: str) -> dict[str, str]:
+    """The bot's environment; ``database`` is a SQLite file or a database URL."""
     env = {
         "NEWSDIGEST_BOT_TOKEN": telegram.token,
         "NEWSDIGEST_BOT__API_URL": telegram.api_url,
-        "NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}",
+        "NEWSDIGEST_DATABASE_URL": database
+        if isinstance(database, str)
+        else f"sqlite:///{database}",
         "NEWSDIGEST_LOG_LEVEL": "DEBUG",
     }
     env.update(extra)
@@ -50,6 +53,15 @@ def bot_env(telegram: FakeTelegram, database: Path, **extra: str) -> dict[str, s
 
 def start_bot(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     return start_newsdigest("run", cwd=cwd, env=env)
+
+
+def stop(bot: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[str, str]:
+    """Signal the bot and collect its output; its log is echoed to this test's
+    captured stderr, which pytest shows when the test fails."""
+    bot.send_signal(sig)
+    out, err = bot.communicate(timeout=60)
+    sys.stderr.write(err)
+    return out, err
 
 
 def poll(predicate: object, timeout: float, what: str) -> None:
@@ -70,8 +82,10 @@ def test_a_missing_or_malformed_token_is_one_line(tmp_path: Path) -> None:
     assert "malformed" in malformed.stderr and "not-a-token-123" not in malformed.stderr
 
 
-def test_a_wrong_token_at_debug_is_never_shown(tmp_path: Path, telegram: FakeTelegram) -> None:
-    env = bot_env(telegram, tmp_path / "bot.db", NEWSDIGEST_BOT_TOKEN=WRONG_TOKEN)
+def test_a_wrong_token_at_debug_is_never_shown(
+    tmp_path: Path, database_url: str, telegram: FakeTelegram
+) -> None:
+    env = bot_env(telegram, database_url, NEWSDIGEST_BOT_TOKEN=WRONG_TOKEN)
     result = newsdigest("run", cwd=tmp_path, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
@@ -84,27 +98,25 @@ def test_a_wrong_token_at_debug_is_never_shown(tmp_path: Path, telegram: FakeTel
 
 
 def test_the_running_bot_answers_and_never_logs_its_token(
-    tmp_path: Path, telegram: FakeTelegram
+    tmp_path: Path, database_url: str, telegram: FakeTelegram
 ) -> None:
-    bot = start_bot(tmp_path, bot_env(telegram, tmp_path / "bot.db"))
+    bot = start_bot(tmp_path, bot_env(telegram, database_url))
     try:
         telegram.user_sends(31, "/start")
         assert telegram.wait_for(lambda: telegram.messages_to(31), timeout=60)
         assert "已订阅" in telegram.messages_to(31)[0]
     finally:
-        bot.send_signal(signal.SIGTERM)
-        out, err = bot.communicate(timeout=60)
+        out, err = stop(bot)
     assert bot.returncode == 0, err
     assert "DEBUG" in err  # it really logged at DEBUG
     secret = telegram.token.split(":")[1]
     assert secret not in out + err
 
 
-def _prepare_broadcast(database: Path, chats: int) -> None:
+def _prepare_broadcast(database_url: str, chats: int) -> None:
     """An edition of the latest slot (so the bot builds nothing new) and its subscribers."""
-    settings = Settings(database_url=f"sqlite:///{database}")
+    settings = Settings(database_url=database_url)
     db = Database(settings.database_url)
-    db.upgrade()
     now = datetime.now(UTC)
     store_news(db, now - EARLIER)
     slot = latest_slot(settings.schedules[0], now)
@@ -116,14 +128,13 @@ def _prepare_broadcast(database: Path, chats: int) -> None:
 
 @pytest.mark.parametrize("policy", ["skip", "resend"])
 def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
-    tmp_path: Path, telegram: FakeTelegram, policy: str
+    tmp_path: Path, database_url: str, telegram: FakeTelegram, policy: str
 ) -> None:
     chats = 1000
-    database = tmp_path / "bot.db"
-    _prepare_broadcast(database, chats)
+    _prepare_broadcast(database_url, chats)
     env = bot_env(
         telegram,
-        database,
+        database_url,
         NEWSDIGEST_LOG_LEVEL="INFO",
         NEWSDIGEST_DELIVERY__MESSAGES_PER_SECOND="300",
         NEWSDIGEST_DELIVERY__ON_AMBIGUOUS=policy,
@@ -137,9 +148,8 @@ def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
     try:
         assert telegram.wait_for(lambda: delivered() >= 300, timeout=120)
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.communicate(timeout=30)
-    db = Database(f"sqlite:///{database}")
+        stop(first, signal.SIGKILL)
+    db = Database(database_url)
     with db.read() as session:
         at_kill = ledger_counts(session)
     assert at_kill.get("sent", 0) > 0 and at_kill.get("pending", 0) > 0, at_kill  # mid-way
@@ -155,8 +165,7 @@ def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
 
         poll(settled, 120, "the restarted broadcast to finish")
     finally:
-        second.send_signal(signal.SIGTERM)
-        _out, err = second.communicate(timeout=60)
+        _out, err = stop(second)
     assert second.returncode == 0, err
 
     with db.read() as session:
@@ -191,14 +200,12 @@ def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
         assert sum(received.values()) - chats <= in_flight
 
 
-def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
-    database = tmp_path / "chat.db"
-    db = Database(f"sqlite:///{database}")
-    db.upgrade()
+def test_chat_sandbox_talks_like_telegram(tmp_path: Path, database_url: str) -> None:
+    db = Database(database_url)
     store_news(db, datetime.now(UTC) - EARLIER)
     db.close()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
-    environment.update({"NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}", "COLUMNS": "200"})
+    environment.update({"NEWSDIGEST_DATABASE_URL": database_url, "COLUMNS": "200"})
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat"],
         input="/start\n/sources\n#1\n#9\n/today\nhello\n临江 步道\n/alert 航线\n/quit\n",
@@ -221,11 +228,9 @@ def test_chat_sandbox_talks_like_telegram(tmp_path: Path) -> None:
 
 
 def test_the_bot_fetches_builds_and_delivers_on_its_own(
-    tmp_path: Path, telegram: FakeTelegram, feed_server: FeedServer
+    tmp_path: Path, database_url: str, telegram: FakeTelegram, feed_server: FeedServer
 ) -> None:
-    database = tmp_path / "bot.db"
-    db = Database(f"sqlite:///{database}")
-    db.upgrade()
+    db = Database(database_url)
     with db.write() as session:
         add_source(
             session,
@@ -238,7 +243,7 @@ def test_the_bot_fetches_builds_and_delivers_on_its_own(
     db.close()
     env = bot_env(
         telegram,
-        database,
+        database_url,
         NEWSDIGEST_LOG_LEVEL="INFO",
         NEWSDIGEST_FETCH__ALLOWED_NETWORKS="127.0.0.0/8",
     )
@@ -246,22 +251,20 @@ def test_the_bot_fetches_builds_and_delivers_on_its_own(
     try:
         assert telegram.wait_for(lambda: telegram.messages_to(77), timeout=120)
     finally:
-        bot.send_signal(signal.SIGTERM)
-        _out, err = bot.communicate(timeout=60)
+        _out, err = stop(bot)
     assert bot.returncode == 0, err
     [edition] = telegram.messages_to(77)
     assert "今日阅读" in edition and "临江晚报" in edition and "没有新的文章" not in edition
 
 
 def test_a_graceful_stop_mid_broadcast_leaves_nothing_ambiguous(
-    tmp_path: Path, telegram: FakeTelegram
+    tmp_path: Path, database_url: str, telegram: FakeTelegram
 ) -> None:
     chats = 300
-    database = tmp_path / "bot.db"
-    _prepare_broadcast(database, chats)
+    _prepare_broadcast(database_url, chats)
     env = bot_env(
         telegram,
-        database,
+        database_url,
         NEWSDIGEST_LOG_LEVEL="INFO",
         NEWSDIGEST_DELIVERY__MESSAGES_PER_SECOND="50",
     )
@@ -269,10 +272,9 @@ def test_a_graceful_stop_mid_broadcast_leaves_nothing_ambiguous(
     try:
         assert telegram.wait_for(lambda: len(telegram.sent) >= 50, timeout=120)
     finally:
-        first.send_signal(signal.SIGTERM)
-        _out, err = first.communicate(timeout=60)
+        _out, err = stop(first)
     assert first.returncode == 0, err
-    db = Database(f"sqlite:///{database}")
+    db = Database(database_url)
     with db.read() as session:
         stopped = ledger_counts(session)
     assert set(stopped) == {"sent", "pending"}, stopped  # nothing mid-send, nothing unknown
@@ -285,7 +287,6 @@ def test_a_graceful_stop_mid_broadcast_leaves_nothing_ambiguous(
 
         poll(settled, 120, "the resumed broadcast to finish")
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.communicate(timeout=60)
+        stop(second)
     db.close()
     assert all(len(telegram.sent[chat]) == 1 for chat in range(1, chats + 1))
