@@ -1,7 +1,7 @@
 """``newsdigest sources import FILE.opml`` and ``sources export [FILE]``.
 
-Import adds each feed the way ``sources add`` does (same scheme check, same
-store call, same default name and interval), skips URLs already present, and
+Import adds each feed through the same path as ``sources add``
+(``digests.sourcing``, feeds only), skips URLs already present, and
 reports each unusable entry in one line without stopping. The exit status is
 non-zero when the file cannot be used at all: unreadable, not OPML, no feed in
 it, or every feed in it invalid (nothing could ever be imported from it).
@@ -26,10 +26,10 @@ from digests.cli import EXIT_ERROR, EXIT_OK, err_console, open_database, say_err
 from digests.config import Settings, format_duration, parse_duration
 from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
-from digests.ingest.netguard import check_scheme
 from digests.opml import OpmlFeed, parse_opml, render_opml
+from digests.sourcing import add_from_location, source_kind
 from digests.store.db import Database
-from digests.store.sources import add_source, list_sources
+from digests.store.sources import list_sources
 
 MAX_OPML_BYTES = 16 * 1024 * 1024
 MAX_NAME_CHARS = 200  # sources.name column
@@ -57,12 +57,13 @@ def _read(path: str) -> bytes:
 
 
 def _problem(feed: OpmlFeed) -> str | None:
-    """Why ``sources add`` would refuse this feed's URL, or None."""
+    """Why ``sources add`` would refuse this feed's URL, or None. A file never
+    names a local folder: only feeds come in this way."""
     if len(feed.url) > MAX_URL_CHARS:
         return f"URL longer than {MAX_URL_CHARS} characters"
     try:
-        check_scheme(feed.url)
-    except BlockedAddress as exc:
+        source_kind(feed.url, folders=False)
+    except (InputError, BlockedAddress) as exc:
         return str(exc)
     return None
 
@@ -84,8 +85,8 @@ def _add(db: Database, feed: OpmlFeed, interval: int) -> bool:
     name = (feed.title or feed.url)[:MAX_NAME_CHARS]
     try:
         with db.write() as session:
-            add_source(
-                session, kind="feed", location=feed.url, name=name, interval_seconds=interval
+            add_from_location(
+                session, feed.url, name=name, interval_seconds=interval, folders=False
             )
     except InputError:  # added meanwhile by someone else
         return False
