@@ -86,9 +86,11 @@ def test_parse_forced_wrong_encoding(tmp_path: Path) -> None:
     assert newsdigest("parse", "--encoding", "gb18030", str(issue), cwd=tmp_path).returncode == 0
 
 
-def test_sources_ingest_fetch_flow(tmp_path: Path, feed_server: FeedServer) -> None:
+def test_sources_ingest_fetch_flow(
+    tmp_path: Path, database_url: str, feed_server: FeedServer
+) -> None:
     env = {
-        "NEWSDIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "NEWSDIGEST_DATABASE_URL": database_url,
         "NEWSDIGEST_FETCH__ALLOWED_NETWORKS": '["127.0.0.0/8"]',
     }
     added = newsdigest(
@@ -130,10 +132,10 @@ def test_sources_ingest_fetch_flow(tmp_path: Path, feed_server: FeedServer) -> N
     ],
     ids=["garbage", "scheme", "interval", "unknown-source"],
 )
-def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
-    result = newsdigest(
-        *args, cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    )
+def test_bad_arguments_are_one_line(
+    tmp_path: Path, database_url: str, args: list[str], needle: str
+) -> None:
+    result = newsdigest(*args, cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": database_url})
     assert_one_line_error(result)
     assert needle in result.stderr
 
@@ -167,6 +169,7 @@ def test_database_password_never_printed(tmp_path: Path) -> None:
     assert "s3cret" not in result.stderr
 
 
+@pytest.mark.sqlite_only("the demo keeps its own SQLite database in its data directory")
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = newsdigest("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
