@@ -25,6 +25,7 @@ from digests.store.summaries import (
     idf_table,
     store_summaries,
 )
+from digests.store.workers import summarizing_lock
 from digests.summarize import Document, prepare, rank_document
 
 log = logging.getLogger("newsdigest.summarize")
@@ -132,6 +133,16 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
                 )
         terms = {item.article_id: document_terms(item.document) for item in prepared}
         with db.write() as session:
+            # Another worker may have summarized some of these meanwhile: keep
+            # only what still needs it, so nothing is counted twice.
+            summarizing_lock(session)
+            still = {
+                row.id
+                for row in articles_to_summarize(
+                    session, [p.article_id for p in prepared], limit=len(prepared)
+                )
+            }
+            prepared = [item for item in prepared if item.article_id in still]
             idf = idf_table(session, set().union(*terms.values()) if terms else set())
             summaries = []
             for item in prepared:

@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -24,6 +24,10 @@ from digests.errors import ConfigError, StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 15_000
+# PostgreSQL advisory lock keys are (namespace, id); ids below 16 are jobs one
+# process at a time does (see digests.store.workers), the rest worker ids.
+ADVISORY_LOCK_NAMESPACE = 0x6E64  # "nd"
+MIGRATION_LOCK_ID = 2
 
 
 def _sqlite_events(engine: Engine) -> None:
@@ -77,6 +81,13 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._write_engine.connect() as connection:
+                if not self.is_sqlite:
+                    # Processes starting together (a bot and its workers) migrate
+                    # one after the other; the rest then find it at head.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:ns, :id)"),
+                        {"ns": ADVISORY_LOCK_NAMESPACE, "id": MIGRATION_LOCK_ID},
+                    )
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 connection.commit()

@@ -20,14 +20,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from digests.store.db import Database
+from digests.store.db import ADVISORY_LOCK_NAMESPACE, Database
 
-LOCK_NAMESPACE = 0x6E64  # "nd": advisory lock keys are (namespace, id)
-PLANNING_LOCK_ID = 0  # worker ids start at 1
+LOCK_NAMESPACE = ADVISORY_LOCK_NAMESPACE
+# Jobs one worker at a time does (worker ids start above them; 2 is migrations).
+PLANNING_LOCK_ID = 0
+SUMMARIZING_LOCK_ID = 1
 
 
 def new_worker_id() -> int:
-    return secrets.randbelow(2**31 - 2) + 1
+    return secrets.randbelow(2**31 - 16) + 16
 
 
 class WorkerPresence:
@@ -84,12 +86,19 @@ class WorkerPresence:
         connection.close()
 
 
-def planning_lock(session: Session) -> None:
-    """Hold the planning lock until the end of the session's transaction
-    (PostgreSQL; SQLite's write transactions are serialized already)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+def _transaction_lock(session: Session, lock_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :id)"),
-            {"ns": LOCK_NAMESPACE, "id": PLANNING_LOCK_ID},
+            text("SELECT pg_advisory_xact_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": lock_id}
         )
+
+
+def planning_lock(session: Session) -> None:
+    """Hold the delivery planning lock until the session's transaction ends
+    (PostgreSQL; SQLite's write transactions are serialized already)."""
+    _transaction_lock(session, PLANNING_LOCK_ID)
+
+
+def summarizing_lock(session: Session) -> None:
+    """Hold the lock for writing summaries and term counts (see planning_lock)."""
+    _transaction_lock(session, SUMMARIZING_LOCK_ID)
