@@ -20,6 +20,7 @@ from digests.config import Settings
 
 def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application, check_token, run_polling_until
+    from digests.metrics import database_healthy, serve_metrics
 
     token = check_token(settings.bot_token.get_secret_value())
     db = open_database(settings)
@@ -31,7 +32,12 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(signum, stop.set)
         await run_polling_until(build_application(settings, db, token), stop)
 
-    asyncio.run(main())
+    endpoint = serve_metrics(settings.metrics, lambda: database_healthy(db))
+    try:
+        asyncio.run(main())
+    finally:
+        if endpoint is not None:
+            endpoint.close()
     return EXIT_OK
 
 

@@ -56,12 +56,12 @@ def apply_text_settings(settings: Settings) -> None:
     configure_user_dictionary(Path(path))
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, json_lines: bool = False) -> None:
+    from digests.logformat import PLAIN_FORMAT, JsonLinesFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLinesFormatter() if json_lines else logging.Formatter(PLAIN_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     logging.getLogger().setLevel(level.upper())  # also when logging was set up before
     # httpx logs every request URL at INFO; URLs can carry secrets (tokens).
     for noisy in ("httpx", "httpcore", "alembic"):
@@ -505,6 +505,9 @@ def build_parser(
     parser = argparse.ArgumentParser(prog="newsdigest", description="Reads the news for you.")
     parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
     parser.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
+    parser.add_argument(
+        "--log-json", action="store_true", help="log one JSON object per line (or log_json = true)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     parse = commands.add_parser(
@@ -601,7 +604,7 @@ def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | No
         settings = (
             load_settings(args.config) if getattr(args, "needs_settings", True) else Settings()
         )
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, json_lines=args.log_json or settings.log_json)
         apply_text_settings(settings)
         apply_search_settings(settings)
         return int(args.run(args, settings))

@@ -218,6 +218,8 @@ class Settings(_Strict):
     # Never logged or shown: SecretStr keeps it out of reprs and messages.
     bot_token: SecretStr = SecretStr("")
     log_level: str = Field("INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
+    # One JSON object per log line (time, level, logger, message, exception).
+    log_json: bool = False
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     text: TextSettings = Field(default_factory=TextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)

@@ -27,6 +27,7 @@ from digests.ingest.netguard import parse_networks
 from digests.ingest.newspaper import parse_newspaper
 from digests.ingest.parse import parse_feed_bytes
 from digests.ingest.urls import redact_url
+from digests.metrics import error_reason, record_articles_stored, record_fetch, record_fetch_error
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import IngestedFile, Source
@@ -240,6 +241,8 @@ async def refresh_source(
         )
         with db.write() as session:
             record_failure(session, source.id, now, reason, max_backoff_seconds=max_backoff_seconds)
+        record_fetch(source.name, "error")
+        record_fetch_error(source.name, error_reason(exc))
         return SourceOutcome(source.id, source.name, SaveResult(), error=reason)
     with db.write() as session:
         record_success(
@@ -252,6 +255,8 @@ async def refresh_source(
             last_modified=meta.get("last_modified"),
             feed_title=meta.get("feed_title"),
         )
+    record_fetch(source.name, "not_modified" if outcome.not_modified else "ok")
+    record_articles_stored(source.name, outcome.saved.new)
     return outcome
 
 

@@ -15,8 +15,10 @@ from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 
 
 def _environment(env: dict[str, str] | None) -> dict[str, str]:
-    """This environment without any NEWSDIGEST_ setting, plus ``env``."""
+    """This environment without any NEWSDIGEST_ setting, plus ``env``; the
+    metrics endpoint is off unless ``env`` names a port (no fixed port in tests)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
+    environment["NEWSDIGEST_METRICS__PORT"] = "0"
     environment.update(env or {})
     return environment
 
