@@ -134,3 +134,11 @@ def test_editions_send_list_show_and_subscriber_stats(tmp_path: Path, database_u
     table = run(database_url, tmp_path, "subscribers", "stats")
     assert "blocked the bot" in table and "sent 2 to 2 chats" in table
     db.close()
+
+
+def test_an_unreachable_database_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://operator:hunter2secret@127.0.0.1:9/newsdigest"
+    result = newsdigest("schedules", cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": url})
+    assert_one_line_error(result)
+    assert result.stderr.startswith("newsdigest: error: database_url: cannot open ")
+    assert "hunter2secret" not in result.stderr + result.stdout

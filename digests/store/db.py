@@ -70,7 +70,7 @@ class Database:
         try:
             self.engine = create_engine(parsed, pool_pre_ping=not self.is_sqlite)
         except (ArgumentError, ImportError) as exc:
-            raise ConfigError(f"cannot use database {describe_url(url)}: {exc}") from None
+            raise ConfigError(f"database_url: cannot use {describe_url(url)}: {exc}") from None
         if self.is_sqlite:
             _sqlite_events(self.engine)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True)
@@ -92,7 +92,9 @@ class Database:
                 command.upgrade(config, "head")
                 connection.commit()
         except OperationalError as exc:
-            raise StoreError(f"cannot open database {describe_url(self.url)}: {exc.orig}") from None
+            raise StoreError(
+                f"database_url: cannot open {describe_url(self.url)}: {exc.orig}"
+            ) from None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
