@@ -15,6 +15,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,17 +178,39 @@ def _postgres_server() -> Iterator[_Server]:
     server.admin.dispose()
 
 
+class FreshDatabases:
+    """Fresh databases at the newest schema on the chosen backend, copied from one
+    migrated per session (running every migration per test costs more than the
+    copy). SQLite: a template file copied into the test's directory; PostgreSQL:
+    CREATE DATABASE ... TEMPLATE, dropped afterwards with any connection still open."""
+
+    def __init__(self, template: str, server: _Server | None) -> None:
+        self.template = template
+        self.server = server
+
+    @contextmanager
+    def fresh(self, directory: Path) -> Iterator[str]:
+        if self.server is None:
+            path = directory / "test.db"
+            shutil.copyfile(self.template, path)
+            yield f"sqlite:///{path}"
+            return
+        name = self.server.create("test", template=self.template)
+        try:
+            yield self.server.url_of(name)
+        finally:
+            self.server.drop(name)
+
+
 @pytest.fixture(scope="session")
-def _migrated_template(request: pytest.FixtureRequest) -> Iterator[str]:
-    """One database at the newest schema per session, copied for each test (running
-    every migration per test costs more than the copy). SQLite: a file; PostgreSQL:
-    a template database for CREATE DATABASE ... TEMPLATE."""
+def fresh_databases(request: pytest.FixtureRequest) -> Iterator[FreshDatabases]:
+    """For fixtures wider than one test (``with fresh_databases.fresh(dir) as url``)."""
     if not ON_POSTGRES:
         path = request.getfixturevalue("tmp_path_factory").mktemp("template") / "template.db"
         database = Database(f"sqlite:///{path}")
         database.upgrade()
         database.close()  # the last connection checkpoints the WAL into the file
-        yield str(path)
+        yield FreshDatabases(str(path), None)
         return
     server: _Server = request.getfixturevalue("_postgres_server")
     name = server.create("template")
@@ -195,30 +218,18 @@ def _migrated_template(request: pytest.FixtureRequest) -> Iterator[str]:
         database = Database(server.url_of(name))
         database.upgrade()
         database.close()  # a template must have no open connections
-        yield name
+        yield FreshDatabases(name, server)
     finally:
         server.drop(name)
 
 
 @pytest.fixture
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, _migrated_template: str
-) -> Iterator[str]:
+def database_url(tmp_path: Path, fresh_databases: FreshDatabases) -> Iterator[str]:
     """A fresh database at the newest schema for one test, on the backend that
     $NEWSDIGEST_TEST_BACKEND names: a SQLite file in tmp_path (the default), or a
-    database of its own on the server of $TEST_POSTGRES_URL, dropped after the test
-    with any connection still open."""
-    if not ON_POSTGRES:
-        path = tmp_path / "test.db"
-        shutil.copyfile(_migrated_template, path)
-        yield f"sqlite:///{path}"
-        return
-    server: _Server = request.getfixturevalue("_postgres_server")
-    name = server.create("test", template=_migrated_template)
-    try:
-        yield server.url_of(name)
-    finally:
-        server.drop(name)
+    database of its own on the server of $TEST_POSTGRES_URL."""
+    with fresh_databases.fresh(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -76,10 +76,10 @@ def test_preview_saves_nothing_and_empty_day_follows_config(db: Database) -> Non
     assert noted.created and noted.digest.empty
 
 
-def test_cli_digest_preview_and_html(tmp_path: Path, feed_server) -> None:
+def test_cli_digest_preview_and_html(tmp_path: Path, database_url: str, feed_server) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
     env |= {
-        "NEWSDIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
+        "NEWSDIGEST_DATABASE_URL": database_url,
         "NEWSDIGEST_FETCH__ALLOWED_NETWORKS": '["127.0.0.0/8"]',
     }
 

@@ -20,7 +20,7 @@ from digests.store.db import Database
 from digests.store.models import Article, IngestedFile, Source
 from digests.store.sources import add_source
 from tests.builders import rss
-from tests.conftest import CORPUS, SHARED_FEEDS
+from tests.conftest import CORPUS, SHARED_FEEDS, FreshDatabases
 
 FEED_FILES = sorted(
     p.relative_to(SHARED_FEEDS).as_posix()
@@ -153,15 +153,17 @@ def count(db: Database, source_id: int | None = None) -> int:
 
 @pytest.fixture(scope="module")
 def all_feeds(
-    shared_feed_server: FeedServer, tmp_path_factory: pytest.TempPathFactory
+    shared_feed_server: FeedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    fresh_databases: FreshDatabases,
 ) -> Iterator[tuple[Database, dict[str, SourceOutcome]]]:
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('feeds') / 'feeds.db'}")
-    db.upgrade()
-    for file in FEED_FILES:
-        add(db, file, shared_feed_server.url(f"files/{file}"))
-    settings = FetchSettings(allowed_networks=["127.0.0.0/8"], total_deadline=30)
-    yield db, run(db, settings)
-    db.close()
+    with fresh_databases.fresh(tmp_path_factory.mktemp("feeds")) as url:
+        db = Database(url)
+        for file in FEED_FILES:
+            add(db, file, shared_feed_server.url(f"files/{file}"))
+        settings = FetchSettings(allowed_networks=["127.0.0.0/8"], total_deadline=30)
+        yield db, run(db, settings)
+        db.close()
 
 
 def test_every_feed_file_is_processed(all_feeds: tuple[Database, dict[str, SourceOutcome]]) -> None:

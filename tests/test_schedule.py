@@ -161,16 +161,14 @@ async def test_scheduler_jobs_have_stable_ids_zones_and_grace(db: Database) -> N
         scheduler.shutdown(wait=False)
 
 
-def test_run_scheduler_builds_the_due_edition_at_start(tmp_path: Path) -> None:
-    database = tmp_path / "s.db"
-    db = Database(f"sqlite:///{database}")
-    db.upgrade()
+def test_run_scheduler_builds_the_due_edition_at_start(tmp_path: Path, database_url: str) -> None:
+    db = Database(database_url)
     _store(db, "开机补发的新闻", datetime.now(UTC) - timedelta(minutes=5))
     (tmp_path / "config.toml").write_text(
         '[[schedules]]\nname = "hourly"\ntimes = ["00:00"]\ntimezone = "UTC"\n', "utf-8"
     )
     process = start_newsdigest(
-        "run-scheduler", cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": f"sqlite:///{database}"}
+        "run-scheduler", cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": database_url}
     )
     try:
         deadline = wall.monotonic() + 60
