@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,21 @@ from rich.console import Console
 from digests.cli import EXIT_OK, build_parser, open_database
 from digests.cli import main as engine_main
 from digests.config import Settings
+from digests.store.db import Database
 
 
-def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_application, check_token, run_polling_until
+def _until_signalled(
+    settings: Settings, db: Database, serve: Callable[[asyncio.Event], Awaitable[None]]
+) -> int:
+    """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM."""
     from digests.metrics import database_healthy, serve_metrics
-
-    token = check_token(settings.bot_token.get_secret_value())
-    db = open_database(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_polling_until(build_application(settings, db, token), stop)
+        await serve(stop)
 
     endpoint = serve_metrics(settings.metrics, lambda: database_healthy(db))
     try:
@@ -39,6 +39,26 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
         if endpoint is not None:
             endpoint.close()
     return EXIT_OK
+
+
+def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_application, check_token, run_polling_until
+
+    token = check_token(settings.bot_token.get_secret_value())
+    db = open_database(settings)
+    return _until_signalled(
+        settings, db, lambda stop: run_polling_until(build_application(settings, db, token), stop)
+    )
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import check_token
+    from bot.worker import require_shared_database, run_worker
+
+    token = check_token(settings.bot_token.get_secret_value())
+    db = open_database(settings)
+    require_shared_database(db)
+    return _until_signalled(settings, db, lambda stop: run_worker(settings, db, token, stop))
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,6 +80,11 @@ def add_bot_commands(commands: Any) -> None:
         "run", help="run the Telegram bot (token: NEWSDIGEST_BOT_TOKEN or bot_token)"
     )
     run.set_defaults(run=cmd_run)
+    worker = commands.add_parser(
+        "worker",
+        help="fetch, build and deliver without chat polling (several may share PostgreSQL)",
+    )
+    worker.set_defaults(run=cmd_worker)
     chat = commands.add_parser(
         "chat", help="talk to the bot offline as a Telegram user (no token, no network)"
     )

@@ -24,12 +24,12 @@ from rich.table import Table
 from digests import __version__
 from digests.config import Settings, format_duration, load_settings, parse_duration
 from digests.errors import ConfigError, InputError, NewsdigestError
-from digests.ingest.netguard import check_scheme
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue, read_issue_file
 from digests.redact import install_filter, redact
+from digests.sourcing import add_from_location, source_kind
 from digests.store.db import Database
 from digests.store.queries import recent_articles
-from digests.store.sources import add_source, list_sources, remove_source
+from digests.store.sources import list_sources, remove_source
 from digests.text.tokens import configure_user_dictionary
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -115,32 +115,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if errors else EXIT_OK
 
 
-def _source_kind(location: str) -> tuple[str, str]:
-    if location.startswith("file://"):
-        location = location[len("file://") :]
-    path = Path(location).expanduser()
-    if "://" not in location and path.is_dir():
-        return "folder", str(path.resolve())
-    if "://" not in location:
-        raise InputError(f"{location!r} is neither an http(s) URL nor an existing folder")
-    check_scheme(location)
-    return "feed", location
-
-
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    kind, location = _source_kind(args.location)
+    source_kind(args.location)  # a bad location is reported before the database is opened
     try:
         interval = parse_duration(args.every) if args.every else settings.fetch.default_interval
     except ValueError as exc:
         raise InputError(f"--every: {exc}") from None
     db = open_database(settings)
-    name = args.name or (Path(location).name if kind == "folder" else location)
     with db.write() as session:
-        source = add_source(
-            session, kind=kind, location=location, name=name, interval_seconds=interval
+        source = add_from_location(
+            session, args.location, name=args.name, interval_seconds=interval
         )
         print(
-            f"added source #{source.id}: {source.name} ({kind}, every {format_duration(interval)})"
+            f"added source #{source.id}: {source.name} "
+            f"({source.kind}, every {format_duration(interval)})"
         )
     return EXIT_OK
 
@@ -421,18 +409,19 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     from digests.edition import build_edition
     from digests.enrich import summarize_stored
     from digests.present import render_page, render_text
-    from digests.schedule import latest_slot, next_slot
+    from digests.schedule import current_schedules, latest_slot, next_slot
 
-    spec = next((s for s in settings.schedules if s.name == args.schedule), None)
+    db = open_database(settings)
+    schedules = [state.spec for state in current_schedules(db, settings)]
+    spec = next((s for s in schedules if s.name == args.schedule), None)
     if spec is None:
-        names = ", ".join(s.name for s in settings.schedules)
+        names = ", ".join(s.name for s in schedules)
         raise InputError(f"no schedule {args.schedule!r} (configured: {names})")
     now = datetime.now(UTC)
     # A preview shows the next edition; a build makes the latest due one.
     slot = next_slot(spec, now) if args.preview else latest_slot(spec, now)
     if slot is None:
         raise InputError(f"no edition of {spec.name!r} is due yet (try --preview)")
-    db = open_database(settings)
     summarize_stored(db)  # anything stored but not yet summarized
     # The edition the scheduler builds (or has built) for the latest due slot:
     # building by hand and by schedule is the same, idempotent, act.
@@ -471,27 +460,6 @@ def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
     from digests.service import serve
 
     serve(settings, open_database(settings))
-    return EXIT_OK
-
-
-def cmd_schedules(_args: argparse.Namespace, settings: Settings) -> int:
-    from digests.schedule import next_slot
-
-    now = datetime.now(UTC)
-    table = Table(title="Schedules")
-    for column in ("name", "times", "time zone", "sources", "next edition (local)"):
-        table.add_column(column)
-    for spec in settings.schedules:
-        upcoming = next_slot(spec, now)
-        local = upcoming.fire_at.astimezone(ZoneInfo(spec.timezone))
-        table.add_row(
-            spec.name,
-            ", ".join(spec.times),
-            spec.timezone,
-            ", ".join(spec.sources) or "all",
-            f"{local:%Y-%m-%d %H:%M}",
-        )
-    Console().print(table)
     return EXIT_OK
 
 

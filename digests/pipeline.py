@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,12 @@ from digests.metrics import error_reason, record_articles_stored, record_fetch, 
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import IngestedFile, Source
-from digests.store.sources import due_sources, get_or_create_source, record_failure, record_success
+from digests.store.sources import (
+    claim_due_sources,
+    get_or_create_source,
+    record_failure,
+    record_success,
+)
 from digests.text.encoding import decode_bytes
 
 log = logging.getLogger("newsdigest.ingest")
@@ -260,6 +265,17 @@ async def refresh_source(
     return outcome
 
 
+def fetch_lease(settings: FetchSettings) -> Callable[[int], timedelta]:
+    """How long a round of ``count`` claimed sources may take: its fetches run
+    ``concurrency`` at a time, each within the total deadline, plus a margin."""
+
+    def lease(count: int) -> timedelta:
+        rounds = -(-count // settings.concurrency) + 1
+        return timedelta(seconds=rounds * settings.total_deadline + 60)
+
+    return lease
+
+
 async def fetch_due(
     db: Database,
     settings: FetchSettings,
@@ -274,8 +290,8 @@ async def fetch_due(
     summarize what is new (unless ``summarize`` is False: a caller running that
     stage on its own)."""
     now = now or _now()
-    with db.read() as session:
-        sources = due_sources(session, now, force=force)
+    with db.write() as session:
+        sources = claim_due_sources(session, now, force=force, lease=fetch_lease(settings))
     if on_start is not None:
         on_start(len(sources))
     policy = policy_from_settings(settings)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -124,7 +125,19 @@ def list_sources(session: Session) -> list[SourceRow]:
     ]
 
 
-def due_sources(session: Session, now: datetime, *, force: bool = False) -> list[Source]:
+def claim_due_sources(
+    session: Session,
+    now: datetime,
+    *,
+    force: bool = False,
+    lease: Callable[[int], timedelta],
+) -> list[Source]:
+    """The due sources (every live one with ``force``), claimed for this worker:
+    their next check moves to ``now + lease(count)`` so no other worker fetches
+    them meanwhile. The fetch's outcome sets the real next check; a worker that
+    dies mid-fetch leaves them due again when the lease ends. Rows another
+    worker is claiming at this moment are skipped, not waited for
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
     query = select(Source).where(
         Source.removed_at.is_(None),
         Source.enabled.is_(True),
@@ -132,7 +145,11 @@ def due_sources(session: Session, now: datetime, *, force: bool = False) -> list
     )
     if not force:
         query = query.where(or_(Source.next_check_at.is_(None), Source.next_check_at <= now))
-    return list(session.scalars(query.order_by(Source.id)))
+    sources = list(session.scalars(query.order_by(Source.id).with_for_update(skip_locked=True)))
+    until = now + lease(len(sources))
+    for source in sources:
+        source.next_check_at = until
+    return sources
 
 
 def record_success(
