@@ -55,6 +55,7 @@ from bot.render import plain_text, render_html
 from digests.config import ScheduleSettings, Settings
 from digests.edition import edition_variant
 from digests.filters import apply_filters
+from digests.metrics import MessageOutcome, observe_delivery_latency, record_message
 from digests.present import strings_for
 from digests.schedule import current_schedules, edition_instant, next_local_time
 from digests.store import deliveries as ledger
@@ -295,7 +296,7 @@ class Deliverer:
                 else "marked unknown, not resent (on_ambiguous = skip)",
             )
             if self.delivery.on_ambiguous != "resend":
-                self.stats.unknown += count
+                self._counted("unknown", count)
         return count
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -393,6 +394,11 @@ class Deliverer:
         with self.db.write_statements() as connection:
             ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
 
+    def _counted(self, outcome: MessageOutcome, count: int = 1) -> None:
+        setattr(self.stats, outcome, getattr(self.stats, outcome) + count)
+        for _ in range(count):
+            record_message(outcome)
+
     def _count_error(self, name: str) -> None:
         self.stats.errors[name] = self.stats.errors.get(name, 0) + 1
 
@@ -443,7 +449,8 @@ class Deliverer:
                     failure = error
             if failure is None:
                 self._mark(message, ledger.SENT, message_id=sent.message_id)
-                self.stats.sent += 1
+                self._counted("sent")
+                observe_delivery_latency((self.clock() - message.due).total_seconds())
                 return "sent", chat_id
             try:
                 raise failure
@@ -454,7 +461,7 @@ class Deliverer:
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:
                     self._mark(message, ledger.FAILED, error="rate limited too many times")
-                    self.stats.failed += 1
+                    self._counted("failed")
                     return "failed", chat_id
                 self.pacer.hold(chat_id, seconds)
                 continue
@@ -469,7 +476,7 @@ class Deliverer:
                     )
                 log.info("%s: %s; subscriber marked inactive", where, error.message)
                 self.stats.blocked += 1
-                self.stats.skipped += 1
+                self._counted("skipped")
                 return "blocked", chat_id
             except ChatMigrated as error:
                 new_chat = int(error.new_chat_id)
@@ -490,7 +497,7 @@ class Deliverer:
                     self.stats.plain_text_fallbacks += 1
                     continue
                 self._mark(message, ledger.FAILED, error=f"bad request: {error.message}")
-                self.stats.failed += 1
+                self._counted("failed")
                 return "failed", chat_id
             except TimedOut as error:
                 self._count_error("timeout")
@@ -499,15 +506,15 @@ class Deliverer:
                         message, ledger.UNKNOWN, error="timed out after sending: may have arrived"
                     )
                     log.warning("%s: timed out after sending; marked unknown, not resent", where)
-                    self.stats.unknown += 1
+                    self._counted("unknown")
                     return "unknown", chat_id
                 failures += 1
                 if failures >= self.delivery.max_attempts:
                     self._mark(message, ledger.FAILED, error="timed out")
-                    self.stats.failed += 1
+                    self._counted("failed")
                     return "failed", chat_id
                 self._mark(message, ledger.PENDING, error="timed out")
-                self.stats.retried += 1
+                self._counted("retried")
                 await self._backoff(failures)
                 continue
             except NetworkError as error:
@@ -516,14 +523,14 @@ class Deliverer:
                 if failures >= self.delivery.max_attempts:
                     self._mark(message, ledger.FAILED, error=f"network: {error.message}")
                     log.warning("%s: giving up after %d tries: %s", where, failures, error.message)
-                    self.stats.failed += 1
+                    self._counted("failed")
                     return "failed", chat_id
                 self._mark(message, ledger.PENDING, error=f"network: {error.message}")
-                self.stats.retried += 1
+                self._counted("retried")
                 await self._backoff(failures)
                 continue
             except TelegramError as error:
                 self._mark(message, ledger.FAILED, error=f"{type(error).__name__}: {error.message}")
                 log.warning("%s: failed: %s", where, error.message)
-                self.stats.failed += 1
+                self._counted("failed")
                 return "failed", chat_id

@@ -71,8 +71,8 @@ FETCH_OUTCOMES: frozenset[str] = frozenset(get_args(FetchOutcome))
 FETCH_ERROR_REASONS: frozenset[str] = frozenset(get_args(FetchErrorReason))
 MESSAGE_OUTCOMES: frozenset[str] = frozenset(get_args(MessageOutcome))
 
-# From the edition's build to the message leaving: seconds for a broadcast,
-# hours for a subscriber with a personal delivery time.
+# From a message being due (its edition's time, or the subscriber's own
+# delivery time) to its being sent: seconds when all is well.
 LATENCY_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400)
 HEALTH_TIMEOUT = 5.0
 
@@ -114,7 +114,7 @@ class Metrics:
         )
         self.delivery_latency = Histogram(
             "newsdigest_delivery_latency_seconds",
-            "Seconds from an edition's build to its message being sent.",
+            "Seconds from a message being due to its being sent.",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

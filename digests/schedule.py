@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from digests.config import ScheduleSettings, Settings
 from digests.edition import BuiltEdition, build_edition
+from digests.metrics import record_edition_built
 from digests.store.db import Database
 from digests.store.schedules import ScheduleState, schedules_in_force
 
@@ -173,6 +174,7 @@ class EditionRunner:
                     len(result.digest.items),
                 )
                 built.append((slot, result))
+                record_edition_built(spec.name)
                 if self.on_built is not None:
                     self.on_built(slot, result)
         return built

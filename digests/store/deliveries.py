@@ -55,6 +55,7 @@ class DueMessage:
     part: int
     parts: int
     text: str
+    due: datetime  # when it was due to go out (its edition's time or the chat's own)
 
 
 def latest_edition(session: Session, schedule: str, since: datetime) -> Edition | None:
@@ -245,6 +246,7 @@ def _due_rows(
             part=row.part,
             parts=row.parts,
             text=parts[row.part] if parts is not None else (row.body or ""),
+            due=row.not_before,
         )
         for row, chat_id, chat_type, parts in rows
     ]
