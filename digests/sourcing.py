@@ -15,6 +15,8 @@ from digests.ingest.netguard import check_scheme
 from digests.store.models import Source
 from digests.store.sources import add_source
 
+MAX_NAME_CHARS = 200  # the sources.name column
+
 
 def source_kind(location: str, *, folders: bool = True) -> tuple[str, str]:
     """("feed", url) or ("folder", absolute path); ``InputError`` for anything else."""
@@ -42,7 +44,7 @@ def add_from_location(
     folders: bool = True,
 ) -> Source:
     kind, where = source_kind(location, folders=folders)
-    display = name or (Path(where).name if kind == "folder" else where)
+    display = (name or (Path(where).name if kind == "folder" else where))[:MAX_NAME_CHARS]
     return add_source(
         session, kind=kind, location=where, name=display, interval_seconds=interval_seconds
     )

@@ -27,12 +27,11 @@ from digests.config import Settings, format_duration, parse_duration
 from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
 from digests.opml import OpmlFeed, parse_opml, render_opml
-from digests.sourcing import add_from_location, source_kind
+from digests.sourcing import MAX_NAME_CHARS, add_from_location, source_kind
 from digests.store.db import Database
 from digests.store.sources import list_sources
 
 MAX_OPML_BYTES = 16 * 1024 * 1024
-MAX_NAME_CHARS = 200  # sources.name column
 
 
 @dataclass
