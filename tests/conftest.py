@@ -1,5 +1,5 @@
 """Shared fixtures: the ../shared data, real 127.0.0.1 feed servers, a fresh real
-database per test (SQLite, or PostgreSQL with NEWSDIGEST_TEST_BACKEND=postgresql),
+database per test (SQLite, or PostgreSQL with TEST_DATABASE_BACKEND=postgresql),
 and a guard that fails any connection leaving this machine.
 
 The whole suite runs on either backend. A test about SQLite itself (WAL, the
@@ -104,7 +104,8 @@ def fetch_settings() -> FetchSettings:
 
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
-BACKEND_ENV = "NEWSDIGEST_TEST_BACKEND"
+# Not NEWSDIGEST_*: the product's configuration refuses unknown keys in that namespace.
+BACKEND_ENV = "TEST_DATABASE_BACKEND"
 BACKENDS = ("sqlite", "postgresql")
 BACKEND = os.environ.get(BACKEND_ENV, "").strip() or "sqlite"
 ON_POSTGRES = BACKEND == "postgresql"
@@ -226,7 +227,7 @@ def fresh_databases(request: pytest.FixtureRequest) -> Iterator[FreshDatabases]:
 @pytest.fixture
 def database_url(tmp_path: Path, fresh_databases: FreshDatabases) -> Iterator[str]:
     """A fresh database at the newest schema for one test, on the backend that
-    $NEWSDIGEST_TEST_BACKEND names: a SQLite file in tmp_path (the default), or a
+    $TEST_DATABASE_BACKEND names: a SQLite file in tmp_path (the default), or a
     database of its own on the server of $TEST_POSTGRES_URL."""
     with fresh_databases.fresh(tmp_path) as url:
         yield url
