@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from digests.feedserver import FeedServer
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
@@ -169,6 +170,27 @@ def test_database_password_never_printed(tmp_path: Path) -> None:
     )
     assert_one_line_error(result)
     assert "s3cret" not in result.stderr
+
+
+def test_a_postgresql_password_is_never_shown(tmp_path: Path, postgres_url: str) -> None:
+    url = make_url(postgres_url).set(password="s3cretPW")  # the test server trusts any
+    working = url.render_as_string(hide_password=False)
+    missing = url.set(database="no_such_database").render_as_string(hide_password=False)
+    debug = {"NEWSDIGEST_LOG_LEVEL": "DEBUG"}
+    runs = [
+        newsdigest(*args, cwd=tmp_path, env=debug | {"NEWSDIGEST_DATABASE_URL": database})
+        for args, database in [
+            (("db", "upgrade"), working),
+            (("sources", "list"), working),
+            (("doctor",), working),
+            (("sources", "list"), missing),
+        ]
+    ]
+    assert [run.returncode for run in runs[:2]] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert_one_line_error(runs[3])
+    assert "no_such_database" in runs[3].stderr and ":***@" in runs[3].stderr
+    for run in runs:
+        assert "s3cretPW" not in run.stdout + run.stderr
 
 
 @pytest.mark.sqlite_only("the demo keeps its own SQLite database in its data directory")
