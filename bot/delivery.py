@@ -320,6 +320,10 @@ class Deliverer:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
+            # Unsent rows this worker claimed are free for others at once (were
+            # this to fail, the next worker's recovery releases them).
+            with contextlib.suppress(Exception), self.db.write() as session:
+                ledger.release_claims(session, [self.presence.id])
             self.presence.close()
 
     async def tick(self) -> int:
