@@ -242,6 +242,7 @@ def test_a_check_that_raises_is_a_503() -> None:
         assert get(server.url("/healthz")) == (503, "health check failed: RuntimeError\n")
 
 
+@pytest.mark.sqlite_only("deleting the database file under an open connection is a SQLite matter")
 def test_database_health_with_sqlite(db: Database, tmp_path: Path) -> None:
     assert database_healthy(db)
     with start_server("127.0.0.1", 0, lambda: database_healthy(db)) as server:
