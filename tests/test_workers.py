@@ -24,9 +24,18 @@ from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Delivery, Source, Subscriber
 from digests.store.sources import add_source, claim_due_sources
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, ON_POSTGRES
 from tests.test_bot_process import _prepare_broadcast, bot_env, poll
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
+
+
+@pytest.fixture
+def postgres_url(database_url: str) -> str:
+    """The test's database on the PostgreSQL run (workers need PostgreSQL; the
+    SQLite run leaves these tests to it rather than running them twice)."""
+    if not ON_POSTGRES:
+        pytest.skip("workers share a PostgreSQL database: this runs in the PostgreSQL pass")
+    return database_url
 
 
 @pytest.fixture
@@ -67,7 +76,6 @@ def test_two_workers_share_one_broadcast_and_each_chat_gets_it_once(
     tmp_path: Path, postgres_url: str, telegram: FakeTelegram
 ) -> None:
     chats = 2000
-    Database(postgres_url).upgrade()
     _prepare_broadcast(postgres_url, chats)
     env = worker_env(telegram, postgres_url)
     workers = [start_newsdigest("worker", cwd=tmp_path, env=env) for _ in range(2)]
@@ -98,7 +106,6 @@ def test_a_worker_killed_mid_broadcast_is_settled_by_the_other(
     """The dead worker's claimed rows go to the survivor at once (its advisory lock
     went with its connection): nothing waits for a lease, no chat gets it twice."""
     chats = 1000
-    Database(postgres_url).upgrade()
     _prepare_broadcast(postgres_url, chats)
     env = worker_env(telegram, postgres_url)
     env["NEWSDIGEST_DELIVERY__MESSAGES_PER_SECOND"] = "200"
