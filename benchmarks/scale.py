@@ -78,6 +78,8 @@ DEMO_CORPUS = REPO / "digests" / "demo_corpus"
 POSTGRES_ENV = "TEST_POSTGRES_URL"
 DEFAULT_POSTGRES = "postgresql+psycopg://newsdigest@127.0.0.1:55433/postgres"
 POLL_SECONDS = 0.1
+# A machine busier than this before a phase is doing other work: wait for it.
+IDLE_BELOW = 0.15
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -97,6 +99,17 @@ SETUPS = (
 
 
 @dataclass(frozen=True)
+class Cpu:
+    """CPU seconds spent in a window, by whom, and how busy the machine was."""
+
+    processes: tuple[float, ...]  # each newsdigest process
+    database: float | None  # the PostgreSQL backends serving the database (None: SQLite)
+    bench: float  # this process: feed server, fake Bot API server, polling
+    machine_busy: float  # share of all the machine's cores busy, whoever used them
+    elsewhere: float  # busy CPU seconds none of the above account for: other work
+
+
+@dataclass(frozen=True)
 class Phase:
     """One timed phase of one setup: its window and the CPU spent in it."""
 
@@ -104,8 +117,7 @@ class Phase:
     startup_s: float  # processes started -> first request to the server
     stored_s: float  # ingest: first request -> every article stored (0 for delivery)
     seconds: float  # first request -> done
-    process_cpu_s: tuple[float, ...]  # each newsdigest process, within the window
-    bench_cpu_s: float  # this process (feed server / fake Bot API, polling), within the window
+    cpu: Cpu  # spent within the window
 
     @property
     def per_second(self) -> float:
@@ -293,18 +305,6 @@ class Processes:
                 )
             )
 
-    def cpu_seconds(self) -> list[float]:
-        """User + system CPU time each process has used so far (Linux /proc)."""
-        used = []
-        for process in self.running:
-            try:
-                fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                used.append(0.0)
-                continue
-            used.append((int(fields[11]) + int(fields[12])) / CLOCK_TICKS)  # utime, stime
-        return used
-
     def check_alive(self) -> None:
         for process, log in zip(self.running, self.logs, strict=True):
             if process.poll() is not None:
@@ -339,8 +339,98 @@ class Processes:
         )
 
 
-def _spent(start: Sequence[float], end: Sequence[float]) -> tuple[float, ...]:
-    return tuple(after - before for before, after in zip(start, end, strict=True))
+def cpu_of(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the whole machine since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values), values[3] + values[4]  # idle + iowait
+
+
+@dataclass(frozen=True)
+class _Sample:
+    processes: list[float]
+    database: dict[int, float]
+    bench: float
+    machine: tuple[int, int]
+
+
+class CpuMeter:
+    """Samples the CPU used by the processes under test, the PostgreSQL backends
+    of their database (found in pg_stat_activity), this process and the machine."""
+
+    def __init__(self, processes: Processes, db: Database) -> None:
+        self.processes = processes
+        self.db = db
+        self.start: _Sample | None = None
+
+    def _backends(self) -> dict[int, float]:
+        if self.db.is_sqlite:
+            return {}
+        with self.db.read() as session:
+            pids = session.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).all()
+        return {int(pid): cpu_of(int(pid)) for pid in pids}
+
+    def sample(self) -> _Sample:
+        return _Sample(
+            [cpu_of(process.pid) for process in self.processes.running],
+            self._backends(),
+            time.process_time(),
+            machine_ticks(),
+        )
+
+    def begin(self) -> None:
+        if self.start is None:
+            self.start = self.sample()
+
+    def since_begin(self) -> Cpu:
+        end = self.sample()
+        start = self.start
+        assert start is not None
+        all_ticks = end.machine[0] - start.machine[0]
+        busy_ticks = all_ticks - (end.machine[1] - start.machine[1])
+        processes = tuple(b - a for a, b in zip(start.processes, end.processes, strict=True))
+        # A backend that started within the window counts from zero; one that
+        # ended within it is lost (the workers' pools keep theirs).
+        database = sum(used - start.database.get(pid, 0.0) for pid, used in end.database.items())
+        bench = end.bench - start.bench
+        return Cpu(
+            processes=processes,
+            database=None if self.db.is_sqlite else database,
+            bench=bench,
+            machine_busy=busy_ticks / max(all_ticks, 1),
+            elsewhere=max(0.0, busy_ticks / CLOCK_TICKS - sum(processes) - database - bench),
+        )
+
+
+def machine_busy(seconds: float) -> float:
+    """The share of all cores busy over the next ``seconds``."""
+    first = machine_ticks()
+    time.sleep(seconds)
+    last = machine_ticks()
+    all_ticks = last[0] - first[0]
+    return 1 - (last[1] - first[1]) / max(all_ticks, 1)
+
+
+def settle(limit: float, console: Console) -> float:
+    """Wait (up to ``limit`` seconds) for the machine to be nearly idle, so that a
+    phase does not start amid other work; returns the last busy share seen."""
+    deadline = time.monotonic() + limit
+    busy = machine_busy(1.0)
+    if busy > IDLE_BELOW:
+        console.print(f"waiting for the machine to settle ({busy:.0%} busy) …")
+    while busy > IDLE_BELOW and time.monotonic() < deadline:
+        busy = machine_busy(1.0)
+    return busy
 
 
 def wait_until(done: Callable[[], bool], processes: Processes, timeout: float, what: str) -> float:
@@ -367,6 +457,7 @@ def ingest_phase(
     progress: Progress,
     task: TaskID,
     timeout: float,
+    ready: Callable[[], object],
 ) -> Phase:
     db = Database(url)
     db.upgrade()
@@ -402,13 +493,14 @@ def ingest_phase(
             return stored, summarized
 
         progress.reset(task, total=expected, description=f"{setup.name}: ingest")
+        ready()
         processes = Processes(setup, environment(telegram, url), workdir, "ingest")
-        cpu_start: tuple[list[float], float] | None = None
+        meter = CpuMeter(processes, db)
 
         def done() -> bool:
-            nonlocal stored_at, cpu_start
-            if cpu_start is None and server.first_request is not None:
-                cpu_start = (processes.cpu_seconds(), time.process_time())
+            nonlocal stored_at
+            if server.first_request is not None:
+                meter.begin()
             stored, summarized = counts()
             if stored_at is None and stored >= expected:
                 stored_at = time.monotonic()
@@ -416,18 +508,17 @@ def ingest_phase(
             return summarized >= expected
 
         finished = wait_until(done, processes, timeout, "every article to be summarized")
-        cpu_end = (processes.cpu_seconds(), time.process_time())
+        cpu = meter.since_begin()
         processes.stop()
     db.close()
     first = server.first_request
-    assert first is not None and stored_at is not None and cpu_start is not None
+    assert first is not None and stored_at is not None
     return Phase(
         items=expected,
         startup_s=first - processes.started,
         stored_s=stored_at - first,
         seconds=finished - first,
-        process_cpu_s=_spent(cpu_start[0], cpu_end[0]),
-        bench_cpu_s=cpu_end[1] - cpu_start[1],
+        cpu=cpu,
     )
 
 
@@ -456,6 +547,7 @@ def delivery_phase(
     progress: Progress,
     task: TaskID,
     timeout: float,
+    ready: Callable[[], object],
 ) -> Delivered:
     prepare_broadcast(url, chats)
     db = Database(url)
@@ -467,14 +559,14 @@ def delivery_phase(
             with telegram._lock:
                 return sum(len(messages) for messages in telegram.sent.values())
 
+        ready()
         processes = Processes(setup, environment(telegram, url), workdir, "delivery")
-        cpu_start: tuple[list[float], float] | None = None
+        meter = CpuMeter(processes, db)
 
         def done() -> bool:
-            nonlocal cpu_start
             count = arrived()
-            if cpu_start is None and count:
-                cpu_start = (processes.cpu_seconds(), time.process_time())
+            if count:
+                meter.begin()
             progress.update(task, completed=count)
             if count < chats:
                 return False
@@ -483,7 +575,7 @@ def delivery_phase(
             return not ledger.get("pending") and not ledger.get("sending")
 
         wait_until(done, processes, timeout, "the broadcast to settle")
-        cpu_end = (processes.cpu_seconds(), time.process_time())
+        cpu = meter.since_begin()
         processes.stop()
         first, last = clock.window()
         with telegram._lock:
@@ -495,14 +587,12 @@ def delivery_phase(
             .group_by(Delivery.claimed_by)
         ).all()
     db.close()
-    assert cpu_start is not None
     phase = Phase(
         items=sum(received),
         startup_s=first - processes.started,
         stored_s=0.0,
         seconds=last - first,
-        process_cpu_s=_spent(cpu_start[0], cpu_end[0]),
-        bench_cpu_s=cpu_end[1] - cpu_start[1],
+        cpu=cpu,
     )
     return Delivered(
         phase=phase,
@@ -547,8 +637,9 @@ def summary_table(outcomes: Sequence[Outcome]) -> str:
 def detail_table(outcomes: Sequence[Outcome]) -> str:
     head = (
         "| setup | run | phase | start → first request (s) | window (s) | all stored (s) "
-        "| rate /s | CPU s: newsdigest | CPU s: this process | sent per process |\n"
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n"
+        "| rate /s | CPU s: newsdigest | CPU s: PostgreSQL | CPU s: this process "
+        "| CPU s: other work | machine busy | sent per process |\n"
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
     )
     rows = ""
     for setup in SETUPS:
@@ -563,11 +654,15 @@ def detail_table(outcomes: Sequence[Outcome]) -> str:
                 ),
             ):
                 stored = f"{phase.stored_s:.2f}" if name == "ingest" else "-"
-                cpu = " + ".join(f"{seconds:.1f}" for seconds in phase.process_cpu_s)
+                cpu = phase.cpu
+                processes = " + ".join(f"{seconds:.1f}" for seconds in cpu.processes)
+                database = "-" if cpu.database is None else f"{cpu.database:.1f}"
                 rows += (
                     f"| {setup.name} | {number} | {name} | {phase.startup_s:.2f} "
                     f"| {phase.seconds:.2f} | {stored} | {phase.per_second:,.1f} "
-                    f"| {cpu} | {phase.bench_cpu_s:.1f} | {extra or '-'} |\n"
+                    f"| {processes} | {database} | {cpu.bench:.1f} | {cpu.elsewhere:.1f} "
+                    f"| {cpu.machine_busy:.0%} "
+                    f"| {extra or '-'} |\n"
                 )
     return head + rows
 
@@ -581,15 +676,15 @@ def report(
 ) -> str:
     repeat = (
         f"Each number is the median of {args.repeat} runs (the setups interleaved, so load\n"
-        "from elsewhere falls on all of them); exactly once is the worst run's, duplicated\n"
-        "and missing the worst run's.\n\n"
+        "from elsewhere falls on all of them); exactly once, duplicated and missing are\n"
+        "the worst run's.\n\n"
         if args.repeat > 1
         else "\n"
     )
     return (
         "# Scale benchmark: one process on SQLite, one and two workers on PostgreSQL\n\n"
         f"`.venv/bin/python -m benchmarks.scale --feeds {args.feeds} --items {args.items} "
-        f"--chats {args.chats} --repeat {args.repeat}`\n\n"
+        f"--chats {args.chats} --repeat {args.repeat} --settle {args.settle:.0f}`\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on **{os.cpu_count()} CPUs** "
         f"({platform.machine()}), Python {platform.python_version()}; load average "
         f"{load[0]:.1f} at the start, {load[1]:.1f} at the end; {elapsed:.0f} s in all.\n\n"
@@ -607,18 +702,29 @@ def report(
         + repeat
         + summary_table(outcomes)
         + "\n## Where the time went\n\n"
-        "CPU seconds within each window: *newsdigest*, each process under test; *this\n"
-        "process*, the feed server, the fake Bot API server and the polling. The PostgreSQL\n"
-        "server's own CPU is not counted. *All stored*: first feed request → every article\n"
-        "stored (the rest of the window is summarizing). *Sent per process*: the ledger's\n"
-        "`claimed_by` of sent rows.\n\n"
-        + detail_table(outcomes)
-        + "\nReading it: an ingest round claims every due source at once, so of two workers\n"
-        "started together the first fetches all the feeds and the second none; summarizing\n"
-        "is locked only while writing, so the second worker helps only if its round finds\n"
-        "stored articles, and then both may prepare the same batch (the per-process CPU of\n"
-        "the two-worker ingest shows which happened). Delivery splits per chat: both\n"
-        "workers send.\n\n"
+        "CPU seconds within each window: *newsdigest*, each process under test;\n"
+        "*PostgreSQL*, the server's backends for the phase's database (the benchmark's\n"
+        "polling included; on SQLite the database work is inside the process); *this\n"
+        "process*, the feed server, the fake Bot API server and the polling; *other work*,\n"
+        "busy CPU none of these account for (other programs on the machine: each phase\n"
+        f"waits up to {args.settle:.0f} s for an idle machine before it starts, but cannot\n"
+        "stop what starts later). *Machine busy*: the share of all cores busy in the\n"
+        "window. *All stored*: first feed request → every article stored (the rest of\n"
+        "the window is summarizing). *Sent per process*: the ledger's `claimed_by` of\n"
+        "sent rows.\n\n" + detail_table(outcomes) + "\nReading it:\n\n"
+        "- Fetching does not split across workers: a round claims every due source at\n"
+        "  once, so of two workers started together the first to claim fetches all the\n"
+        "  feeds and the other none. What the other can add is summarizing: if its round\n"
+        "  finds stored articles, it summarizes them while the first is still fetching (a\n"
+        "  single process fetches, then summarizes); when both summarize they may prepare\n"
+        "  the same batch, and the one that writes second discards its work. If its round\n"
+        "  comes before anything is stored, it waits a minute for the next, and the run is\n"
+        "  a one-worker run. The per-process CPU of the two-worker ingest shows which.\n"
+        "- Delivery splits per chat: both workers send. A worker's event loop calls the\n"
+        "  database synchronously, a claim and a mark (each its own write transaction)\n"
+        "  per message, so one process waits on PostgreSQL round trips that SQLite answers\n"
+        "  in-process; two workers overlap those waits until the cores run out (two\n"
+        "  workers, PostgreSQL and the fake server share them: see *machine busy*).\n\n"
         "Limits: the fake Bot API and feed servers share this process (one Python thread\n"
         "each, a new TCP connection per request) and the machine's cores with the processes\n"
         "and PostgreSQL, so on a small machine they may be the bottleneck; the numbers\n"
@@ -633,6 +739,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chats", type=int, default=5000, help="subscribers to deliver to")
     parser.add_argument("--repeat", type=int, default=1, help="runs per setup (median)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per phase")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=120,
+        help="seconds to wait, at most, for a busy machine to go idle before each phase",
+    )
     args = parser.parse_args(argv)
     for name in ("feeds", "items", "chats", "repeat"):
         if getattr(args, name) < 1:
@@ -651,6 +763,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         databases.check_postgres()
         try:
             with Progress(console=console, transient=True) as progress:
+
+                def ready() -> float:
+                    return settle(args.settle, progress.console)
+
                 task = progress.add_task("", total=None)
                 for _round in range(args.repeat):
                     for setup in SETUPS:
@@ -666,10 +782,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 progress,
                                 task,
                                 args.timeout,
+                                ready,
                             )
                         with databases.fresh(setup.backend) as url:
                             delivery = delivery_phase(
-                                setup, url, args.chats, workdir, progress, task, args.timeout
+                                setup,
+                                url,
+                                args.chats,
+                                workdir,
+                                progress,
+                                task,
+                                args.timeout,
+                                ready,
                             )
                         outcomes.append(Outcome(setup, ingest, delivery))
                         console.print(
