@@ -33,6 +33,7 @@ from digests.store.db import Database
 from digests.store.models import IngestedFile, Source
 from digests.store.sources import (
     claim_due_sources,
+    count_due_sources,
     get_or_create_source,
     record_failure,
     record_success,
@@ -290,13 +291,17 @@ async def fetch_due(
     summarize what is new (unless ``summarize`` is False: a caller running that
     stage on its own)."""
     now = now or _now()
-    with db.write() as session:
-        sources = claim_due_sources(session, now, force=force, lease=fetch_lease(settings))
+    with db.read() as session:
+        total = count_due_sources(session, now, force=force)
     if on_start is not None:
-        on_start(len(sources))
+        on_start(total)
     policy = policy_from_settings(settings)
     limit = asyncio.Semaphore(settings.concurrency)
     stories = StoryCache()
+    lease = fetch_lease(settings)
+    # Sources are claimed a few at a time as fetches finish, so that several
+    # workers share a round instead of the first claiming all of it.
+    batch = 2 * settings.concurrency
 
     async def one(source: Source, client: httpx.AsyncClient) -> SourceOutcome:
         async with limit:
@@ -313,8 +318,29 @@ async def fetch_due(
             on_done(outcome)
         return outcome
 
+    outcomes: list[SourceOutcome] = []
+    claimed: set[int] = set()
+    active: set[asyncio.Task[SourceOutcome]] = set()
+    more = True
     async with make_client(policy) as client:
-        outcomes = list(await asyncio.gather(*(one(source, client) for source in sources)))
+        while True:
+            if more and len(active) < settings.concurrency:
+                with db.write() as session:
+                    sources = claim_due_sources(
+                        session,
+                        now,
+                        force=force,
+                        lease=lease,
+                        limit=batch - len(active),
+                        exclude=claimed,
+                    )
+                more = len(sources) == batch - len(active)
+                claimed.update(source.id for source in sources)
+                active.update(asyncio.create_task(one(source, client)) for source in sources)
+            if not active:
+                break
+            done, active = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
+            outcomes.extend(task.result() for task in done)
     if summarize:
         summarize_stored(db)
     return outcomes

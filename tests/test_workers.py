@@ -169,6 +169,18 @@ def test_two_workers_never_claim_the_same_source(postgres_url: str) -> None:
         with db.write() as second:
             theirs = claim_due_sources(second, now, lease=lease)
     assert len(mine) == 10 and theirs == []
+    # Claimed a few at a time, as a fetch round does, two workers share them.
+    later = now + lease(10) + timedelta(seconds=1)
+    with db.write() as first:
+        mine = claim_due_sources(first, later, lease=lease, limit=4)
+        with db.write() as second:
+            theirs = claim_due_sources(second, later, lease=lease, limit=4)
+    assert len(mine) == len(theirs) == 4
+    assert not {s.id for s in mine} & {s.id for s in theirs}
+    with db.write() as session:
+        rest = claim_due_sources(session, later, lease=lease)
+    assert len(rest) == 2
+    now = later
     # Claimed: not due for anyone until the lease ends, then due again.
     with db.write() as session:
         assert claim_due_sources(session, now + timedelta(seconds=30), lease=lease) == []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from digests.errors import InputError
@@ -125,19 +125,7 @@ def list_sources(session: Session) -> list[SourceRow]:
     ]
 
 
-def claim_due_sources(
-    session: Session,
-    now: datetime,
-    *,
-    force: bool = False,
-    lease: Callable[[int], timedelta],
-) -> list[Source]:
-    """The due sources (every live one with ``force``), claimed for this worker:
-    their next check moves to ``now + lease(count)`` so no other worker fetches
-    them meanwhile. The fetch's outcome sets the real next check; a worker that
-    dies mid-fetch leaves them due again when the lease ends. Rows another
-    worker is claiming at this moment are skipped, not waited for
-    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+def _due(now: datetime, force: bool) -> Select[Source]:
     query = select(Source).where(
         Source.removed_at.is_(None),
         Source.enabled.is_(True),
@@ -145,8 +133,36 @@ def claim_due_sources(
     )
     if not force:
         query = query.where(or_(Source.next_check_at.is_(None), Source.next_check_at <= now))
-    sources = list(session.scalars(query.order_by(Source.id).with_for_update(skip_locked=True)))
-    until = now + lease(len(sources))
+    return query
+
+
+def count_due_sources(session: Session, now: datetime, *, force: bool = False) -> int:
+    return int(session.scalar(select(func.count()).select_from(_due(now, force).subquery())) or 0)
+
+
+def claim_due_sources(
+    session: Session,
+    now: datetime,
+    *,
+    force: bool = False,
+    lease: Callable[[int], timedelta],
+    limit: int | None = None,
+    exclude: Collection[int] = (),
+) -> list[Source]:
+    """Up to ``limit`` due sources (every live one with ``force``, except
+    ``exclude``), claimed for this worker: their next check moves past
+    ``lease(count)`` from now, so no other worker fetches them meanwhile. The
+    fetch's outcome sets the real next check; a worker that dies mid-fetch
+    leaves them due again when the lease ends. Rows another worker is claiming
+    at this moment are skipped, not waited for (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL), so workers claiming in small batches share a round."""
+    query = _due(now, force)
+    if exclude:
+        query = query.where(Source.id.not_in(list(exclude)))
+    query = query.order_by(Source.id).limit(limit).with_for_update(skip_locked=True)
+    sources = list(session.scalars(query))
+    # From the real clock too: ``now`` may be a fixed moment the round began at.
+    until = max(now, datetime.now(UTC)) + lease(len(sources))
     for source in sources:
         source.next_check_at = until
     return sources
