@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,17 @@ def check_token(token: str) -> str:
             "as @BotFather gives it (the token itself is not shown)"
         )
     return token
+
+
+@contextlib.contextmanager
+def telegram_start_errors() -> Iterator[None]:
+    """At start, a rejected token or an unreachable Bot API is one clear line."""
+    try:
+        yield
+    except InvalidToken:
+        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from None
+    except TelegramError as exc:
+        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from None
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -158,12 +169,8 @@ async def fetch_and_summarize(db: Database, settings: Settings) -> None:
 
 async def run_polling_until(application: BotApplication, stop: asyncio.Event) -> None:
     """Start ``application`` (long polling), run until ``stop``, shut down cleanly."""
-    try:
+    with telegram_start_errors():
         await application.initialize()
-    except InvalidToken:
-        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from None
-    except TelegramError as exc:
-        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from None
     try:
         if application.post_init is not None:
             await application.post_init(application)

@@ -350,18 +350,9 @@ async def _probe_all(
 
 
 def _probe_with_progress(rows: list[SourceRow], settings: Settings) -> dict[int, str | None]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from digests.cli import progress_bar
 
-    from digests.cli import err_console
-
-    with Progress(
-        TextColumn("checking sources"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        disable=not err_console.is_terminal,
-        transient=True,
-    ) as progress:
+    with progress_bar("checking sources") as progress:
         task = progress.add_task("sources", total=len(rows))
         return asyncio.run(_probe_all(rows, settings, lambda: progress.advance(task)))
 

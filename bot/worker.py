@@ -19,10 +19,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.app import fetch_and_summarize
+from bot.app import fetch_and_summarize, telegram_start_errors
 from bot.delivery import Deliverer
 from bot.services import utc_now
 from digests.config import Settings
@@ -73,12 +72,8 @@ async def run_worker(
     """Fetch, build and deliver until ``stop``; unsent rows stay for the next run."""
     request = HTTPXRequest(connection_pool_size=max(256, settings.delivery.concurrency + 32))
     bot = Bot(token, base_url=api_url or settings.bot.api_url, request=request)
-    try:
+    with telegram_start_errors():
         await bot.initialize()
-    except InvalidToken:
-        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from None
-    except TelegramError as exc:
-        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from None
     deliverer = Deliverer(bot, db, settings, clock=clock, poll_seconds=poll_seconds)
     runner = EditionRunner(db, settings, clock=clock, on_built=lambda *_: deliverer.wake.set())
     log.info("worker %d started", deliverer.presence.id)

@@ -69,6 +69,22 @@ def configure_logging(level: str, json_lines: bool = False) -> None:
     install_filter()
 
 
+def progress_bar(
+    label: str = "[progress.description]{task.description}", *, quiet: bool = False
+) -> Progress:
+    """A progress bar on stderr for long work (count, elapsed time), gone when
+    done; off when ``quiet`` or when stderr is not a terminal."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+        transient=True,
+    )
+
+
 def open_database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     db.upgrade()
@@ -208,15 +224,7 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
 def run_fetch(
     db: Database, settings: Settings, *, force: bool, quiet: bool = False
 ) -> list[SourceOutcome]:
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as progress:
+    with progress_bar(quiet=quiet) as progress:
         task = progress.add_task("fetching sources", total=None)
 
         def start(total: int) -> None:
@@ -321,13 +329,7 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
         search_index_for(session).clear(session)
     with db.read() as session:
         total = count_unindexed(session)
-    with Progress(
-        TextColumn("reindexing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as progress:
+    with progress_bar("reindexing") as progress:
         task = progress.add_task("reindex", total=total)
         done = index_stored(db, on_progress=lambda n, _t: progress.update(task, completed=n))
     say_error(f"newsdigest: reindexed {done} articles")

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from digests.cli import EXIT_ERROR, EXIT_OK, err_console, open_database, say_error
+from digests.cli import EXIT_ERROR, EXIT_OK, open_database, progress_bar, say_error
 from digests.config import Settings, format_duration, parse_duration
 from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
@@ -110,14 +109,7 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
         with db.read() as session:
             present = {row.location for row in list_sources(session)}
     counts = ImportCounts()
-    with Progress(
-        TextColumn("importing feeds"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        disable=not err_console.is_terminal,
-        transient=True,
-    ) as progress:
+    with progress_bar("importing feeds") as progress:
         task = progress.add_task("import", total=len(document.feeds))
         for feed in document.feeds:
             if feed.url in present:
