@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
@@ -49,8 +48,7 @@ from digests.config import DeliverySettings, Settings
 from digests.edition import build_edition
 from digests.schedule import latest_slot
 from digests.store.db import Database
-from digests.store.models import Delivery, Subscriber
-from tests.botkit import EARLIER, add_subscribers, store_news
+from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -164,13 +162,7 @@ async def ledger_run(
         await deliverer.tick()
         await bot.shutdown()
         with db.read() as session:
-            states = dict(
-                session.execute(
-                    select(Subscriber.chat_id, Delivery.state).join(
-                        Delivery, Delivery.subscriber_id == Subscriber.id
-                    )
-                ).all()
-            )
+            states = delivery_states(session)
         chats = sorted(states)
         outcome = _tally(run, telegram, chats, states, built_at, ArrivalClock(telegram).window())
         telegram.stop()

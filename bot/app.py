@@ -58,6 +58,16 @@ def check_token(token: str) -> str:
     return token
 
 
+async def finish(tasks: list[asyncio.Task[None]], timeout: float = 30) -> None:
+    """Let stopped background tasks end (an unsent row stays pending); cancel a
+    task that does not end in time."""
+    for task in tasks:
+        try:
+            await asyncio.wait_for(task, timeout=timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+
+
 @contextlib.contextmanager
 def telegram_start_errors() -> Iterator[None]:
     """At start, a rejected token or an unreachable Bot API is one clear line."""
@@ -136,11 +146,7 @@ def build_application(
 
     async def post_stop(_application: BotApplication) -> None:
         stop.set()
-        for task in tasks:
-            try:
-                await asyncio.wait_for(task, timeout=30)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
+        await finish(tasks)
 
     application = (
         ApplicationBuilder()

@@ -10,7 +10,7 @@ really guarantees an edition.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,17 @@ def _job_kwargs(job_id: str, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _catch_up(
+    runner: EditionRunner,
+) -> Callable[[ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """The job callback every edition job runs: build what is due."""
+
+    async def editions(_context: ContextTypes.DEFAULT_TYPE) -> None:
+        runner.catch_up()
+
+    return editions
+
+
 def sync_edition_jobs(job_queue: JobQueue[Any], runner: EditionRunner) -> int:
     """Make the timed edition jobs match the schedules in force (paused ones have
     none); jobs already right are left alone. Returns how many jobs changed."""
@@ -58,9 +69,7 @@ def sync_edition_jobs(job_queue: JobQueue[Any], runner: EditionRunner) -> int:
             changed += 1
     present = {job.name: job for job in job_queue.jobs()}
 
-    async def editions(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        runner.catch_up()
-
+    editions = _catch_up(runner)
     for job_id, spec in wanted.items():
         at = time(spec.hour, spec.minute, tzinfo=ZoneInfo(spec.timezone))
         existing = present.get(job_id)
@@ -81,8 +90,7 @@ def register_jobs(
     *,
     ingest: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Job[Any]]:
-    async def editions(_context: ContextTypes.DEFAULT_TYPE) -> None:
-        runner.catch_up()
+    editions = _catch_up(runner)
 
     async def sync(_context: ContextTypes.DEFAULT_TYPE) -> None:
         sync_edition_jobs(job_queue, runner)

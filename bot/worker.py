@@ -21,7 +21,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.app import fetch_and_summarize, telegram_start_errors
+from bot.app import fetch_and_summarize, finish, telegram_start_errors
 from bot.delivery import Deliverer
 from bot.services import utc_now
 from digests.config import Settings
@@ -92,10 +92,6 @@ async def run_worker(
         await stop.wait()
     finally:
         stop.set()
-        for task in tasks:
-            try:
-                await asyncio.wait_for(task, timeout=30)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
+        await finish(tasks)
         await bot.shutdown()
         log.info("worker %d stopped", deliverer.presence.id)

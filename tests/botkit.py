@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from digests.config import DeliverySettings, Settings
 from digests.edition import build_edition
 from digests.enrich import summarize_stored
 from digests.store.articles import save_articles
 from digests.store.db import Database
-from digests.store.models import Edition, Subscriber
+from digests.store.models import Delivery, Edition, Subscriber
 from digests.store.sources import get_or_create_source
 from tests.builders import article
 
@@ -108,6 +109,17 @@ def add_subscribers(
                 for chat_id in chat_ids
             ],
         )
+
+
+def delivery_states(session: Session) -> dict[int, str]:
+    """Each chat's ledger state (for one-part editions: one row per chat)."""
+    return dict(
+        session.execute(
+            select(Subscriber.chat_id, Delivery.state).join(
+                Delivery, Delivery.subscriber_id == Subscriber.id
+            )
+        ).all()
+    )
 
 
 def now_utc() -> datetime:

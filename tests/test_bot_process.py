@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
@@ -22,9 +21,8 @@ from digests.feedserver import FeedServer
 from digests.schedule import latest_slot
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
-from digests.store.models import Delivery, Subscriber
 from digests.store.sources import add_source
-from tests.botkit import EARLIER, add_subscribers, store_news
+from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
 
 WRONG_TOKEN = "987654:WRONGtokenWRONGtokenWRONG"
@@ -169,13 +167,7 @@ def test_killed_mid_broadcast_and_restarted_every_chat_gets_it_once(
     assert second.returncode == 0, err
 
     with db.read() as session:
-        states = dict(
-            session.execute(
-                select(Subscriber.chat_id, Delivery.state).join(
-                    Delivery, Delivery.subscriber_id == Subscriber.id
-                )
-            ).all()
-        )
+        states = delivery_states(session)
         counts = ledger_counts(session)
     db.close()
     received = {chat: len(telegram.sent[chat]) for chat in range(1, chats + 1)}

@@ -22,8 +22,9 @@ from digests.feedserver import FeedServer
 from digests.pipeline import fetch_lease
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
-from digests.store.models import Delivery, Source, Subscriber
+from digests.store.models import Delivery, Source
 from digests.store.sources import add_source, claim_due_sources
+from tests.botkit import delivery_states
 from tests.conftest import CORPUS, ON_POSTGRES
 from tests.test_bot_process import _prepare_broadcast, bot_env, poll
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
@@ -132,13 +133,7 @@ def test_a_worker_killed_mid_broadcast_is_settled_by_the_other(
     assert survivor.returncode == 0, err
     with db.read() as session:
         counts = ledger_counts(session)
-        states = dict(
-            session.execute(
-                select(Subscriber.chat_id, Delivery.state).join(
-                    Delivery, Delivery.subscriber_id == Subscriber.id
-                )
-            ).all()
-        )
+        states = delivery_states(session)
     db.close()
     received = {chat: len(telegram.sent[chat]) for chat in range(1, chats + 1)}
     # At most once (on_ambiguous = skip): only a message in flight at the kill

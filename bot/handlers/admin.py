@@ -22,9 +22,9 @@ from bot.i18n import text
 from bot.render import render_html
 from bot.services import BotServices, services
 from digests.config import format_duration
+from digests.edition import BuiltEdition
 from digests.errors import NewsdigestError
 from digests.operations import (
-    SubscriberStats,
     broadcast,
     delivery_report,
     latest_built,
@@ -32,7 +32,7 @@ from digests.operations import (
     release_next_edition,
     subscriber_stats,
 )
-from digests.schedule import upcoming_slot
+from digests.schedule import Slot, current_schedules, upcoming_slot
 from digests.sourcing import add_from_location
 from digests.store import schedules as stored
 from digests.store.models import Subscriber, utcnow
@@ -75,6 +75,20 @@ def admin_command(handler: AdminHandler) -> Handler:
 def _subscriber(update: Update, app: BotServices) -> Subscriber | None:
     chat = update.effective_chat
     return current_subscriber(app, chat.id) if chat is not None else None
+
+
+def _rest(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The command's words after its name, as one string."""
+    return " ".join(context.args or []).strip()
+
+
+def _edition_values(state: ScheduleState, slot: Slot, built: BuiltEdition) -> dict[str, object]:
+    return {
+        "schedule": state.name,
+        "date": slot.edition_date.isoformat(),
+        "slot": slot.slot,
+        "items": len(built.digest.items),
+    }
 
 
 def _argument(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
@@ -123,7 +137,7 @@ async def add_source_command(
 async def remove_source_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    reference = " ".join(_argument(context)).strip()
+    reference = _rest(context)
     if not reference:
         await reply(update, text(language, "removesource_usage"))
         return
@@ -182,22 +196,13 @@ def source_states(app: BotServices, language: str) -> str:
 async def preview_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    name = " ".join(_argument(context)).strip() or None
-    state, slot, built = preview_next_edition(app.db, app.settings, name, app.clock())
+    state, slot, built = preview_next_edition(
+        app.db, app.settings, _rest(context) or None, app.clock()
+    )
     if built.digest.empty:
         await reply(update, text(language, "preview_empty", schedule=state.name))
         return
-    await reply(
-        update,
-        text(
-            language,
-            "preview_header",
-            schedule=state.name,
-            date=slot.edition_date.isoformat(),
-            slot=slot.slot,
-            items=len(built.digest.items),
-        ),
-    )
+    await reply(update, text(language, "preview_header", **_edition_values(state, slot, built)))
     for part in render_html(
         built.digest,
         language=language,
@@ -211,26 +216,17 @@ async def preview_command(
 async def send_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    name = " ".join(_argument(context)).strip() or None
-    state, slot, built = release_next_edition(app.db, app.settings, name, app.clock())
-    values = {
-        "schedule": state.name,
-        "date": slot.edition_date.isoformat(),
-        "slot": slot.slot,
-        "items": len(built.digest.items),
-    }
+    state, slot, built = release_next_edition(
+        app.db, app.settings, _rest(context) or None, app.clock()
+    )
+    values = _edition_values(state, slot, built)
     if built.created:
-        stats = _stats(app)
-        count = stats.by_schedule.get(state.name, 0)
+        with app.db.read() as session:
+            count = subscriber_stats(session).by_schedule.get(state.name, 0)
         await reply(update, text(language, "sent_now", subscribers=count, **values))
     else:
         await reply(update, text(language, "sent_already", **values))
     app.wake_delivery()
-
-
-def _stats(app: BotServices) -> SubscriberStats:
-    with app.db.read() as session:
-        return subscriber_stats(session)
 
 
 @admin_command
@@ -294,8 +290,6 @@ def _schedule_line(state: ScheduleState, app: BotServices, language: str) -> str
 async def schedules_command(
     update: Update, _context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    from digests.schedule import current_schedules
-
     lines = [text(language, "schedules_title")]
     lines += [
         _schedule_line(state, app, language) for state in current_schedules(app.db, app.settings)
