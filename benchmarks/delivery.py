@@ -43,8 +43,10 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.delivery import Deliverer
+from bot.render import TelegramRenderer
 from bot.fake_telegram import FakeTelegram, RandomFaults
 from digests.config import DeliverySettings, Settings
+from digests.engine import Engine
 from digests.edition import build_edition
 from digests.schedule import latest_slot
 from digests.store.db import Database
@@ -158,7 +160,7 @@ async def ledger_run(
         assert slot is not None
         built_at = time.monotonic()
         build_edition(db, settings.digest, now=now, edition_date=slot.edition_date, slot=slot.slot)
-        deliverer = Deliverer(bot, db, settings, clock=lambda: datetime.now(UTC))
+        deliverer = Deliverer(bot, Engine(settings, db, renderer=TelegramRenderer()))
         await deliverer.tick()
         await bot.shutdown()
         with db.read() as session:

@@ -1,7 +1,7 @@
 """The bot process: python-telegram-bot's Application wired to the engine.
 
-One process does it all on SQLite: long polling for chat commands, the timed
-jobs on PTB's JobQueue (editions, ingest), and the delivery loop. The same
+One process does it all: long polling for chat commands, the runtime's jobs
+(``digests.runtime``) on PTB's JobQueue, and the delivery loop. The same
 wiring runs against Telegram (``newsdigest run``) and against the fake Bot API
 server (``newsdigest demo`` / ``newsdigest chat``, the tests).
 """
@@ -12,27 +12,25 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import time, tzinfo
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, JobQueue
 
 from bot.delivery import Deliverer
 from bot.handlers import add_handlers
 from bot.handlers.common import reply
 from bot.i18n import COMMANDS, text
-from bot.jobs import register_jobs, sync_edition_jobs
-from bot.services import BotServices, utc_now
-from digests.config import Settings
-from digests.enrich import summarize_stored
+from bot.render import TelegramRenderer
+from bot.services import BotServices
+from digests.engine import Engine
 from digests.errors import ConfigError
-from digests.pipeline import fetch_due
 from digests.redact import register_secret
-from digests.schedule import EditionRunner
-from digests.store.db import Database
+from digests.runtime import Runtime, Work
 
 log = logging.getLogger("newsdigest.bot")
 
@@ -73,10 +71,10 @@ def telegram_start_errors() -> Iterator[None]:
     """At start, a rejected token or an unreachable Bot API is one clear line."""
     try:
         yield
-    except InvalidToken:
-        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from None
+    except InvalidToken as exc:
+        raise ConfigError("Telegram rejected the bot token (401 Unauthorized)") from exc
     except TelegramError as exc:
-        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from None
+        raise ConfigError(f"cannot reach the Telegram Bot API: {exc.message}") from exc
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -84,7 +82,13 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     where = ""
     if isinstance(update, Update) and update.effective_chat is not None:
         where = f"chat {update.effective_chat.id}: "
-    log.error("%shandler failed: %s: %s", where, type(error).__name__, error)
+    log.error(
+        "%shandler failed: %s: %s",
+        where,
+        type(error).__name__,
+        error,
+        exc_info=(type(error), error, error.__traceback__) if error is not None else None,
+    )
     if isinstance(update, Update) and not isinstance(error, TelegramError):
         with contextlib.suppress(TelegramError):
             await reply(update, text("zh" if _speaks_chinese(update) else "en", "error"))
@@ -109,39 +113,42 @@ async def register_commands(application: BotApplication) -> None:
         )
 
 
+def telegram_engine(engine: Engine) -> Engine:
+    """``engine`` with the bot's message renderer (Telegram HTML)."""
+    if engine.renderer is None:
+        engine.renderer = TelegramRenderer()
+    return engine
+
+
 def build_application(
-    settings: Settings,
-    db: Database,
+    engine: Engine,
     token: str,
     *,
     api_url: str | None = None,
-    clock: Callable[[], datetime] = utc_now,
     timed_jobs: bool = True,
     ingest: bool = True,
     poll_seconds: float = 5.0,
 ) -> BotApplication:
-    """The Application with handlers, jobs and the delivery loop (started by PTB's
-    lifecycle: ``post_init`` starts them, ``post_stop`` ends them)."""
-    app_services = BotServices(db=db, settings=settings, clock=clock)
+    """The Application with handlers, the runtime's jobs and the delivery loop
+    (started by PTB's lifecycle: ``post_init`` starts them, ``post_stop`` ends them)."""
+    settings = telegram_engine(engine).settings
+    app_services = BotServices(engine=engine)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(application: BotApplication) -> None:
         await register_commands(application)
-        deliverer = Deliverer(application.bot, db, settings, clock=clock, poll_seconds=poll_seconds)
+        deliverer = Deliverer(application.bot, engine, poll_seconds=poll_seconds)
         app_services.deliverer = deliverer
         if timed_jobs and application.job_queue is not None:
-            runner = EditionRunner(
-                db, settings, clock=clock, on_built=lambda *_: deliverer.wake.set()
+            runtime = Runtime(
+                engine,
+                JobQueueHost(application.job_queue),
+                ingest=ingest,
+                on_built=deliverer.wake.set,
             )
-            job_queue = application.job_queue
-            register_jobs(
-                job_queue,
-                runner,
-                settings,
-                ingest=(lambda: fetch_and_summarize(db, settings)) if ingest else None,
-            )
-            app_services.reschedule = lambda: sync_edition_jobs(job_queue, runner)
+            await runtime.start()
+            app_services.reschedule = runtime.sync_schedules
         tasks.append(asyncio.create_task(deliverer.run(stop), name="delivery"))
 
     async def post_stop(_application: BotApplication) -> None:
@@ -162,15 +169,6 @@ def build_application(
     add_handlers(application)
     application.add_error_handler(_on_error)
     return application
-
-
-async def fetch_and_summarize(db: Database, settings: Settings) -> None:
-    """Ingest due sources; summarizing (CPU-bound) runs off the event loop."""
-    try:
-        await fetch_due(db, settings.fetch, summarize=False)
-        await asyncio.to_thread(summarize_stored, db)
-    except asyncio.CancelledError:
-        log.info("ingest interrupted by shutdown")
 
 
 async def run_polling_until(application: BotApplication, stop: asyncio.Event) -> None:
@@ -197,3 +195,47 @@ async def run_polling_until(application: BotApplication, stop: asyncio.Event) ->
         if application.post_stop is not None:
             await application.post_stop(application)
         await application.shutdown()
+
+
+class JobQueueHost:
+    """The runtime's jobs on python-telegram-bot's JobQueue (its APScheduler)."""
+
+    def __init__(self, job_queue: JobQueue[Any]) -> None:
+        self.job_queue = job_queue
+
+    @staticmethod
+    def _kwargs(name: str, grace: int) -> dict[str, Any]:
+        return {
+            "id": name,
+            "replace_existing": True,
+            "misfire_grace_time": grace,
+            "coalesce": True,
+            "max_instances": 1,
+        }
+
+    def every(self, name: str, seconds: float, first: float, work: Work, grace: int) -> None:
+        async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
+            await work()
+
+        # PTB cannot start an interval job at 0 (APScheduler then waits a whole
+        # interval); a second from now is "at once" and still misfire-safe.
+        self.job_queue.run_repeating(
+            callback, seconds, first=max(first, 1), name=name, job_kwargs=self._kwargs(name, grace)
+        )
+
+    def daily(self, name: str, at: time, work: Work, grace: int) -> None:
+        async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
+            await work()
+
+        self.job_queue.run_daily(callback, at, name=name, job_kwargs=self._kwargs(name, grace))
+
+    def daily_jobs(self) -> dict[str, tzinfo | None]:
+        return {
+            job.name: getattr(job.job.trigger, "timezone", None)
+            for job in self.job_queue.jobs()
+            if job.name and isinstance(job.job.trigger, CronTrigger)
+        }
+
+    def remove(self, name: str) -> None:
+        for job in self.job_queue.get_jobs_by_name(name):
+            job.schedule_removal()

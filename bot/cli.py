@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from digests.cli import EXIT_OK, build_parser, open_database
+from digests.cli import EXIT_OK, build_parser, open_database, open_engine
 from digests.cli import main as engine_main
 from digests.config import Settings
 from digests.store.db import Database
@@ -45,9 +45,11 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application, check_token, run_polling_until
 
     token = check_token(settings.bot_token.get_secret_value())
-    db = open_database(settings)
+    engine = open_engine(settings)
     return _until_signalled(
-        settings, db, lambda stop: run_polling_until(build_application(settings, db, token), stop)
+        settings,
+        engine.db,
+        lambda stop: run_polling_until(build_application(engine, token), stop),
     )
 
 
@@ -56,9 +58,9 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.worker import require_shared_database, run_worker
 
     token = check_token(settings.bot_token.get_secret_value())
-    db = open_database(settings)
-    require_shared_database(db)
-    return _until_signalled(settings, db, lambda stop: run_worker(settings, db, token, stop))
+    engine = open_engine(settings)
+    require_shared_database(engine.db)
+    return _until_signalled(settings, engine.db, lambda stop: run_worker(engine, token, stop))
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,9 +1,7 @@
 """Deliver editions to subscribers through the ledger: exactly once, paced.
 
-Planning: for each schedule's newest edition, every active subscriber without
-ledger rows gets one row per message part, due at the edition's time or at the
-subscriber's own time. Subscribers who read the same variant (language, time
-zone, sources) share one stored rendering, made once.
+Planning is the engine's (``Engine.plan_deliveries``, run off the event loop);
+this module sends, and every ledger write it makes runs off the loop too.
 
 Sending: due rows are claimed (``sending``, committed) right before the
 message leaves and marked after Telegram answers. Parts of one chat go in
@@ -26,17 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from datetime import timedelta
 from itertools import groupby
-from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import select
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -49,26 +43,16 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.alerts import plan_alerts
 from bot.pacing import Pacer
-from bot.render import plain_text, render_html
-from digests.config import ScheduleSettings, Settings
-from digests.edition import edition_variant
-from digests.filters import apply_filters
+from bot.render import plain_text
+from bot.services import offload
+from digests.engine import Engine
 from digests.metrics import MessageOutcome, observe_delivery_latency, record_message
-from digests.present import strings_for
-from digests.schedule import current_schedules, edition_instant, next_local_time
 from digests.store import deliveries as ledger
-from digests.store.db import Database
-from digests.store.models import Delivery, Edition, Source, Subscriber
-from digests.store.subscribers import deactivate, move_chat, word_filters
-from digests.store.workers import WorkerPresence, planning_lock
+from digests.store.workers import WorkerPresence
 
 log = logging.getLogger("newsdigest.delivery")
 
-# Editions older than this are not pushed to subscribers who have not had them
-# (a bot started after days away sends today's news, not last week's).
-PLAN_WINDOW = timedelta(days=1)
 # Chats claimed at a time (with all their due messages): enough to keep every
 # in-flight slot busy, few enough that several workers share a broadcast.
 CLAIM_CHATS = 128
@@ -76,138 +60,6 @@ MAX_RATE_LIMIT_WAITS = 20
 # Channels get the group pace too: Telegram documents 20/min for groups only,
 # and a digest is a few messages a day, so caution costs nothing.
 GROUP_TYPES = ("group", "supergroup", "channel")
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """What makes two subscribers' copies of an edition differ."""
-
-    language: str
-    timezone: str
-    sources: tuple[str, ...] | None  # None: every source of the schedule
-    mutes: tuple[str, ...] = ()
-    follows: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> str:
-        chosen = "*" if self.sources is None else ",".join(sorted(self.sources))
-        words = ""
-        if self.mutes or self.follows:
-            words = "|-" + ",".join(sorted(self.mutes)) + "|+" + ",".join(sorted(self.follows))
-        key = f"{self.language}|{self.timezone}|{chosen}{words}"
-        if len(key) > 300:
-            digest = hashlib.sha256(f"{chosen}{words}".encode()).hexdigest()
-            key = f"{self.language}|{self.timezone}|#{digest}"
-        return key
-
-
-Filters = dict[int, tuple[tuple[str, ...], tuple[str, ...]]]
-
-
-def variant_of(
-    subscriber: Subscriber,
-    spec: ScheduleSettings,
-    names: dict[int, str],
-    filters: Filters | None = None,
-) -> Variant:
-    chosen: tuple[str, ...] | None = None
-    if subscriber.sources is not None:
-        chosen = tuple(sorted(names[i] for i in subscriber.sources if i in names))
-    mutes, follows = (filters or {}).get(subscriber.id, ((), ()))
-    return Variant(
-        subscriber.language, subscriber.timezone or spec.timezone, chosen, mutes, follows
-    )
-
-
-def render_variant(
-    db: Database, settings: Settings, edition: Edition, variant: Variant
-) -> list[str]:
-    """The Telegram messages of ``edition`` for ``variant`` (summaries reused, not
-    rebuilt); none when the variant is empty and empty editions are not sent."""
-    digest = edition_variant(
-        db, settings.digest, edition, list(variant.sources) if variant.sources is not None else None
-    )
-    digest = apply_filters(
-        digest, variant.mutes, variant.follows, strings_for(variant.language).following
-    )
-    if digest.empty and settings.digest.empty_edition == "skip":
-        return []
-    return render_html(
-        digest,
-        language=variant.language,
-        title=settings.digest.title,
-        tz=ZoneInfo(variant.timezone),
-    )
-
-
-def personal_due(instant: datetime, subscriber: Subscriber, spec: ScheduleSettings) -> datetime:
-    """When a subscriber gets an edition due at ``instant``: then, or at their own time."""
-    if not subscriber.delivery_time:
-        return instant
-    zone = ZoneInfo(subscriber.timezone or spec.timezone)
-    return next_local_time(instant, subscriber.delivery_time, zone)
-
-
-def source_names(db: Database) -> dict[int, str]:
-    with db.read() as session:
-        return dict(session.execute(select(Source.id, Source.name)).all())
-
-
-def plan_deliveries(db: Database, settings: Settings, now: datetime) -> int:
-    """Ledger rows for every subscriber still missing their schedule's newest edition."""
-    planned = 0
-    names = source_names(db)
-    for state in current_schedules(db, settings):
-        spec = state.spec
-        with db.read() as session:
-            edition = ledger.latest_edition(session, spec.name, now - PLAN_WINDOW)
-            subscribers = [] if edition is None else ledger.subscribers_to_plan(session, edition)
-        if edition is None or not subscribers:
-            continue
-        instant = edition_instant(
-            spec.timezone, edition.edition_date, edition.slot, edition.built_at
-        )
-        with db.read() as session:
-            filters = word_filters(session, [s.id for s in subscribers])
-        variants = {s.id: variant_of(s, spec, names, filters) for s in subscribers}
-        unique = {v.key: v for v in variants.values()}
-        with db.write() as session:
-            planning_lock(session)  # another worker may be planning the same edition
-            still = {s.id for s in ledger.subscribers_to_plan(session, edition)}
-            subscribers = [s for s in subscribers if s.id in still]
-            if not subscribers:
-                continue
-            stored = {
-                key: ledger.render_for(
-                    session, edition.id, key, partial(render_variant, db, settings, edition, v)
-                )
-                for key, v in unique.items()
-            }
-            waiting = set(
-                session.scalars(
-                    select(Delivery.subscriber_id).where(
-                        Delivery.state == ledger.PENDING, Delivery.edition_id != edition.id
-                    )
-                )
-            )
-            rows = []
-            for subscriber in subscribers:
-                if subscriber.id in waiting:
-                    ledger.supersede(session, subscriber.id, edition.id)
-                due = personal_due(instant, subscriber, spec)
-                rows.append((subscriber.id, stored[variants[subscriber.id].key], due))
-            count = ledger.plan(session, edition.id, rows, now)
-        planned += count
-        log.info(
-            "edition %s %s %s: planned %d messages for %d subscribers (%d variants)",
-            spec.name,
-            edition.edition_date,
-            edition.slot or "-",
-            count,
-            len(subscribers),
-            len(unique),
-        )
-    return planned
 
 
 @dataclass
@@ -244,23 +96,23 @@ def _where(chat_id: int, message: ledger.DueMessage) -> str:
 
 
 class Deliverer:
-    """Plans and sends due ledger rows; one per process."""
+    """Sends due ledger rows (the engine plans them); one per process. Every
+    database call runs off the event loop."""
 
     def __init__(
         self,
         bot: Bot,
-        db: Database,
-        settings: Settings,
+        engine: Engine,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 5.0,
         worker_id: int | None = None,
     ) -> None:
         self.bot = bot
-        self.db = db
-        self.settings = settings
-        self.delivery = settings.delivery
-        self.clock = clock
+        self.engine = engine
+        self.db = engine.db
+        self.settings = engine.settings
+        self.delivery = engine.settings.delivery
+        self.clock = engine.clock
         self.poll_seconds = poll_seconds
         self.pacer = Pacer(
             self.delivery.messages_per_second,
@@ -271,12 +123,12 @@ class Deliverer:
         self.wake = asyncio.Event()
         self.stopping = asyncio.Event()
         self._in_flight = asyncio.Semaphore(self.delivery.concurrency)
-        self.presence = WorkerPresence(db, worker_id)
+        self.presence = WorkerPresence(self.db, worker_id)
         self._claim_chats = max(CLAIM_CHATS, 2 * self.delivery.concurrency)
 
     def recover(self) -> int:
         """Settle rows left mid-send by worker processes that are gone (a crash;
-        on SQLite, any earlier run of this one process)."""
+        on SQLite, any earlier run of this one process). Blocking."""
         with self.db.read() as session:
             stranded = ledger.stranded_workers(session, self.presence.id, self.clock())
         gone = self.presence.gone(stranded) if stranded else []
@@ -295,9 +147,22 @@ class Deliverer:
                 if self.delivery.on_ambiguous == "resend"
                 else "marked unknown, not resent (on_ambiguous = skip)",
             )
-            if self.delivery.on_ambiguous != "resend":
-                self._counted("unknown", count)
         return count
+
+    def _prepare(self) -> int:
+        """A round's blocking part: presence, recovery, planning. Returns how many
+        interrupted messages were settled."""
+        self.presence.start()
+        recovered = self.recover()
+        self.engine.plan_deliveries()
+        return recovered
+
+    def _release(self) -> None:
+        # Unsent rows this worker claimed are free for others at once (were
+        # this to fail, the next worker's recovery releases them).
+        with contextlib.suppress(Exception), self.db.write() as session:
+            ledger.release_claims(session, [self.presence.id])
+        self.presence.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop``: on every wake-up (a new edition), else every poll.
@@ -307,8 +172,8 @@ class Deliverer:
             while not stop.is_set():
                 try:
                     await self.tick()
-                except Exception as exc:  # one bad round never ends delivery
-                    log.error("delivery round failed: %s: %s", type(exc).__name__, exc)
+                except Exception:  # one bad round never ends delivery
+                    log.exception("delivery round failed")
                 self.wake.clear()
                 waiters = [
                     asyncio.ensure_future(stop.wait()),
@@ -320,20 +185,13 @@ class Deliverer:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
-            # Unsent rows this worker claimed are free for others at once (were
-            # this to fail, the next worker's recovery releases them).
-            with contextlib.suppress(Exception), self.db.write() as session:
-                ledger.release_claims(session, [self.presence.id])
-            self.presence.close()
+            await offload(self._release)
 
     async def tick(self) -> int:
         """Plan what is missing, then send everything due. Returns messages handled."""
-        self.presence.start()
-        self.recover()
-        plan_deliveries(self.db, self.settings, self.clock())
-        plan_alerts(self.db, self.settings, self.clock())
-        with self.db.write() as session:
-            ledger.skip_inactive(session)
+        recovered = await offload(self._prepare)
+        if recovered and self.delivery.on_ambiguous != "resend":
+            self._counted("unknown", recovered)
         handled = await self.send_due()
         if handled:
             stats = self.stats
@@ -364,10 +222,7 @@ class Deliverer:
         while not self.stopping.is_set():
             busy = [subscriber for subscriber, _rows in active.values()]
             if more and len(active) < self._claim_chats // 2:
-                with self.db.write() as session:
-                    due = ledger.claim_due(
-                        session, self.presence.id, self.clock(), chats=self._claim_chats, busy=busy
-                    )
+                due = await offload(self._claim_due, busy)
                 claimed = 0
                 for subscriber, group in groupby(due, key=lambda m: m.subscriber_id):
                     messages = list(group)
@@ -394,9 +249,24 @@ class Deliverer:
             if outcome in ("blocked", "stopped"):
                 return
 
-    def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
+    def _claim_due(self, busy: list[int]) -> list[ledger.DueMessage]:
+        with self.db.write() as session:
+            return ledger.claim_due(
+                session, self.presence.id, self.clock(), chats=self._claim_chats, busy=busy
+            )
+
+    def _claim(self, message: ledger.DueMessage, chat_id: int) -> bool:
+        with self.db.write_statements() as connection:
+            return ledger.claim(connection, message.id, chat_id, self.presence.id, self.clock())
+
+    def _write_mark(
+        self, message: ledger.DueMessage, state: str, values: dict[str, object]
+    ) -> None:
         with self.db.write_statements() as connection:
             ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
+
+    async def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
+        await offload(self._write_mark, message, state, values)
 
     def _counted(self, outcome: MessageOutcome, count: int = 1) -> None:
         setattr(self.stats, outcome, getattr(self.stats, outcome) + count)
@@ -431,11 +301,8 @@ class Deliverer:
             # Only the request itself holds an in-flight slot: waits for a
             # RetryAfter or a backoff do not keep other chats waiting.
             async with self._in_flight:
-                with self.db.write_statements() as connection:
-                    if not ledger.claim(
-                        connection, message.id, chat_id, self.presence.id, self.clock()
-                    ):
-                        return "taken", chat_id  # no longer pending: someone else has it
+                if not await offload(self._claim, message, chat_id):
+                    return "taken", chat_id  # no longer pending: someone else has it
                 failure: TelegramError | None = None
                 try:
                     sent = await self.bot.send_message(
@@ -452,7 +319,7 @@ class Deliverer:
                 except TelegramError as error:
                     failure = error
             if failure is None:
-                self._mark(message, ledger.SENT, message_id=sent.message_id)
+                await self._mark(message, ledger.SENT, message_id=sent.message_id)
                 self._counted("sent")
                 observe_delivery_latency((self.clock() - message.due).total_seconds())
                 return "sent", chat_id
@@ -460,33 +327,30 @@ class Deliverer:
                 raise failure
             except RetryAfter as error:
                 seconds = _seconds(error.retry_after)
-                self._mark(message, ledger.PENDING, error=f"rate limited: retry after {seconds:g}s")
+                await self._mark(
+                    message, ledger.PENDING, error=f"rate limited: retry after {seconds:g}s"
+                )
                 self.stats.rate_limited += 1
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:
-                    self._mark(message, ledger.FAILED, error="rate limited too many times")
+                    await self._mark(message, ledger.FAILED, error="rate limited too many times")
                     self._counted("failed")
                     return "failed", chat_id
                 self.pacer.hold(chat_id, seconds)
                 continue
             except Forbidden as error:
-                self._mark(message, ledger.SKIPPED, error=f"forbidden: {error.message}")
-                with self.db.write() as session:
-                    subscriber = session.get(Subscriber, message.subscriber_id)
-                    if subscriber is not None:
-                        deactivate(session, subscriber, f"forbidden: {error.message}")
-                    ledger.skip_remaining(
-                        session, message.subscriber_id, "subscriber blocked the bot"
-                    )
+                await self._mark(message, ledger.SKIPPED, error=f"forbidden: {error.message}")
+                await offload(
+                    self.engine.chat_blocked, message.subscriber_id, f"forbidden: {error.message}"
+                )
                 log.info("%s: %s; subscriber marked inactive", where, error.message)
                 self.stats.blocked += 1
                 self._counted("skipped")
                 return "blocked", chat_id
             except ChatMigrated as error:
                 new_chat = int(error.new_chat_id)
-                self._mark(message, ledger.PENDING, error=f"chat migrated to {new_chat}")
-                with self.db.write() as session:
-                    move_chat(session, chat_id, new_chat)
+                await self._mark(message, ledger.PENDING, error=f"chat migrated to {new_chat}")
+                await offload(self.engine.move_chat, chat_id, new_chat)
                 log.info("%s: chat migrated to %s; delivering there", where, new_chat)
                 self.stats.migrated += 1
                 chat_id = new_chat
@@ -496,17 +360,17 @@ class Deliverer:
                 log.warning("%s: refused: %s", where, error.message)
                 self._count_error("bad request")
                 if as_html:
-                    self._mark(message, ledger.PENDING, error=f"bad request: {error.message}")
+                    await self._mark(message, ledger.PENDING, error=f"bad request: {error.message}")
                     text, as_html = plain_text(text), False
                     self.stats.plain_text_fallbacks += 1
                     continue
-                self._mark(message, ledger.FAILED, error=f"bad request: {error.message}")
+                await self._mark(message, ledger.FAILED, error=f"bad request: {error.message}")
                 self._counted("failed")
                 return "failed", chat_id
             except TimedOut as error:
                 self._count_error("timeout")
                 if not never_left(error) and self.delivery.on_ambiguous == "skip":
-                    self._mark(
+                    await self._mark(
                         message, ledger.UNKNOWN, error="timed out after sending: may have arrived"
                     )
                     log.warning("%s: timed out after sending; marked unknown, not resent", where)
@@ -514,10 +378,10 @@ class Deliverer:
                     return "unknown", chat_id
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    self._mark(message, ledger.FAILED, error="timed out")
+                    await self._mark(message, ledger.FAILED, error="timed out")
                     self._counted("failed")
                     return "failed", chat_id
-                self._mark(message, ledger.PENDING, error="timed out")
+                await self._mark(message, ledger.PENDING, error="timed out")
                 self._counted("retried")
                 await self._backoff(failures)
                 continue
@@ -525,16 +389,18 @@ class Deliverer:
                 self._count_error("network")
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    self._mark(message, ledger.FAILED, error=f"network: {error.message}")
+                    await self._mark(message, ledger.FAILED, error=f"network: {error.message}")
                     log.warning("%s: giving up after %d tries: %s", where, failures, error.message)
                     self._counted("failed")
                     return "failed", chat_id
-                self._mark(message, ledger.PENDING, error=f"network: {error.message}")
+                await self._mark(message, ledger.PENDING, error=f"network: {error.message}")
                 self._counted("retried")
                 await self._backoff(failures)
                 continue
             except TelegramError as error:
-                self._mark(message, ledger.FAILED, error=f"{type(error).__name__}: {error.message}")
+                await self._mark(
+                    message, ledger.FAILED, error=f"{type(error).__name__}: {error.message}"
+                )
                 log.warning("%s: failed: %s", where, error.message)
                 self._counted("failed")
                 return "failed", chat_id

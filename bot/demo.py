@@ -22,7 +22,6 @@ from bot.sandbox import Sandbox, show_entries
 from digests.cli import configure_logging, run_fetch
 from digests.config import FetchSettings, Settings
 from digests.feedserver import FeedServer
-from digests.schedule import EditionRunner
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import add_source, list_sources
@@ -127,7 +126,7 @@ async def _conversation(console: Console, settings: Settings, db: Database) -> N
         await sandbox.say(READER, "/start", first_name="Lin")
         show_entries(console, sandbox.new_entries())
         console.print("[dim]… the edition's time comes: it is built and delivered[/dim]")
-        EditionRunner(db, settings).catch_up()
+        sandbox.engine.build_due_editions()
         await sandbox.deliver_now()
         show_entries(console, sandbox.new_entries())
         await sandbox.say(READER, "/today")

@@ -156,3 +156,19 @@ def render_html(
             current = block
     messages.append(current)
     return messages
+
+
+def alert_html(query: str, hit: Hit, needles: list[str]) -> str:
+    """An alert's push: the alert's words, then the found article."""
+    found = hit_html(hit, needles, snippet_width=160, with_time=True)
+    return f"🔔 {_e(query[:100])}\n{found}"
+
+
+class TelegramRenderer:
+    """The engine's ``Renderer`` for Telegram: editions and alerts as HTML messages."""
+
+    def edition(self, digest: Digest, *, language: str, title: str, tz: tzinfo) -> list[str]:
+        return render_html(digest, language=language, title=title, tz=tz)
+
+    def alert(self, query: str, hit: Hit, needles: list[str]) -> str:
+        return alert_html(query, hit, needles)

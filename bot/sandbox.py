@@ -20,12 +20,12 @@ from rich.text import Text
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.alerts import plan_alerts
 from bot.app import BotApplication, build_application
-from bot.delivery import plan_deliveries
 from bot.fake_telegram import FakeTelegram
-from bot.services import BotServices, utc_now
+from bot.render import TelegramRenderer
+from bot.services import BotServices, offload
 from digests.config import Settings
+from digests.engine import Engine, utc_now
 from digests.store.db import Database
 from digests.store.deliveries import due_messages, ledger_counts
 
@@ -63,6 +63,7 @@ class Sandbox:
         self.settings = settings
         self.timed_jobs = timed_jobs
         self.db = db
+        self.engine = Engine(settings, db, clock=clock, renderer=TelegramRenderer())
         self.telegram = FakeTelegram()
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -73,11 +74,9 @@ class Sandbox:
     async def __aenter__(self) -> Sandbox:
         self.telegram.start()
         application = build_application(
-            self.settings,
-            self.db,
+            self.engine,
             self.telegram.token,
             api_url=self.telegram.api_url,
-            clock=self.clock,
             timed_jobs=self.timed_jobs,
             ingest=False,
             poll_seconds=self.poll_seconds,
@@ -137,8 +136,7 @@ class Sandbox:
     async def deliver_now(self, timeout: float = 60.0) -> dict[str, int]:
         """Plan the newest editions and alerts for their subscribers and wait
         until every due message is settled; returns the ledger's counts."""
-        plan_deliveries(self.db, self.settings, self.clock())
-        plan_alerts(self.db, self.settings, self.clock())
+        await offload(self.engine.plan_deliveries)
         self.services.wake_delivery()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -1,50 +1,47 @@
-"""What every handler and job of one bot process shares."""
+"""What every handler and job of one bot process shares: the engine, and hooks
+into the running process (wake delivery, re-read the schedules)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from telegram.ext import ContextTypes
 
-from digests.config import ScheduleSettings, Settings
-from digests.schedule import current_schedules
-from digests.store.db import Database
+from digests.config import Settings
+from digests.engine import Engine, utc_now
 
 if TYPE_CHECKING:
     from bot.delivery import Deliverer
 
+__all__ = ["BotServices", "offload", "services", "utc_now"]
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def offload(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a blocking use case off the event loop: the loop only waits."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass
 class BotServices:
-    db: Database
-    settings: Settings
-    clock: Callable[[], datetime] = utc_now
+    engine: Engine
     deliverer: Deliverer | None = None
-    # Makes the running timed jobs match the stored schedules (set by the app
+    # Makes the running timed jobs match the stored schedules (set by the runtime
     # when it runs timed jobs; a no-op otherwise).
-    reschedule: Callable[[], object] = lambda: None
+    reschedule: Callable[[], Awaitable[object]] = field(default=lambda: _nothing())
 
-    def schedules(self) -> list[ScheduleSettings]:
-        """The schedules in force (run-time changes applied), paused ones too."""
-        return [state.spec for state in current_schedules(self.db, self.settings)]
-
-    def schedule(self, name: str) -> ScheduleSettings | None:
-        return next((spec for spec in self.schedules() if spec.name == name), None)
-
-    def default_schedule(self) -> ScheduleSettings:
-        found = self.schedule(self.settings.bot.default_schedule)
-        if found is not None:
-            return found
-        schedules = self.schedules()
-        # Every schedule removed at run time: the config's default still names one.
-        return schedules[0] if schedules else self.settings.schedules[0]
+    @property
+    def settings(self) -> Settings:
+        return self.engine.settings
 
     def wake_delivery(self) -> None:
         if self.deliverer is not None:

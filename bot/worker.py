@@ -13,27 +13,19 @@ one; planning is serialized by a transaction lock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.app import fetch_and_summarize, finish, telegram_start_errors
+from bot.app import finish, telegram_engine, telegram_start_errors
 from bot.delivery import Deliverer
-from bot.services import utc_now
-from digests.config import Settings
+from digests.engine import Engine
 from digests.errors import ConfigError
-from digests.schedule import INGEST_EVERY_SECONDS, EditionRunner
+from digests.runtime import Runtime, SchedulerHost
 from digests.store.db import Database
 
 log = logging.getLogger("newsdigest.worker")
-
-# Editions are checked this often (the bot process fires them at the exact
-# minute; a worker alone is at most this late).
-EDITION_CHECK_SECONDS = 30
 
 
 def require_shared_database(db: Database) -> None:
@@ -44,54 +36,33 @@ def require_shared_database(db: Database) -> None:
         )
 
 
-async def _every(seconds: float, stop: asyncio.Event, work: Callable[[], object]) -> None:
-    """Run ``work`` now and then every ``seconds`` until ``stop``; a failed round
-    is one log line and the next round comes as usual."""
-    while not stop.is_set():
-        try:
-            result = work()
-            if asyncio.iscoroutine(result):
-                await result
-        except Exception as exc:
-            log.error("worker round failed: %s: %s", type(exc).__name__, exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-
-
 async def run_worker(
-    settings: Settings,
-    db: Database,
+    engine: Engine,
     token: str,
     stop: asyncio.Event,
     *,
     api_url: str | None = None,
-    clock: Callable[[], datetime] = utc_now,
     ingest: bool = True,
     poll_seconds: float = 5.0,
 ) -> None:
     """Fetch, build and deliver until ``stop``; unsent rows stay for the next run."""
+    settings = telegram_engine(engine).settings
     request = HTTPXRequest(connection_pool_size=max(256, settings.delivery.concurrency + 32))
     bot = Bot(token, base_url=api_url or settings.bot.api_url, request=request)
     with telegram_start_errors():
         await bot.initialize()
-    deliverer = Deliverer(bot, db, settings, clock=clock, poll_seconds=poll_seconds)
-    runner = EditionRunner(db, settings, clock=clock, on_built=lambda *_: deliverer.wake.set())
+    deliverer = Deliverer(bot, engine, poll_seconds=poll_seconds)
+    host = SchedulerHost()
+    runtime = Runtime(engine, host, ingest=ingest, on_built=deliverer.wake.set)
+    await runtime.start()
+    host.scheduler.start()
     log.info("worker %d started", deliverer.presence.id)
-    tasks = [
-        asyncio.create_task(deliverer.run(stop), name="delivery"),
-        asyncio.create_task(_every(EDITION_CHECK_SECONDS, stop, runner.catch_up), name="editions"),
-    ]
-    if ingest:
-
-        async def fetch() -> None:
-            await fetch_and_summarize(db, settings)
-            runner.catch_up()
-
-        tasks.append(asyncio.create_task(_every(INGEST_EVERY_SECONDS, stop, fetch), name="ingest"))
+    tasks = [asyncio.create_task(deliverer.run(stop), name="delivery")]
     try:
         await stop.wait()
     finally:
         stop.set()
+        await host.stop()
         await finish(tasks)
         await bot.shutdown()
         log.info("worker %d stopped", deliverer.presence.id)

@@ -10,6 +10,7 @@ import asyncio
 import html
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -23,14 +24,14 @@ from rich.table import Table
 
 from digests import __version__
 from digests.config import Settings, format_duration, load_settings, parse_duration
-from digests.errors import ConfigError, InputError, NewsdigestError
+from digests.engine import Engine, apply_search_settings, apply_text_settings
+from digests.errors import InputError, NewsdigestError
 from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue, read_issue_file
 from digests.redact import install_filter, redact
 from digests.sourcing import add_from_location, source_kind
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import list_sources, remove_source
-from digests.text.tokens import configure_user_dictionary
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 err_console = Console(stderr=True)
@@ -39,21 +40,6 @@ err_console = Console(stderr=True)
 def say_error(message: str) -> None:
     """One line on stderr, never wrapped or styled."""
     print(" ".join(redact(message).split()), file=sys.stderr)
-
-
-def apply_search_settings(settings: Settings) -> None:
-    from digests.search.index import configure_search
-
-    configure_search(settings.search.engine, settings.search.index_dir)
-
-
-def apply_text_settings(settings: Settings) -> None:
-    path = settings.text.user_dictionary
-    if not path:
-        return
-    if not Path(path).is_file():
-        raise ConfigError(f"text.user_dictionary: no such file {path!r}")
-    configure_user_dictionary(Path(path))
 
 
 def configure_logging(level: str, json_lines: bool = False) -> None:
@@ -89,6 +75,11 @@ def open_database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     db.upgrade()
     return db
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The engine for a command: database opened and upgraded."""
+    return Engine(settings, open_database(settings))
 
 
 # -- commands ----------------------------------------------------------------
@@ -136,7 +127,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         interval = parse_duration(args.every) if args.every else settings.fetch.default_interval
     except ValueError as exc:
-        raise InputError(f"--every: {exc}") from None
+        raise InputError(f"--every: {exc}") from exc
     db = open_database(settings)
     with db.write() as session:
         source = add_from_location(
@@ -343,7 +334,7 @@ def _summarize_jsonl(args: argparse.Namespace) -> int:
     try:
         handle = source or open(args.jsonl, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise InputError(f"{args.jsonl}: cannot read ({exc.strerror or exc})") from None
+        raise InputError(f"{args.jsonl}: cannot read ({exc.strerror or exc})") from exc
     items = []
     bad = 0
     with handle:
@@ -354,8 +345,8 @@ def _summarize_jsonl(args: argparse.Namespace) -> int:
                     bad += 1
                 else:
                     items.append(entry)
-        except UnicodeDecodeError:
-            raise InputError(f"{args.jsonl}: not UTF-8 text") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{args.jsonl}: not UTF-8 text") from exc
     for record in jsonl_records(items, sentences=args.sentences, chars=args.chars):
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return EXIT_ERROR if bad else EXIT_OK
@@ -445,7 +436,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         try:
             Path(args.html).write_text(page, encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"--html: cannot write {args.html} ({exc.strerror or exc})") from None
+            raise InputError(f"--html: cannot write {args.html} ({exc.strerror or exc})") from exc
     if args.preview:
         state = "preview, not saved"
     elif built.created:
@@ -459,9 +450,18 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
-    from digests.service import serve
+    from digests.runtime import run_scheduler
 
-    serve(settings, open_database(settings))
+    engine = open_engine(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_scheduler(engine, stop)
+
+    asyncio.run(main())
     return EXIT_OK
 
 

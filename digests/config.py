@@ -81,6 +81,7 @@ class FetchSettings(_Strict):
     max_backoff: Duration = 86400
     allowed_networks: Annotated[list[str], BeforeValidator(_networks)] = Field(default_factory=list)
     user_agent: str = ""
+    parse_budget: float = Field(30.0, gt=0)
 
 
 class TextSettings(_Strict):
@@ -91,10 +92,10 @@ def _timezone(value: object) -> str:
     name = str(value)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like 'Asia/Shanghai')"
-        ) from None
+        ) from exc
     return name
 
 
@@ -148,8 +149,8 @@ def _ids(value: object) -> list[int]:
     for item in value:
         try:
             ids.append(int(str(item).strip()))
-        except ValueError:
-            raise ValueError(f"{item!r} is not a Telegram user id (a number)") from None
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not a Telegram user id (a number)") from exc
     return ids
 
 
@@ -284,11 +285,11 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     data = _merge(data, _env_overrides(environ))
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin + " (or NEWSDIGEST_* environment)")) from None
+        raise ConfigError(_describe(exc, origin + " (or NEWSDIGEST_* environment)")) from exc

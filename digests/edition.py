@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from digests.compose import ComposeOptions, Digest, compose, digest_from_dict, digest_to_dict
 from digests.config import DigestSettings
+from digests.errors import Conflict
 from digests.store.db import Database
 from digests.store.editions import articles_between, find_edition, previous_cutoff, save_edition
 from digests.store.models import Edition
@@ -83,7 +82,7 @@ def build_edition(
                 article_count=len(articles),
                 content=digest_to_dict(digest),
             )
-    except IntegrityError:  # another process built it first: theirs stands
+    except Conflict:  # another process built it first: theirs stands
         with db.read() as session:
             existing = find_edition(session, schedule, edition_date, slot)
         assert existing is not None

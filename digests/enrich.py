@@ -92,9 +92,9 @@ def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None
                 entries.append(
                     index_entry(article_id, content_hash, title, prepare(body, title or None))
                 )
-            except Exception as exc:  # one article's failure never stops the others
+            except Exception:  # one article's failure never stops the others
                 failed.add(article_id)
-                log.warning("article #%d: not indexed: %s: %s", article_id, type(exc).__name__, exc)
+                log.exception("article #%d: not indexed", article_id)
         with db.write() as session:
             written = search_index_for(session).store(session, entries)
         if not written:  # the index is busy (another process): the next round
@@ -126,11 +126,9 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
                 prepared.append(
                     _Prepared(article_id, content_hash, first_time, prepare(body, title or None))
                 )
-            except Exception as exc:  # one article's failure never stops the others
+            except Exception:  # one article's failure never stops the others
                 failed.add(article_id)
-                log.warning(
-                    "article #%d: not summarized: %s: %s", article_id, type(exc).__name__, exc
-                )
+                log.exception("article #%d: not summarized", article_id)
         terms = {item.article_id: document_terms(item.document) for item in prepared}
         with db.write() as session:
             # Another worker may have summarized some of these meanwhile: keep

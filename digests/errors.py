@@ -6,7 +6,8 @@
      │    └── DecodeError       bytes that no supported encoding can read
      ├── FeedError              a response that is not a usable feed
      │    ├── UnsupportedFormat the body is not RSS/Atom/RDF/JSON Feed
-     │    └── UnsafeFeed        the feed declares XML entities or nests too deep
+     │    ├── UnsafeFeed        the feed declares XML entities or nests too deep
+     │    └── ParseTimeout      parsing ran past its time budget and was stopped
      ├── FetchError             the network part of getting a source
      │    ├── BlockedAddress    private/loopback/link-local target, bad scheme
      │    ├── FetchTimeout      a per-operation timeout or the total deadline
@@ -14,6 +15,8 @@
      │    ├── TooManyRedirects  redirect limit reached or a loop
      │    └── HTTPStatusError   a non-2xx, non-304 answer (carries ``status``)
      └── StoreError             the database refused (carries nothing secret)
+          ├── Conflict          a row that must be unique exists already
+          └── IndexBusy         another process holds the search index's writer
 
 Library errors are translated at the boundary with ``raise ... from exc``;
 every message is one line fit for a log line or stderr.
@@ -50,6 +53,15 @@ class UnsafeFeed(FeedError):
     pass
 
 
+class ParseTimeout(FeedError):
+    def __init__(self, budget_seconds: float) -> None:
+        super().__init__(
+            f"parsing stopped after {budget_seconds:g} s (the time budget): "
+            "the feed is too costly to parse"
+        )
+        self.budget_seconds = budget_seconds
+
+
 class FetchError(NewsdigestError):
     pass
 
@@ -77,4 +89,12 @@ class HTTPStatusError(FetchError):
 
 
 class StoreError(NewsdigestError):
+    pass
+
+
+class Conflict(StoreError):
+    pass
+
+
+class IndexBusy(StoreError):
     pass

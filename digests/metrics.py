@@ -342,8 +342,8 @@ def start_server(
     daemon thread. A port in use or an unusable host is a ``ConfigError``."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    except OSError:
-        raise ConfigError(f"metrics.host: cannot resolve {host!r}") from None
+    except OSError as exc:
+        raise ConfigError(f"metrics.host: cannot resolve {host!r}") from exc
 
     class Server(_ThreadingServer):
         address_family = family
@@ -356,10 +356,10 @@ def start_server(
             raise ConfigError(
                 f"metrics.port: {port} is already in use on {host} "
                 "(pick a free port, or 0 to turn the endpoint off)"
-            ) from None
+            ) from exc
         raise ConfigError(
             f"metrics.host: cannot listen on {host}:{port} ({exc.strerror or exc})"
-        ) from None
+        ) from exc
     return MetricsServer(server)
 
 

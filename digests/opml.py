@@ -80,12 +80,12 @@ def _category_folder(value: str | None) -> tuple[str, ...]:
 def _parse_xml(text: str) -> ET.Element:
     try:
         return SafeET.fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-    except EntitiesForbidden:
-        raise InputError("not a usable OPML file: it declares XML entities (refused)") from None
+    except EntitiesForbidden as exc:
+        raise InputError("not a usable OPML file: it declares XML entities (refused)") from exc
     except DefusedXmlException as exc:
-        raise InputError(f"not a usable OPML file: {type(exc).__name__} (refused)") from None
+        raise InputError(f"not a usable OPML file: {type(exc).__name__} (refused)") from exc
     except ET.ParseError as exc:
-        raise InputError(f"not well-formed XML: {exc}") from None
+        raise InputError(f"not well-formed XML: {exc}") from exc
 
 
 def parse_opml(data: bytes) -> OpmlDocument:

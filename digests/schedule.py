@@ -155,15 +155,8 @@ class EditionRunner:
                     slot=slot.slot,
                     sources=list(spec.sources) or None,
                 )
-            except Exception as exc:  # one schedule's failure never stops the others
-                log.error(
-                    "edition %s %s %s: not built: %s: %s",
-                    spec.name,
-                    slot.edition_date,
-                    slot.slot,
-                    type(exc).__name__,
-                    exc,
-                )
+            except Exception:  # one schedule's failure never stops the others
+                log.exception("edition %s %s %s: not built", spec.name, slot.edition_date, slot.slot)
                 continue
             if result.created:
                 log.info(

@@ -218,15 +218,17 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscription(sandbox: 
     assert moved is not None and moved.active and moved.chat_type == "supergroup"
 
 
-async def test_a_failing_handler_answers_politely_and_logs_one_line(
+async def test_a_failing_handler_answers_politely_and_logs_its_traceback_once(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database unavailable")
 
-    monkeypatch.setattr("bot.handlers.subscription.subscribe", broken)
+    monkeypatch.setattr("digests.engine.subscribe", broken)
     await sandbox.say(READER, "/start")
     assert said(sandbox)[-1] == "抱歉，出了点问题，请稍后再试。"
     [line] = [r for r in caplog.records if r.name == "newsdigest.bot"]
+    assert line.levelname == "ERROR"
     assert line.getMessage() == f"chat {READER}: handler failed: RuntimeError: database unavailable"
-    assert line.exc_info is None
+    assert line.exc_info is not None and line.exc_info[1] is not None
+    assert "in broken" in caplog.text  # the stack, down to where it failed

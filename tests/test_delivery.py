@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from telegram.error import TimedOut
 
-from bot.delivery import never_left, plan_deliveries, source_names
+from bot.delivery import never_left
 from bot.pacing import Pacer
 from bot.sandbox import Sandbox
 from digests.config import Settings
@@ -95,7 +95,7 @@ async def test_parts_go_in_order_and_a_restart_resends_none_already_sent(
     sandbox: Sandbox,
 ) -> None:
     edition_for(sandbox, [201, 202, 203], PARTS)
-    plan_deliveries(sandbox.db, sandbox.settings, sandbox.clock())
+    sandbox.engine.plan_deliveries()
     ids = {r.subscriber_id for r in rows(sandbox)}
     assert len(rows(sandbox)) == 9 and len(ids) == 3
     # As a crash leaves it: chat 201 got part 1; chat 202's part 1 was in flight.
@@ -231,7 +231,7 @@ async def test_a_chosen_source_reshapes_the_digest_without_summarizing_again(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     edition_for(sandbox, [1201, 1202])
-    harbor = {name: i for i, name in source_names(sandbox.db).items()}["Harbor Gazette"]
+    harbor = {name: i for i, name in sandbox.engine.source_names().items()}["Harbor Gazette"]
     with sandbox.db.write() as session:
         session.execute(
             update(Subscriber).where(Subscriber.chat_id == 1201).values(sources=[harbor])
@@ -313,7 +313,7 @@ async def test_nothing_for_a_subscribers_sources_on_a_skip_day_sends_nothing_onc
             )
         assert await sandbox.deliver_now() == {"sent": 1, "skipped": 1}
         assert sandbox.telegram.messages_to(1401) == []
-        assert plan_deliveries(sandbox.db, sandbox.settings, clock.now) == 0  # not again
+        assert sandbox.engine.plan_deliveries() == 0  # not again
 
 
 async def test_paid_broadcast_is_a_switch(database_url: str, clock: Clock) -> None:

@@ -136,13 +136,17 @@ def test_several_schedules_and_slots(db: Database) -> None:
 
 
 async def test_scheduler_jobs_have_stable_ids_zones_and_grace(db: Database) -> None:
-    from digests.service import build_scheduler
+    from digests.engine import Engine
+    from digests.runtime import Runtime, SchedulerHost
 
     settings = Settings(
         schedules=[_spec(["07:30"], "Asia/Shanghai"), _spec(["06:00"], NEW_YORK, "us")]
     )
-    runner = EditionRunner(db, settings)
-    scheduler = build_scheduler(settings, runner, db)
+    host = SchedulerHost()
+    scheduler = host.scheduler
+    runtime = Runtime(Engine(settings, db), host)
+    await runtime.start()
+    await runtime.start()  # again: replaced, not doubled
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -151,7 +155,9 @@ async def test_scheduler_jobs_have_stable_ids_zones_and_grace(db: Database) -> N
             "edition:us:06:00",
             "editions:check",
             "ingest:due",
+            "schedules:sync",
         }
+        assert len(scheduler.get_jobs()) == 5
         job = jobs["edition:daily:07:30"]
         assert job.misfire_grace_time == settings.misfire_grace and job.coalesce
         assert str(job.trigger.timezone) == "Asia/Shanghai"

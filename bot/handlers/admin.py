@@ -16,28 +16,17 @@ from zoneinfo import ZoneInfo
 from telegram import Chat, Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import current_subscriber, language_for, reply
+from bot.handlers.common import chat_language, reply
 from bot.handlers.preferences import choose_sources
 from bot.i18n import text
 from bot.render import render_html
-from bot.services import BotServices, services
+from bot.services import BotServices, offload, services
 from digests.config import format_duration
 from digests.edition import BuiltEdition
 from digests.errors import NewsdigestError
-from digests.operations import (
-    broadcast,
-    delivery_report,
-    latest_built,
-    preview_next_edition,
-    release_next_edition,
-    subscriber_stats,
-)
-from digests.schedule import Slot, current_schedules, upcoming_slot
-from digests.sourcing import add_from_location
-from digests.store import schedules as stored
-from digests.store.models import Subscriber, utcnow
+from digests.schedule import Slot, upcoming_slot
 from digests.store.schedules import ScheduleState, split_times
-from digests.store.sources import list_sources, remove_source
+from digests.store.sources import SourceRow
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 AdminHandler = Callable[
@@ -56,7 +45,7 @@ def admin_command(handler: AdminHandler) -> Handler:
     @wraps(handler)
     async def checked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         app = services(context)
-        language = language_for(update, app, _subscriber(update, app))
+        _subscriber, language = await chat_language(update, app)
         if not is_admin(update, app):
             await reply(update, text(language, "admin_only"))
             return
@@ -70,11 +59,6 @@ def admin_command(handler: AdminHandler) -> Handler:
             await reply(update, text(language, "admin_failed", reason=str(exc)))
 
     return checked
-
-
-def _subscriber(update: Update, app: BotServices) -> Subscriber | None:
-    chat = update.effective_chat
-    return current_subscriber(app, chat.id) if chat is not None else None
 
 
 def _rest(context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -114,23 +98,19 @@ async def add_source_command(
     if not words:
         await reply(update, text(language, "addsource_usage"))
         return
-    interval = app.settings.fetch.default_interval
-    with app.db.write() as session:
-        source = add_from_location(
-            session,
-            words[0],
-            name=" ".join(words[1:]) or None,
-            interval_seconds=interval,
-            folders=False,
-        )
-        reply_text = text(
+    source = await offload(
+        app.engine.add_source, words[0], name=" ".join(words[1:]) or None, folders=False
+    )
+    await reply(
+        update,
+        text(
             language,
             "source_added",
             id=source.id,
             name=source.name,
-            every=format_duration(interval),
-        )
-    await reply(update, reply_text)
+            every=format_duration(source.interval_seconds),
+        ),
+    )
 
 
 @admin_command
@@ -141,10 +121,8 @@ async def remove_source_command(
     if not reference:
         await reply(update, text(language, "removesource_usage"))
         return
-    with app.db.write() as session:
-        source = remove_source(session, reference, purge=False, now=utcnow())
-        reply_text = text(language, "source_removed", id=source.id, name=source.name)
-    await reply(update, reply_text)
+    source = await offload(app.engine.remove_source, reference)
+    await reply(update, text(language, "source_removed", id=source.id, name=source.name))
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,17 +131,15 @@ async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     app = services(context)
     chat = update.effective_chat
     if is_admin(update, app) and chat is not None and chat.type == Chat.PRIVATE:
-        subscriber = current_subscriber(app, chat.id)
-        await reply(update, source_states(app, language_for(update, app, subscriber)))
+        subscriber, language = await chat_language(update, app)
+        rows = await offload(app.engine.sources)
+        await reply(update, source_states(rows, app.settings.digest.timezone, language))
         if subscriber is None or not subscriber.active:
             return
     await choose_sources(update, context)
 
 
-def source_states(app: BotServices, language: str) -> str:
-    with app.db.read() as session:
-        rows = list_sources(session)
-    zone = app.settings.digest.timezone
+def source_states(rows: list[SourceRow], zone: str, language: str) -> str:
     lines = [text(language, "sources_admin_title")]
     if not rows:
         lines.append(text(language, "sources_none"))
@@ -196,9 +172,7 @@ def source_states(app: BotServices, language: str) -> str:
 async def preview_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    state, slot, built = preview_next_edition(
-        app.db, app.settings, _rest(context) or None, app.clock()
-    )
+    state, slot, built = await offload(app.engine.preview_next_edition, _rest(context) or None)
     if built.digest.empty:
         await reply(update, text(language, "preview_empty", schedule=state.name))
         return
@@ -216,13 +190,11 @@ async def preview_command(
 async def send_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    state, slot, built = release_next_edition(
-        app.db, app.settings, _rest(context) or None, app.clock()
-    )
+    state, slot, built = await offload(app.engine.release_next_edition, _rest(context) or None)
     values = _edition_values(state, slot, built)
     if built.created:
-        with app.db.read() as session:
-            count = subscriber_stats(session).by_schedule.get(state.name, 0)
+        stats = await offload(app.engine.subscriber_stats)
+        count = stats.by_schedule.get(state.name, 0)
         await reply(update, text(language, "sent_now", subscribers=count, **values))
     else:
         await reply(update, text(language, "sent_already", **values))
@@ -233,10 +205,8 @@ async def send_command(
 async def stats_command(
     update: Update, _context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
-    with app.db.read() as session:
-        stats = subscriber_stats(session)
-        last = latest_built(session)
-        report = delivery_report(session, last) if last is not None else None
+    stats = await offload(app.engine.subscriber_stats)
+    report = await offload(app.engine.last_delivery_report)
     lines = [
         text(
             language,
@@ -270,7 +240,7 @@ async def stats_command(
 
 
 def _schedule_line(state: ScheduleState, app: BotServices, language: str) -> str:
-    upcoming = upcoming_slot(state, app.clock())
+    upcoming = upcoming_slot(state, app.engine.clock())
     status = (
         text(language, "schedule_paused")
         if upcoming is None
@@ -291,14 +261,13 @@ async def schedules_command(
     update: Update, _context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
 ) -> None:
     lines = [text(language, "schedules_title")]
-    lines += [
-        _schedule_line(state, app, language) for state in current_schedules(app.db, app.settings)
-    ]
+    states = await offload(app.engine.schedule_states)
+    lines += [_schedule_line(state, app, language) for state in states]
     await reply(update, "\n".join(lines))
 
 
 def _next_run(state: ScheduleState, app: BotServices) -> str:
-    upcoming = upcoming_slot(state, app.clock())
+    upcoming = upcoming_slot(state, app.engine.clock())
     return _local(upcoming.fire_at if upcoming else None, state.spec.timezone)
 
 
@@ -309,30 +278,28 @@ async def schedule_command(
     """/schedule NAME TIMES [ZONE] · /schedule add NAME TIMES [ZONE] · /schedule remove NAME"""
     words = _argument(context)
     action = words[0].lower() if words else ""
-    now = app.clock()
-    configured = app.settings.schedules
-    with app.db.write() as session:
-        if action == "remove" and len(words) == 2:
-            removed = stored.remove_schedule(session, configured, words[1], now=now)
-            state = None
-        elif action == "add" and len(words) in (3, 4):
-            zone = words[3] if len(words) == 4 else app.settings.digest.timezone
-            state = stored.add_schedule(
-                session, configured, words[1], times=split_times(words[2]), timezone=zone, now=now
-            )
-        elif action not in ("add", "remove") and len(words) in (2, 3):
-            state = stored.set_schedule(
-                session,
-                configured,
-                words[0],
-                times=split_times(words[1]),
-                timezone=words[2] if len(words) == 3 else None,
-                now=now,
-            )
-        else:
-            await reply(update, text(language, "schedule_usage"))
-            return
-    app.reschedule()
+    engine = app.engine
+    if action == "remove" and len(words) == 2:
+        removed = await offload(engine.remove_schedule, words[1])
+        state = None
+    elif action == "add" and len(words) in (3, 4):
+        state = await offload(
+            engine.add_schedule,
+            words[1],
+            times=split_times(words[2]),
+            timezone=words[3] if len(words) == 4 else None,
+        )
+    elif action not in ("add", "remove") and len(words) in (2, 3):
+        state = await offload(
+            engine.set_schedule,
+            words[0],
+            times=split_times(words[1]),
+            timezone=words[2] if len(words) == 3 else None,
+        )
+    else:
+        await reply(update, text(language, "schedule_usage"))
+        return
+    await app.reschedule()
     if state is None:
         await reply(update, text(language, "schedule_removed", name=removed.name))
         return
@@ -356,9 +323,8 @@ async def _pause_or_resume(
     if len(words) != 1:
         await reply(update, text(language, "pause_usage"))
         return
-    with app.db.write() as session:
-        state = stored.set_paused(session, app.settings.schedules, words[0], pause, now=app.clock())
-    app.reschedule()
+    state = await offload(app.engine.pause_schedule, words[0], pause)
+    await app.reschedule()
     if pause:
         await reply(update, text(language, "paused", name=state.name))
     else:
@@ -400,11 +366,8 @@ async def broadcast_command(
         await reply(update, text(language, "broadcast_usage"))
         return
     user = update.effective_user
-    _id, count = broadcast(
-        app.db,
-        html.escape(body, quote=False),
-        sent_by=user.id if user else None,
-        now=app.clock(),
+    _id, count = await offload(
+        app.engine.broadcast, html.escape(body, quote=False), sent_by=user.id if user else None
     )
     app.wake_delivery()
     await reply(update, text(language, "broadcast_queued", count=count))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
@@ -16,20 +15,16 @@ from telegram.ext import ContextTypes
 from bot.handlers.common import (
     NO_PREVIEW,
     active_subscriber,
-    current_subscriber,
-    language_for,
+    chat_language,
     may_change,
     reply,
 )
 from bot.i18n import text
-from bot.services import BotServices, services
-from digests.filters import MAX_FILTER_CHARS, Matcher
-from digests.search.index import match_expression, max_indexed_id
-from digests.search.query import parse_query
-from digests.store import deliveries as ledger
-from digests.store.models import Alert, WordFilter
+from bot.services import BotServices, offload, services
+from digests.store.alerts import StandingWord
 
 REMOVE_BUTTON = re.compile(r"^rm:([aw]):(\d{1,12})$")
+MARKS = {"alert": "🔔", "mute": "🔇", "follow": "⭐"}
 
 
 async def add_alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -43,41 +38,15 @@ async def add_alert(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not query:
         await reply(update, text(language, "alert_usage"))
         return
-    parsed = parse_query(query, app.clock())
-    if parsed.empty:
-        await reply(
-            update, text(language, "search_only_excluded" if parsed.excluded else "search_empty")
-        )
-        return
-    if match_expression(parsed) is None:
-        await reply(update, text(language, "search_nothing_searchable"))
-        return
-    limit = app.settings.search.max_alerts
-    with app.db.write() as session:
-        count = session.scalar(
-            select(func.count(Alert.id)).where(Alert.subscriber_id == subscriber.id)
-        )
-        if int(count or 0) >= limit:
-            key = "alert_limit"
-        else:
-            # Only articles from now on: an alert is about what is new.
-            session.add(
-                Alert(
-                    subscriber_id=subscriber.id,
-                    query=query[:300],
-                    last_article_id=max_indexed_id(session),
-                    created_at=app.clock(),
-                )
-            )
-            key = "alert_set"
+    outcome = await offload(app.engine.add_alert, subscriber, query)
     await reply(
         update,
         text(
             language,
-            key,
+            outcome,
             query=query[:100],
             per_hour=app.settings.search.alerts_per_hour,
-            limit=limit,
+            limit=app.settings.search.max_alerts,
         ),
     )
 
@@ -89,33 +58,14 @@ async def _add_filter(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: 
     subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
-    language = subscriber.language
-    word = " ".join(" ".join(context.args or []).replace('"', " ").split())[:MAX_FILTER_CHARS]
-    if not word:
-        await reply(update, text(language, "filter_usage"))
-        return
-    if Matcher.of(word) is None:
-        await reply(update, text(language, "search_nothing_searchable"))
-        return
-    limit = app.settings.search.max_filters
-    with app.db.write() as session:
-        existing = session.scalars(
-            select(WordFilter).where(WordFilter.subscriber_id == subscriber.id)
-        ).all()
-        if any(f.kind == kind and f.text == word for f in existing):
-            key = "filter_exists"
-        elif len(existing) >= limit:
-            key = "filter_limit"
-        else:
-            session.add(
-                WordFilter(
-                    subscriber_id=subscriber.id, kind=kind, text=word, created_at=app.clock()
-                )
-            )
-            ledger.forget_unstarted(session, subscriber.id)  # the next digest honours it
-            key = "muted" if kind == "mute" else "followed"
+    word = " ".join(context.args or [])
+    outcome = await offload(app.engine.add_word_filter, subscriber, kind, word)
     app.wake_delivery()
-    await reply(update, text(language, key, word=word, limit=limit))
+    shown = " ".join(word.replace('"', " ").split())[:100]
+    await reply(
+        update,
+        text(subscriber.language, outcome, word=shown, limit=app.settings.search.max_filters),
+    )
 
 
 async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -126,20 +76,14 @@ async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _add_filter(update, context, "follow")
 
 
-def _listing(app: BotServices, subscriber_id: int) -> list[tuple[str, str]]:
+def _entries(words: list[StandingWord]) -> list[tuple[str, str]]:
     """(button label, callback data) for each alert and word filter."""
-    with app.db.read() as session:
-        alerts = session.scalars(
-            select(Alert).where(Alert.subscriber_id == subscriber_id).order_by(Alert.id)
-        ).all()
-        words = session.scalars(
-            select(WordFilter)
-            .where(WordFilter.subscriber_id == subscriber_id)
-            .order_by(WordFilter.id)
-        ).all()
-    marks = {"mute": "🔇", "follow": "⭐"}
-    return [(f"🔔 {a.query[:40]} ✕", f"rm:a:{a.id}") for a in alerts] + [
-        (f"{marks.get(w.kind, '')} {w.text[:40]} ✕", f"rm:w:{w.id}") for w in words
+    return [
+        (
+            f"{MARKS.get(w.kind, '')} {w.text[:40]} ✕",
+            f"rm:{'a' if w.kind == 'alert' else 'w'}:{w.id}",
+        )
+        for w in words
     ]
 
 
@@ -149,13 +93,17 @@ def _keyboard(entries: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
+async def _listing(app: BotServices, subscriber_id: int) -> list[tuple[str, str]]:
+    return _entries(await offload(app.engine.standing_words, subscriber_id))
+
+
 async def list_filters(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     app = services(context)
     subscriber = await active_subscriber(update, app)
     if subscriber is None or message is None:
         return
-    entries = _listing(app, subscriber.id)
+    entries = await _listing(app, subscriber.id)
     if not entries:
         await reply(update, text(subscriber.language, "filters_none"))
         return
@@ -172,8 +120,7 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if button is None or chat is None:
         return
     app = services(context)
-    subscriber = current_subscriber(app, chat.id)
-    language = language_for(update, app, subscriber)
+    subscriber, language = await chat_language(update, app)
     match = REMOVE_BUTTON.match(button.data or "")
     if match is None or subscriber is None:
         await button.answer(text(language, "button_stale"), show_alert=True)
@@ -181,23 +128,16 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await may_change(update, context):
         await button.answer()
         return
-    is_alert = match.group(1) == "a"
-    with app.db.write() as session:
-        key = int(match.group(2))
-        row: Alert | WordFilter | None = (
-            session.get(Alert, key) if is_alert else session.get(WordFilter, key)
-        )
-        owned = row is not None and row.subscriber_id == subscriber.id
-        if owned:
-            session.delete(row)
-            if not is_alert:
-                ledger.forget_unstarted(session, subscriber.id)
-    if not owned:
+    kind = "alert" if match.group(1) == "a" else "word"
+    removed = await offload(
+        app.engine.remove_standing_word, subscriber.id, kind, int(match.group(2))
+    )
+    if not removed:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
     app.wake_delivery()
     await button.answer(text(language, "removed"))
-    entries = _listing(app, subscriber.id)
+    entries = await _listing(app, subscriber.id)
     await button.edit_message_text(
         text(language, "filters_title" if entries else "filters_none"),
         parse_mode=ParseMode.HTML,

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from telegram import Chat, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.i18n import language_of, text
-from bot.services import BotServices, services
-from digests.config import ScheduleSettings
-from digests.schedule import next_local_time, next_slot
+from bot.services import BotServices, offload, services
 from digests.store.models import Subscriber
-from digests.store.subscribers import find_subscriber
 
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def current_subscriber(app: BotServices, chat_id: int) -> Subscriber | None:
-    with app.db.read() as session:
-        return find_subscriber(session, chat_id)
+async def current_subscriber(app: BotServices, update: Update) -> Subscriber | None:
+    """The chat's subscription (active or not), None when it never subscribed."""
+    chat = update.effective_chat
+    return await offload(app.engine.subscriber, chat.id) if chat is not None else None
 
 
 def language_for(update: Update, app: BotServices, subscriber: Subscriber | None = None) -> str:
@@ -32,23 +27,15 @@ def language_for(update: Update, app: BotServices, subscriber: Subscriber | None
     return language_of(user.language_code if user else None, app.settings.digest.language)
 
 
-def next_delivery(
-    app: BotServices, spec: ScheduleSettings, subscriber: Subscriber | None, now: datetime
-) -> tuple[str, str]:
-    """The next delivery time as the subscriber reads it, and its time zone."""
-    zone_name = (subscriber.timezone if subscriber else None) or spec.timezone
-    zone = ZoneInfo(zone_name)
-    if subscriber is not None and subscriber.delivery_time:
-        moment = next_local_time(now, subscriber.delivery_time, zone)
-    else:
-        moment = next_slot(spec, now).fire_at
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}", zone_name
+async def chat_language(update: Update, app: BotServices) -> tuple[Subscriber | None, str]:
+    """The chat's subscription and the language to answer in."""
+    subscriber = await current_subscriber(app, update)
+    return subscriber, language_for(update, app, subscriber)
 
 
 async def active_subscriber(update: Update, app: BotServices) -> Subscriber | None:
     """The chat's active subscription, or a reply saying to /start first."""
-    chat = update.effective_chat
-    subscriber = current_subscriber(app, chat.id) if chat else None
+    subscriber = await current_subscriber(app, update)
     if subscriber is None or not subscriber.active:
         await reply(update, text(language_for(update, app, subscriber), "not_subscribed"))
         return None
@@ -77,8 +64,6 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     if member.status in ADMIN_STATUSES:
         return True
     app = services(context)
-    await reply(
-        update,
-        text(language_for(update, app, current_subscriber(app, chat.id)), "admins_only"),
-    )
+    _subscriber, language = await chat_language(update, app)
+    await reply(update, text(language, "admins_only"))
     return False

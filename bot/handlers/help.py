@@ -5,20 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import current_subscriber, language_for, reply
+from bot.handlers.common import chat_language, reply
 from bot.i18n import command_list, text
 from bot.services import services
 
 
 async def show_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    app = services(context)
-    language = language_for(update, app, current_subscriber(app, chat.id) if chat else None)
+    _subscriber, language = await chat_language(update, services(context))
     await reply(update, text(language, "help", commands=command_list(language)))
 
 
 async def fallback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat = update.effective_chat
-    app = services(context)
-    language = language_for(update, app, current_subscriber(app, chat.id) if chat else None)
+    _subscriber, language = await chat_language(update, services(context))
     await reply(update, text(language, "fallback"))

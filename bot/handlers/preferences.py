@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
@@ -18,36 +17,25 @@ from telegram.ext import ContextTypes
 from bot.handlers.common import (
     NO_PREVIEW,
     active_subscriber,
-    current_subscriber,
-    language_for,
+    chat_language,
     may_change,
-    next_delivery,
     reply,
 )
 from bot.i18n import LANGUAGES, text
-from bot.services import BotServices, services
-from digests.store import deliveries as ledger
-from digests.store.models import Source, Subscriber, utcnow
-from digests.store.subscribers import find_subscriber
+from bot.services import BotServices, offload, services
+from digests.store.models import Subscriber
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3])[:：.]([0-5]\d)$")
 SOURCE_BUTTON = re.compile(r"^src:(all|\d{1,9})$")
-MAX_SOURCE_BUTTONS = 60
 
 
-def _change(
+async def _change(
     app: BotServices, chat_id: int, apply: Callable[[Subscriber], None]
 ) -> Subscriber | None:
     """Apply a change to the chat's active subscription; None if it has none."""
-    with app.db.write() as session:
-        subscriber = find_subscriber(session, chat_id)
-        if subscriber is None or not subscriber.active:
-            return None
-        apply(subscriber)
-        subscriber.updated_at = utcnow()
-        ledger.forget_unstarted(session, subscriber.id)
+    changed = await offload(app.engine.change_subscriber, chat_id, apply)
     app.wake_delivery()
-    return subscriber
+    return changed
 
 
 async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -59,11 +47,11 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if subscriber is None:
         return
     language = subscriber.language
-    spec = app.schedule(subscriber.schedule) or app.default_schedule()
+    spec = await offload(app.engine.subscriber_schedule, subscriber)
     argument = " ".join(context.args or []).strip()
     zone = subscriber.timezone or spec.timezone
     if argument.lower() in {"default", "reset", "off", "默认"}:
-        _change(app, chat.id, lambda s: setattr(s, "delivery_time", None))
+        await _change(app, chat.id, lambda s: setattr(s, "delivery_time", None))
         await reply(update, text(language, "time_reset", times=", ".join(spec.times), zone=zone))
         return
     match = _CLOCK.match(argument)
@@ -71,7 +59,7 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, text(language, "time_usage"))
         return
     clock = f"{int(match.group(1)):02d}:{match.group(2)}"
-    _change(app, chat.id, lambda s: setattr(s, "delivery_time", clock))
+    await _change(app, chat.id, lambda s: setattr(s, "delivery_time", clock))
     await reply(update, text(language, "time_set", time=clock, zone=zone))
 
 
@@ -93,9 +81,9 @@ async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except (ZoneInfoNotFoundError, ValueError):
         await reply(update, text(language, "timezone_unknown", zone=name[:64]))
         return
-    changed = _change(app, chat.id, lambda s: setattr(s, "timezone", name))
-    spec = app.schedule(subscriber.schedule) or app.default_schedule()
-    when, zone = next_delivery(app, spec, changed, app.clock())
+    changed = await _change(app, chat.id, lambda s: setattr(s, "timezone", name))
+    spec = await offload(app.engine.subscriber_schedule, subscriber)
+    when, zone = await offload(app.engine.next_delivery, spec, changed)
     await reply(update, text(language, "timezone_set", zone=zone, next=when))
 
 
@@ -104,26 +92,15 @@ async def set_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat is None or not await may_change(update, context):
         return
     app = services(context)
-    subscriber = current_subscriber(app, chat.id)
     wanted = (context.args[0].lower() if context.args else "").split("-", 1)[0]
     if wanted not in LANGUAGES:
-        await reply(update, text(language_for(update, app, subscriber), "lang_usage"))
+        _subscriber, language = await chat_language(update, app)
+        await reply(update, text(language, "lang_usage"))
         return
-    if _change(app, chat.id, lambda s: setattr(s, "language", wanted)) is None:
+    if await _change(app, chat.id, lambda s: setattr(s, "language", wanted)) is None:
         await reply(update, text(wanted, "not_subscribed"))
         return
     await reply(update, text(wanted, "lang_set"))
-
-
-def _available(app: BotServices, subscriber: Subscriber) -> list[tuple[int, str]]:
-    spec = app.schedule(subscriber.schedule) or app.default_schedule()
-    with app.db.read() as session:
-        query = (
-            select(Source.id, Source.name).where(Source.removed_at.is_(None)).order_by(Source.name)
-        )
-        if spec.sources:
-            query = query.where(Source.name.in_(spec.sources))
-        return [(int(i), str(n)) for i, n in session.execute(query).all()][:MAX_SOURCE_BUTTONS]
 
 
 def source_keyboard(
@@ -153,7 +130,7 @@ async def choose_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     subscriber = await active_subscriber(update, app)
     if subscriber is None:
         return
-    available = _available(app, subscriber)
+    available = await offload(app.engine.choosable_sources, subscriber)
     if not available:
         await reply(update, text(subscriber.language, "sources_none"))
         return
@@ -179,8 +156,7 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or chat is None:
         return
     app = services(context)
-    subscriber = current_subscriber(app, chat.id)
-    language = language_for(update, app, subscriber)
+    subscriber, language = await chat_language(update, app)
     match = SOURCE_BUTTON.match(query.data or "")
     if subscriber is None or not subscriber.active or match is None:
         await query.answer(text(language, "button_stale"), show_alert=True)
@@ -188,7 +164,7 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await may_change(update, context):
         await query.answer()
         return
-    available = _available(app, subscriber)
+    available = await offload(app.engine.choosable_sources, subscriber)
     ids = [source_id for source_id, _ in available]
     if match.group(1) == "all":
         choice: list[int] | None = None
@@ -201,7 +177,7 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if choice == []:
             await query.answer(text(language, "sources_empty_choice"), show_alert=True)
             return
-    _change(app, chat.id, lambda s: setattr(s, "sources", choice))
+    await _change(app, chat.id, lambda s: setattr(s, "sources", choice))
     await query.answer(text(language, "sources_saved"))
     await query.edit_message_text(
         text(language, "sources_title"),

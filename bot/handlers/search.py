@@ -19,13 +19,12 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import NO_PREVIEW, current_subscriber, language_for, reply
+from bot.handlers.common import NO_PREVIEW, chat_language, reply
 from bot.i18n import text
 from bot.render import hit_html, safe_href
-from bot.services import BotServices, services
+from bot.services import offload, services
 from digests.search.index import COUNT_CAP
-from digests.search.service import SearchPage, search
-from digests.store.models import SavedSearch
+from digests.search.service import SearchPage
 
 PAGE_BUTTON = re.compile(r"^sp:(\d{1,12}):(\d{1,3})$")
 INLINE_RESULTS = 10
@@ -73,30 +72,23 @@ def page_keyboard(search_id: int, found: SearchPage, language: str) -> InlineKey
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
-def _save(app: BotServices, chat_id: int, query: str) -> int:
-    with app.db.write() as session:
-        saved = SavedSearch(chat_id=chat_id, text=query, created_at=app.clock())
-        session.add(saved)
-        session.flush()
-        return saved.id
-
-
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, query: str) -> None:
     chat, message = update.effective_chat, update.effective_message
     if chat is None or message is None:
         return
     app = services(context)
-    language = language_for(update, app, current_subscriber(app, chat.id))
+    _subscriber, language = await chat_language(update, app)
     if not query.strip():
         await reply(update, text(language, "search_usage"))
         return
-    found = search(app.db, query, now=app.clock())
+    found = await offload(app.engine.search, query)
     if found.problem is not None:
         await reply(update, text(language, f"search_{found.problem}"))
         return
     keyboard = None
     if found.pages > 1:
-        keyboard = page_keyboard(_save(app, chat.id, query), found, language)
+        saved = await offload(app.engine.save_search, chat.id, query)
+        keyboard = page_keyboard(saved, found, language)
     await message.reply_text(
         page_html(found, language),
         parse_mode=ParseMode.HTML,
@@ -121,16 +113,16 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if button is None or chat is None:
         return
     app = services(context)
-    language = language_for(update, app, current_subscriber(app, chat.id))
+    _subscriber, language = await chat_language(update, app)
     match = PAGE_BUTTON.match(button.data or "")
     saved = None
     if match is not None:
-        with app.db.read() as session:
-            saved = session.get(SavedSearch, int(match.group(1)))
-    if match is None or saved is None or saved.chat_id != chat.id:
+        search_id = int(match.group(1))
+        saved = await offload(app.engine.saved_search, search_id, chat.id)
+    if match is None or saved is None:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
-    found = search(app.db, saved.text, page=int(match.group(2)), now=app.clock())
+    found = await offload(app.engine.search, saved, page=int(match.group(2)))
     if found.problem is not None or not found.results.hits:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
@@ -139,7 +131,7 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         page_html(found, language),
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
-        reply_markup=page_keyboard(saved.id, found, language),
+        reply_markup=page_keyboard(search_id, found, language),
     )
 
 
@@ -149,7 +141,7 @@ async def inline_search(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if inline is None:
         return
     app = services(context)
-    found = search(app.db, inline.query, per_page=INLINE_RESULTS, now=app.clock())
+    found = await offload(app.engine.search, inline.query, per_page=INLINE_RESULTS)
     results = []
     if found.problem is None:
         for hit in found.results.hits:

@@ -8,28 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-from digests.cli import EXIT_OK, open_database, say_error
+from digests.cli import EXIT_OK, open_engine, say_error
+from digests.compose import digest_from_dict
 from digests.config import Settings
-from digests.edition import digest_from_dict
-from digests.operations import (
-    DeliveryReport,
-    delivery_report,
-    get_edition,
-    latest_built,
-    recent_editions,
-    release_next_edition,
-    subscriber_stats,
-)
+from digests.operations import DeliveryReport
 from digests.present import render_text
-from digests.schedule import current_schedules, upcoming_slot
-from digests.store import schedules as stored
+from digests.schedule import upcoming_slot
 from digests.store.schedules import ScheduleState, split_times
 
 # -- schedules ---------------------------------------------------------------
@@ -71,8 +62,8 @@ def _print_schedules(states: list[ScheduleState], now: datetime, as_json: bool) 
 
 
 def cmd_schedules_list(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    _print_schedules(current_schedules(db, settings), datetime.now(UTC), args.json)
+    engine = open_engine(settings)
+    _print_schedules(engine.schedule_states(), engine.clock(), args.json)
     return EXIT_OK
 
 
@@ -83,40 +74,30 @@ def _sources(text: str | None) -> list[str] | None:
 
 
 def cmd_schedules_change(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    now = datetime.now(UTC)
-    with db.write() as session:
-        action = args.schedules_command
-        if action == "set":
-            state = stored.set_schedule(
-                session,
-                settings.schedules,
-                args.name,
-                times=split_times(args.times) if args.times else None,
-                timezone=args.timezone,
-                sources=_sources(args.sources),
-                now=now,
-            )
-        elif action == "add":
-            state = stored.add_schedule(
-                session,
-                settings.schedules,
-                args.name,
-                times=split_times(args.times),
-                timezone=args.timezone or settings.digest.timezone,
-                sources=_sources(args.sources) or [],
-                now=now,
-            )
-        elif action == "remove":
-            state = stored.remove_schedule(session, settings.schedules, args.name, now=now)
-        else:
-            state = stored.set_paused(
-                session, settings.schedules, args.name, action == "pause", now=now
-            )
+    engine = open_engine(settings)
+    action = args.schedules_command
+    if action == "set":
+        state = engine.set_schedule(
+            args.name,
+            times=split_times(args.times) if args.times else None,
+            timezone=args.timezone,
+            sources=_sources(args.sources),
+        )
+    elif action == "add":
+        state = engine.add_schedule(
+            args.name,
+            times=split_times(args.times),
+            timezone=args.timezone,
+            sources=_sources(args.sources) or [],
+        )
+    elif action == "remove":
+        state = engine.remove_schedule(args.name)
+    else:
+        state = engine.pause_schedule(args.name, action == "pause")
     if action == "remove":
         say_error(f"newsdigest: schedule {state.name!r} removed; no new editions will be built")
         return EXIT_OK
-    _print_schedules([state], now, as_json=False)
+    _print_schedules([state], engine.clock(), as_json=False)
     return EXIT_OK
 
 
@@ -129,9 +110,8 @@ def _state_counts(counts: dict[str, int]) -> str:
 
 
 def cmd_editions_list(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    with db.read() as session:
-        reports = [delivery_report(session, e) for e in recent_editions(session, args.limit)]
+    engine = open_engine(settings)
+    reports = [engine.delivery_report(e) for e in engine.recent_editions(args.limit)]
     if args.json:
         for report in reports:
             print(
@@ -164,10 +144,9 @@ def cmd_editions_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_editions_show(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    with db.read() as session:
-        edition = get_edition(session, args.id)
-        report = delivery_report(session, edition)
+    engine = open_engine(settings)
+    edition = engine.edition(args.id)
+    report = engine.delivery_report(edition)
     digest = digest_from_dict(edition.content)
     print(
         render_text(
@@ -190,8 +169,7 @@ def _delivery_line(report: DeliveryReport) -> str:
 
 
 def cmd_editions_send(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    state, slot, built = release_next_edition(db, settings, args.schedule, datetime.now(UTC))
+    state, slot, built = open_engine(settings).release_next_edition(args.schedule)
     what = "built now" if built.created else "was built already"
     say_error(
         f"newsdigest: edition {state.name} {slot.edition_date} {slot.slot} {what} "
@@ -204,11 +182,9 @@ def cmd_editions_send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_subscribers_stats(args: argparse.Namespace, settings: Settings) -> int:
-    db = open_database(settings)
-    with db.read() as session:
-        stats = subscriber_stats(session)
-        last = latest_built(session)
-        report = delivery_report(session, last) if last is not None else None
+    engine = open_engine(settings)
+    stats = engine.subscriber_stats()
+    report = engine.last_delivery_report()
     if args.json:
         record: dict[str, Any] = {
             "active": stats.active,

@@ -48,7 +48,7 @@ def _read(path: str) -> bytes:
             with open(path, "rb") as handle:
                 data = handle.read(MAX_OPML_BYTES + 1)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     if len(data) > MAX_OPML_BYTES:
         raise InputError(f"{path}: larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB, not OPML")
     return data
@@ -95,12 +95,12 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         interval = parse_duration(args.every) if args.every else settings.fetch.default_interval
     except ValueError as exc:
-        raise InputError(f"--every: {exc}") from None
+        raise InputError(f"--every: {exc}") from exc
     data = _read(args.file)
     try:
         document = parse_opml(data)
     except InputError as exc:
-        raise InputError(f"{args.file}: {exc}") from None
+        raise InputError(f"{args.file}: {exc}") from exc
     if not document.feeds:
         raise InputError(f"{args.file}: no feeds in it (no outline has an xmlUrl)")
     db = None if args.dry_run and _no_database_yet(settings) else open_database(settings)
@@ -157,7 +157,7 @@ def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             Path(args.file).write_bytes(data)
         except OSError as exc:
-            raise InputError(f"{args.file}: cannot write ({exc.strerror or exc})") from None
+            raise InputError(f"{args.file}: cannot write ({exc.strerror or exc})") from exc
     skipped = len(rows) - len(feeds)
     note = f"exported {len(feeds)} feeds"
     if skipped:

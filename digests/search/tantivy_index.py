@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from digests.errors import IndexBusy
 from digests.search.index import (
     _FILTERS,
     _SELECT,
@@ -122,7 +123,10 @@ class TantivySearchIndex:
     def clear(self, session: Session) -> None:
         writer = self._writer()
         if writer is None:
-            raise RuntimeError("the search index is in use by another process; try again")
+            raise IndexBusy(
+                "the search index is being written by another process (a running bot?); "
+                "stop it or try again when its indexing round is over"
+            )
         try:
             writer.delete_all_documents()
             writer.commit()

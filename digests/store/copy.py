@@ -99,7 +99,7 @@ def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except (DBAPIError, CommandError) as exc:
-        raise StoreError(f"{what}: {_one_line(exc)}") from None
+        raise StoreError(f"{what}: {_one_line(exc)}") from exc
 
 
 def open_target(url: str) -> Database:
@@ -107,6 +107,8 @@ def open_target(url: str) -> Database:
     try:
         parsed = make_url(url)
     except ArgumentError:
+        # Not chained: the parser's message repeats the URL, password and all,
+        # before the password could be registered as a secret.
         raise InputError("the target is not a valid database URL") from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from digests.errors import ConfigError, StoreError
+from digests.redact import register_secret
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 15_000
@@ -61,8 +62,12 @@ class Database:
     def __init__(self, url: str) -> None:
         try:
             parsed = make_url(url)
-        except ArgumentError as exc:
-            raise ConfigError(f"database_url is not a valid database URL: {exc}") from None
+        except ArgumentError:
+            # Neither the parser's message nor its chain: both repeat the URL,
+            # password and all, before the password could be registered.
+            raise ConfigError("database_url is not a valid database URL") from None
+        if parsed.password:
+            register_secret(str(parsed.password))  # kept out of every log and error
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
@@ -70,7 +75,7 @@ class Database:
         try:
             self.engine = create_engine(parsed, pool_pre_ping=not self.is_sqlite)
         except (ArgumentError, ImportError) as exc:
-            raise ConfigError(f"database_url: cannot use {describe_url(url)}: {exc}") from None
+            raise ConfigError(f"database_url: cannot use {describe_url(url)}: {exc}") from exc
         if self.is_sqlite:
             _sqlite_events(self.engine)
         self._write_engine = self.engine.execution_options(sqlite_immediate=True)
@@ -94,7 +99,7 @@ class Database:
         except OperationalError as exc:
             raise StoreError(
                 f"database_url: cannot open {describe_url(self.url)}: {exc.orig}"
-            ) from None
+            ) from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -101,6 +101,43 @@ def render_for(
     session.add(stored)
     session.flush()
     return stored
+
+
+def rendered_variants(session: Session, edition_id: int) -> set[str]:
+    """The variant keys of ``edition_id`` already rendered and stored."""
+    return set(
+        session.scalars(select(EditionRender.variant).where(EditionRender.edition_id == edition_id))
+    )
+
+
+def store_renders(
+    session: Session, edition_id: int, parts: dict[str, list[str]]
+) -> dict[str, EditionRender]:
+    """Every stored rendering of the edition, ``parts`` (variant key -> messages)
+    added where missing (another process may have stored one meanwhile: it stands)."""
+    existing = {
+        render.variant: render
+        for render in session.scalars(
+            select(EditionRender).where(EditionRender.edition_id == edition_id)
+        )
+    }
+    for key, messages in parts.items():
+        if key not in existing:
+            existing[key] = EditionRender(edition_id=edition_id, variant=key, parts=messages)
+            session.add(existing[key])
+    session.flush()
+    return existing
+
+
+def waiting_for_other_editions(session: Session, edition_id: int) -> set[int]:
+    """Subscribers with pending rows of an edition other than ``edition_id``."""
+    return set(
+        session.scalars(
+            select(Delivery.subscriber_id).where(
+                Delivery.state == PENDING, Delivery.edition_id != edition_id
+            )
+        )
+    )
 
 
 def plan(
@@ -437,3 +474,22 @@ def ledger_counts(session: Session, edition_id: int | None = None) -> dict[str, 
     if edition_id is not None:
         query = query.where(Delivery.edition_id == edition_id)
     return {state: int(count) for state, count in session.execute(query).all()}
+
+
+def send_span(session: Session, edition_id: int) -> tuple[datetime | None, datetime | None, int]:
+    """The edition's first and last message sent, and how many chats it has rows for."""
+    first, last, chats = session.execute(
+        select(
+            func.min(Delivery.sent_at),
+            func.max(Delivery.sent_at),
+            func.count(func.distinct(Delivery.subscriber_id)),
+        ).where(Delivery.edition_id == edition_id)
+    ).one()
+    return _aware(first), _aware(last), int(chats or 0)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # min()/max() bypass the column type on SQLite: naive UTC comes back.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

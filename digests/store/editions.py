@@ -6,9 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from digests.compose import EditionArticle
+from digests.errors import Conflict
 from digests.store.models import Article, Edition, Source
 
 
@@ -100,5 +102,33 @@ def save_edition(
         content=content,
     )
     session.add(edition)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"edition {schedule} {edition_date} {slot or '(by hand)'} exists already"
+        ) from exc
     return edition
+
+
+def latest_of_schedule(session: Session, schedule: str) -> Edition | None:
+    """The schedule's newest stored edition (by date and slot)."""
+    return session.scalar(
+        select(Edition)
+        .where(Edition.schedule == schedule)
+        .order_by(Edition.edition_date.desc(), Edition.slot.desc(), Edition.id.desc())
+        .limit(1)
+    )
+
+
+def recent_editions(session: Session, limit: int = 20) -> list[Edition]:
+    """The editions built last, newest first."""
+    return list(
+        session.scalars(
+            select(Edition).order_by(Edition.built_at.desc(), Edition.id.desc()).limit(limit)
+        )
+    )
+
+
+def get_edition(session: Session, edition_id: int) -> Edition | None:
+    return session.get(Edition, edition_id)

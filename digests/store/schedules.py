@@ -77,7 +77,7 @@ def validated(
         message = str(first["msg"]).removeprefix("Value error, ")
         if field == "name":
             message = "use 1-40 letters, digits, - or _"
-        raise InputError(f"schedule {field}: {message}") from None
+        raise InputError(f"schedule {field}: {message}") from exc
 
 
 def _find(session: Session, configured: Sequence[ScheduleSettings], name: str) -> ScheduleState:

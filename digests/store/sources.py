@@ -125,6 +125,20 @@ def list_sources(session: Session) -> list[SourceRow]:
     ]
 
 
+def source_names(session: Session) -> dict[int, str]:
+    """Every source's name by id (removed ones too: old articles still name them)."""
+    return {int(i): str(n) for i, n in session.execute(select(Source.id, Source.name)).all()}
+
+
+def selectable_sources(session: Session, names: Collection[str] = ()) -> list[tuple[int, str]]:
+    """(id, name) of the sources a subscriber may choose from, by name; only
+    ``names`` when given (a schedule limited to some sources)."""
+    query = select(Source.id, Source.name).where(Source.removed_at.is_(None)).order_by(Source.name)
+    if names:
+        query = query.where(Source.name.in_(list(names)))
+    return [(int(i), str(n)) for i, n in session.execute(query).all()]
+
+
 def _due(now: datetime, force: bool) -> Select[Source]:
     query = select(Source).where(
         Source.removed_at.is_(None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from digests.store.models import Subscriber, WordFilter, utcnow
@@ -13,6 +13,10 @@ from digests.store.models import Subscriber, WordFilter, utcnow
 
 def find_subscriber(session: Session, chat_id: int) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.chat_id == chat_id))
+
+
+def find_subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    return session.get(Subscriber, subscriber_id)
 
 
 def subscribe(
@@ -98,3 +102,19 @@ def word_filters(
             mutes, follows = found.setdefault(subscriber_id, ([], []))
             (mutes if kind == "mute" else follows).append(text)
     return {key: (tuple(m), tuple(f)) for key, (m, f) in found.items()}
+
+
+SubscriberGroup = tuple[bool, str | None, str, str, str, int]
+
+
+def subscriber_groups(session: Session) -> list[SubscriberGroup]:
+    """(active, inactive reason, schedule, chat type, language, count) groups."""
+    columns = (
+        Subscriber.active,
+        Subscriber.inactive_reason,
+        Subscriber.schedule,
+        Subscriber.chat_type,
+        Subscriber.language,
+    )
+    rows = session.execute(select(*columns, func.count()).group_by(*columns)).all()
+    return [(bool(a), r, str(s), str(t), str(lang), int(n)) for a, r, s, t, lang, n in rows]

@@ -1,0 +1,1 @@
+"""Editions: which articles go in, composing them, when they are due, and who gets which copy."""
