@@ -43,11 +43,11 @@ from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.delivery import Deliverer
-from bot.render import TelegramRenderer
 from bot.fake_telegram import FakeTelegram, RandomFaults
+from bot.render import TelegramRenderer
 from digests.config import DeliverySettings, Settings
-from digests.engine import Engine
 from digests.edition import build_edition
+from digests.engine import Engine
 from digests.schedule import latest_slot
 from digests.store.db import Database
 from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news

@@ -257,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument(
+        "--loopstall",
+        action="store_true",
+        help="then also run benchmarks.loopstall (event-loop stall in `newsdigest run`, "
+        "before and after; its own results file)",
+    )
     args = parser.parse_args(argv)
     if not CORPUS.is_file():
         print(f"benchmark needs {CORPUS} (../shared is not present)", file=sys.stderr)
@@ -289,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             f"feeds/s at concurrency {row['concurrency']:.0f}", f"{row['feeds_per_s']:.1f}"
         )
     Console().print(table)
+    if args.loopstall:
+        from benchmarks import loopstall
+
+        return loopstall.main(["--runs", str(args.runs), "--feeds", str(args.feeds)])
     return 0
 
 

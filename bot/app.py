@@ -137,6 +137,7 @@ def build_application(
     tasks: list[asyncio.Task[None]] = []
 
     async def post_init(application: BotApplication) -> None:
+        engine.warm_up(parser=timed_jobs and ingest)  # before polling: no chat waits on it
         await register_commands(application)
         deliverer = Deliverer(application.bot, engine, poll_seconds=poll_seconds)
         app_services.deliverer = deliverer

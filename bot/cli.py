@@ -46,11 +46,14 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
 
     token = check_token(settings.bot_token.get_secret_value())
     engine = open_engine(settings)
-    return _until_signalled(
-        settings,
-        engine.db,
-        lambda stop: run_polling_until(build_application(engine, token), stop),
-    )
+    try:
+        return _until_signalled(
+            settings,
+            engine.db,
+            lambda stop: run_polling_until(build_application(engine, token), stop),
+        )
+    finally:
+        engine.close()
 
 
 def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
@@ -59,8 +62,11 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 
     token = check_token(settings.bot_token.get_secret_value())
     engine = open_engine(settings)
-    require_shared_database(engine.db)
-    return _until_signalled(settings, engine.db, lambda stop: run_worker(engine, token, stop))
+    try:
+        require_shared_database(engine.db)
+        return _until_signalled(settings, engine.db, lambda stop: run_worker(engine, token, stop))
+    finally:
+        engine.close()
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

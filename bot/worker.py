@@ -51,6 +51,7 @@ async def run_worker(
     bot = Bot(token, base_url=api_url or settings.bot.api_url, request=request)
     with telegram_start_errors():
         await bot.initialize()
+    engine.warm_up(parser=ingest)
     deliverer = Deliverer(bot, engine, poll_seconds=poll_seconds)
     host = SchedulerHost()
     runtime = Runtime(engine, host, ingest=ingest, on_built=deliverer.wake.set)

@@ -461,7 +461,10 @@ def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(signum, stop.set)
         await run_scheduler(engine, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        engine.close()
     return EXIT_OK
 
 

@@ -10,10 +10,12 @@ Character n-grams need no segmenter, so Chinese and English work alike.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter, deque
 from collections.abc import Hashable, Sequence
+from itertools import chain
 
 from digests.article import RawArticle
 from digests.ingest.urls import canonical_url
@@ -81,32 +83,76 @@ def decode_sketch(text: str | None) -> tuple[int, ...]:
 class StoryIndex:
     """Finds the story a new sketch belongs to without comparing against everything.
 
-    An inverted index from sketch value to the stories holding it: only stories
-    sharing several values are estimated, so a batch costs about linear time.
+    An inverted index from sketch value to the entries holding it: only entries
+    sharing several values are candidates, and only those that could reach the
+    threshold (the estimate is at most shared values / k) are estimated. With
+    ``limit`` it keeps the newest ``limit`` entries and drops the oldest, so the
+    cost of a lookup and the memory stay bounded however long the run.
     """
 
-    def __init__(self) -> None:
-        self._postings: defaultdict[int, list[int]] = defaultdict(list)
-        self._entries: list[tuple[Hashable, tuple[int, ...]]] = []
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = limit
+        self._postings: dict[int, deque[int]] = {}
+        # position -> (story, values, how many distinct values); oldest first
+        self._entries: dict[int, tuple[Hashable, tuple[int, ...], int]] = {}
+        self._next = 0
 
-    def add(self, story: Hashable, values: Sequence[int]) -> None:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, story: Hashable, values: Sequence[int]) -> int | None:
+        """Index ``values`` as ``story``'s; returns the entry's position (None if empty)."""
         if not values:
-            return
-        position = len(self._entries)
-        self._entries.append((story, tuple(values)))
+            return None
+        position = self._next
+        self._next += 1
+        values = tuple(values)
+        self._entries[position] = (story, values, len(set(values)))
         for value in values:
-            self._postings[value].append(position)
+            postings = self._postings.get(value)
+            if postings is None:
+                postings = self._postings[value] = deque()
+            postings.append(position)
+        if self._limit is not None and len(self._entries) > self._limit:
+            self._drop_oldest()
+        return position
+
+    def relabel(self, position: int, story: Hashable) -> None:
+        """Name the entry at ``position`` by another key for its story (its id, once known)."""
+        entry = self._entries.get(position)
+        if entry is not None:
+            self._entries[position] = (story, entry[1], entry[2])
+
+    def _drop_oldest(self) -> None:
+        position = next(iter(self._entries))
+        _story, values, _distinct = self._entries.pop(position)
+        for value in values:  # positions only grow: the oldest is first in every list
+            postings = self._postings[value]
+            postings.popleft()
+            if not postings:
+                del self._postings[value]
 
     def find(self, values: Sequence[int]) -> Hashable | None:
         """The best-matching story at or above ``NEAR_DUPLICATE_JACCARD``, if any."""
         if not values:
             return None
-        shared = Counter(p for value in values for p in self._postings.get(value, ()))
+        distinct = len(set(values))
+        shared = Counter(chain.from_iterable(self._postings.get(value, ()) for value in values))
+        # The estimate counts the shared values among the union's k smallest
+        # (k >= this sketch's own size, up to SKETCH_SIZE), so it is at most
+        # hits / k: a candidate sharing fewer values than this cannot reach
+        # the threshold, and one that cannot beat the best so far is skipped.
+        need = max(
+            MIN_SHARED_VALUES, math.ceil(NEAR_DUPLICATE_JACCARD * min(SKETCH_SIZE, distinct))
+        )
         best: tuple[float, Hashable] | None = None
         for position, hits in shared.items():
-            if hits < MIN_SHARED_VALUES:
+            if hits < need:
                 continue
-            story, other = self._entries[position]
+            story, other, other_distinct = self._entries[position]
+            bound = hits / max(1, min(SKETCH_SIZE, distinct + other_distinct - hits))
+            if bound < NEAR_DUPLICATE_JACCARD or (best is not None and bound <= best[0]):
+                continue
             score = estimated_jaccard(values, other)
             if score >= NEAR_DUPLICATE_JACCARD and (best is None or score > best[0]):
                 best = (score, story)

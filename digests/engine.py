@@ -35,6 +35,7 @@ from digests.editions.planning import (
 from digests.enrich import index_stored, summarize_stored
 from digests.errors import ConfigError, InputError
 from digests.filters import MAX_FILTER_CHARS, Matcher, apply_filters
+from digests.ingest.isolation import ParserPool
 from digests.operations import (
     MAX_BROADCAST_CHARS,
     DeliveryReport,
@@ -42,7 +43,7 @@ from digests.operations import (
     delivery_report_of,
     stats_from_groups,
 )
-from digests.pipeline import SourceOutcome, fetch_due
+from digests.pipeline import SourceOutcome, fetch_due, parser_pool
 from digests.present import strings_for
 from digests.schedule import (
     EditionRunner,
@@ -74,6 +75,7 @@ from digests.store.subscribers import (
     subscriber_groups,
     word_filters,
 )
+from digests.text.tokens import load_segmenter
 
 log = logging.getLogger("newsdigest.engine")
 
@@ -118,6 +120,7 @@ class Engine:
         self.db = db
         self.clock = clock
         self.renderer = renderer
+        self._parser: ParserPool | None = None
 
     @classmethod
     def open(
@@ -136,7 +139,24 @@ class Engine:
         return cls(settings, db, clock=clock, renderer=renderer)
 
     def close(self) -> None:
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
         self.db.close()
+
+    def warm_up(self, *, parser: bool = True) -> None:
+        """Pay the one-time costs before serving: jieba's dictionary (its load holds
+        the interpreter for a few hundred milliseconds, which would stall the event
+        loop if it happened in a worker thread mid-service) and the parser processes."""
+        load_segmenter()
+        if parser:
+            self.parser().start()
+
+    def parser(self) -> ParserPool:
+        """The worker processes that parse fetched feeds (started on first use)."""
+        if self._parser is None:
+            self._parser = parser_pool(self.settings.fetch)
+        return self._parser
 
     def _renderer(self) -> Renderer:
         if self.renderer is None:
@@ -160,6 +180,7 @@ class Engine:
             on_start=on_start,
             on_done=on_done,
             summarize=False,
+            parser=self.parser(),
         )
 
     def summarize_new(self) -> int:

@@ -156,7 +156,9 @@ class EditionRunner:
                     sources=list(spec.sources) or None,
                 )
             except Exception:  # one schedule's failure never stops the others
-                log.exception("edition %s %s %s: not built", spec.name, slot.edition_date, slot.slot)
+                log.exception(
+                    "edition %s %s %s: not built", spec.name, slot.edition_date, slot.slot
+                )
                 continue
             if result.created:
                 log.info(

@@ -21,6 +21,7 @@ from digests.feedserver import FeedServer
 from digests.schedule import latest_slot
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
+from digests.store.models import Source
 from digests.store.sources import add_source
 from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
@@ -282,3 +283,59 @@ def test_a_graceful_stop_mid_broadcast_leaves_nothing_ambiguous(
         stop(second)
     db.close()
     assert all(len(telegram.sent[chat]) == 1 for chat in range(1, chats + 1))
+
+
+def _costly_feed(megabytes: int) -> bytes:
+    """A feed whose one description is linear but slow for feedparser's HTML
+    sanitizer (escaped closing tags): seconds of parsing per megabyte."""
+    description = "&lt;/a" * (megabytes * 1024 * 1024 // 6)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>Costly</title><item><title>costly item</title>"
+        f"<link>http://costly.example/1</link><description>{description}</description>"
+        "</item></channel></rss>"
+    ).encode()
+
+
+def test_a_costly_parse_never_holds_up_chat_and_is_stopped_at_its_budget(
+    tmp_path: Path, database_url: str, telegram: FakeTelegram, feed_server: FeedServer
+) -> None:
+    """While ``newsdigest run`` parses a feed that takes far longer than its
+    budget, a chat command sent after the parse began is answered before the
+    parse ends; the parse is stopped at its budget and the source says why."""
+    name = f"costly-{time.monotonic_ns()}.xml"
+    url = feed_server.put(name, _costly_feed(16))
+    db = Database(database_url)
+    db.upgrade()
+    with db.write() as session:
+        source_id = add_source(
+            session, kind="feed", location=url, name="costly", interval_seconds=3600
+        ).id
+
+    def error() -> str | None:
+        with db.read() as session:
+            found = session.get(Source, source_id)
+            return found.last_error if found is not None else None
+
+    env = bot_env(
+        telegram,
+        database_url,
+        NEWSDIGEST_FETCH__ALLOWED_NETWORKS='["127.0.0.0/8"]',
+        NEWSDIGEST_FETCH__MAX_BYTES=str(20 * 1024 * 1024),
+        NEWSDIGEST_FETCH__PARSE_BUDGET="8",
+        NEWSDIGEST_FETCH__TOTAL_DEADLINE="300",
+    )
+    bot = start_bot(tmp_path, env)
+    try:
+        poll(lambda: feed_server.hits(f"/mem/{name}") >= 1, 60, "the costly feed to be fetched")
+        assert error() is None  # downloaded; the parse is under way
+        telegram.user_sends(41, "/help")
+        assert telegram.wait_for(lambda: telegram.messages_to(41), timeout=60)
+        assert error() is None, "the reply came only after the parse had ended"
+        poll(lambda: error() is not None, 120, "the parse to be stopped")
+    finally:
+        _out, err = stop(bot)
+    assert bot.returncode == 0, err
+    assert "time budget" in (error() or "")
+    assert "Traceback" not in err
+    db.close()

@@ -368,21 +368,23 @@ def test_an_unexpected_error_in_one_source_is_recorded_not_raised(
 ) -> None:
     import digests.pipeline as pipeline
 
-    real_parse = pipeline.parse_feed_bytes
+    real_save = pipeline.save_articles
 
-    def parse_with_a_bug(body: bytes, **kwargs):  # stands in for a bug we have not met yet
-        if "Harbor Town" in body.decode("utf-8", "replace"):
+    def save_with_a_bug(session, source_id, articles, *args):  # a bug we have not met yet
+        if any("ferry" in article.title for article in articles):
             raise RuntimeError("boom\nsecond line")
-        return real_parse(body, **kwargs)
+        return real_save(session, source_id, articles, *args)
 
-    monkeypatch.setattr(pipeline, "parse_feed_bytes", parse_with_a_bug)
+    monkeypatch.setattr(pipeline, "save_articles", save_with_a_bug)
     add(db, "buggy", feed_server.url("files/en_world.xml"))
     add(db, "fine", feed_server.url("files/zh_wire.xml"))
     with caplog.at_level(logging.WARNING, logger="newsdigest.ingest"):
         outcomes = run(db, fetch_settings)
     assert outcomes["fine"].saved.new == 5
     assert outcomes["buggy"].error == "internal error: RuntimeError: boom second line"
-    assert any("buggy" in r.getMessage() and "\n" not in r.getMessage() for r in caplog.records)
+    [line] = [r for r in caplog.records if "buggy" in r.getMessage()]
+    assert line.levelname == "ERROR" and "\n" not in line.getMessage()
+    assert line.exc_info is not None  # a bug: its stack is logged once
 
 
 def test_oversized_issue_file_is_refused_and_recorded(

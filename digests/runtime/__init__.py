@@ -234,6 +234,7 @@ def _logged(name: str, work: Work) -> Work:
 
 async def run_scheduler(engine: Engine, stop: asyncio.Event) -> None:
     """``newsdigest run-scheduler``: the runtime's jobs without a bot, until ``stop``."""
+    engine.warm_up()
     host = SchedulerHost()
     runtime = Runtime(engine, host)
     await runtime.start()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from digests import dedup
@@ -42,16 +42,18 @@ def _known(session: Session, source_id: int, batch: Sequence[RawArticle]) -> lis
     guids = [a.guid for a in batch if a.guid]
     urls = [canonical_url(a.url) for a in batch if a.url]
     found: dict[int, Article] = {}
-    for start in range(0, max(len(identities), len(guids), len(urls)), _CHUNK):
-        conditions = [Article.identity.in_(identities[start : start + _CHUNK])]
-        if guids[start : start + _CHUNK]:
-            conditions.append(Article.guid.in_(guids[start : start + _CHUNK]))
-        if urls[start : start + _CHUNK]:
-            conditions.append(Article.url.in_(urls[start : start + _CHUNK]))
-        query = select(Article).where(Article.source_id == source_id, or_(*conditions))
-        for article in session.scalars(query):
-            found[article.id] = article
-    return list(found.values())
+    # One query per key, each answered by its own index: with the three ORed
+    # in one WHERE, SQLite reads every row of the source for every chunk
+    # (quadratic in a big newspaper issue).
+    keyed = ((Article.identity, identities), (Article.guid, guids), (Article.url, urls))
+    for column, keys in keyed:
+        for start in range(0, len(keys), _CHUNK):
+            query = select(Article).where(
+                Article.source_id == source_id, column.in_(keys[start : start + _CHUNK])
+            )
+            for article in session.scalars(query):
+                found[article.id] = article
+    return [found[id_] for id_ in sorted(found)]
 
 
 class StoryCache:
@@ -62,7 +64,9 @@ class StoryCache:
     """
 
     def __init__(self) -> None:
-        self._index = dedup.StoryIndex()
+        # The newest STORY_CANDIDATES articles, whether loaded or stored here:
+        # a long run (a big newspaper issue) looks as far back as one batch does.
+        self._index = dedup.StoryIndex(limit=STORY_CANDIDATES)
         self._last_id = 0
 
     def index(self, session: Session, now: datetime) -> dedup.StoryIndex:
@@ -75,8 +79,8 @@ class StoryCache:
             )
             .order_by(Article.id.desc())
             .limit(STORY_CANDIDATES)
-        )
-        for id_, story_id, sketch in rows:
+        ).all()
+        for id_, story_id, sketch in reversed(rows):  # oldest first: the index drops those first
             self._index.add(story_id or id_, dedup.decode_sketch(sketch))
             self._last_id = max(self._last_id, id_)
         return self._index
@@ -124,7 +128,9 @@ def save_articles(
     index: dedup.StoryIndex | None = None
     # New rows get ids only at flush: remember which row (or stored story id)
     # each new row's story is, and resolve after one flush.
-    story_of: list[tuple[Article, Article | int | None]] = []
+    # The index names a new row's entry by that row (or its story's) until the
+    # flush gives ids; then by the story id, so it holds no rows past this batch.
+    story_of: list[tuple[Article, Article | int | None, int | None]] = []
     for article in batch:
         kind, value = dedup.identity_key(article)
         identity = dedup.identity_digest(kind, value)
@@ -156,20 +162,22 @@ def save_articles(
         )
         _apply(row, article, content, now)
         session.add(row)
-        story_of.append((row, story))  # type: ignore[arg-type]
-        index.add(story if story is not None else row, sketch)
+        position = index.add(story if story is not None else row, sketch)
+        story_of.append((row, story, position))  # type: ignore[arg-type]
         by_identity[identity] = row
         if row.guid:
             by_guid[row.guid] = row
         if url:
             by_url[url] = row
     session.flush()
-    for row, story in story_of:
+    for row, story, position in story_of:
         if story is None:
             row.story_id = row.id
         else:
             result.same_story += 1
             row.story_id = story if isinstance(story, int) else (story.story_id or story.id)
+        if index is not None and position is not None:
+            index.relabel(position, row.story_id)
         result.new += 1
         result.new_ids.append(row.id)
         cache.saw(row.id)

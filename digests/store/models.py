@@ -151,7 +151,10 @@ class TermStat(Base):
 
 
 class IngestedFile(Base):
-    """A newspaper issue file already read from a folder source."""
+    """A newspaper issue file read from a folder source, and how far storing it
+    got: the first ``articles_done`` of its ``article_count`` articles (in page
+    order) are stored; ``state`` is ``in_progress`` until the last batch is,
+    then ``complete``. ``sha256`` tells a changed file (stored again from the start)."""
 
     __tablename__ = "ingested_files"
     __table_args__ = (UniqueConstraint("source_id", "name", name="uq_ingested_files_source_name"),)
@@ -162,6 +165,8 @@ class IngestedFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
+    articles_done: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(12), default="complete")  # in_progress | complete
     error: Mapped[str | None] = mapped_column(Text, default=None)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -1,0 +1,281 @@
+"""Newspaper issue files: read one, store files given by hand, scan a folder source.
+
+A folder source is a watched directory of plain-text issues. Each file read
+from it has a row in ``ingested_files``: its sha256, how many of its articles
+(in page order) are stored, and whether it is complete. An issue is parsed
+whole, then stored ``BATCH_ARTICLES`` at a time, each batch and the row's new
+count in one transaction; so a round that is stopped (killed, out of time)
+loses at most the batch in flight, and the next round resumes at the count.
+A complete file is skipped while its sha256 stays the same; a changed file is
+stored again from its first article (articles are identified by file name and
+title, so those already stored are updated in place, never duplicated).
+
+Memory: the parsed articles of one file plus one batch of rows (a session per
+batch, closed when it commits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from digests.article import RawArticle
+from digests.enrich import summarize_stored
+from digests.errors import InputError, NewsdigestError
+from digests.ingest.newspaper import parse_newspaper
+from digests.store.articles import SaveResult, StoryCache, save_articles
+from digests.store.db import Database
+from digests.store.models import IngestedFile, Source
+from digests.store.sources import get_or_create_source
+from digests.text.encoding import decode_bytes
+
+log = logging.getLogger("newsdigest.ingest")
+
+NEWSPAPER_SUFFIXES = (".txt",)
+# A newspaper issue is text: a few hundred KB as a rule, some 20 MB for one of
+# tens of thousands of short articles. Anything far larger is not one.
+MAX_ISSUE_BYTES = 20 * 1024 * 1024
+# Articles stored per transaction: a stopped round redoes at most this many.
+BATCH_ARTICLES = 500
+IN_PROGRESS = "in_progress"
+COMPLETE = "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderScan:
+    saved: SaveResult
+    files: int  # files read this round (new, changed or resumed)
+
+
+def read_issue(
+    data: bytes, name: str, encoding: str | None = None, *, max_bytes: int = MAX_ISSUE_BYTES
+) -> list[RawArticle]:
+    """Articles of one newspaper issue file; identity = file name + title."""
+    if len(data) > max_bytes:
+        raise InputError(f"{len(data)} bytes is too large for a newspaper issue")
+    text, _used = decode_bytes(data, forced=encoding)
+    articles = parse_newspaper(text)
+    return [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in articles]
+
+
+def read_issue_file(path: Path, encoding: str | None = None) -> list[RawArticle]:
+    """``read_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        return read_issue(data, path.name, encoding)
+    except NewsdigestError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
+def _store_batches(
+    db: Database,
+    source_id: int,
+    articles: Sequence[RawArticle],
+    now: datetime,
+    stories: StoryCache,
+    *,
+    start: int = 0,
+    record_id: int | None = None,
+    batch_size: int | None = None,
+) -> SaveResult:
+    """Store ``articles[start:]`` a batch per transaction; with ``record_id``,
+    each transaction also moves that file's row to the batch's end."""
+    batch_size = batch_size or BATCH_ARTICLES
+    totals = SaveResult()
+    for begin in range(start, len(articles), batch_size):
+        end = min(begin + batch_size, len(articles))
+        with db.write() as session:
+            totals += save_articles(session, source_id, articles[begin:end], now, stories)
+            if record_id is not None:
+                record = session.get(IngestedFile, record_id)
+                if record is not None:
+                    record.articles_done = end
+                    record.state = COMPLETE if end == len(articles) else IN_PROGRESS
+    return totals
+
+
+def ingest_files(
+    db: Database,
+    paths: Sequence[Path],
+    *,
+    source_name: str = "newspaper",
+    encoding: str | None = None,
+) -> tuple[SaveResult, list[str]]:
+    """Store newspaper issue files given by hand. Returns totals and one error line per bad file."""
+    totals = SaveResult()
+    errors: list[str] = []
+    now = datetime.now(UTC)
+    stories = StoryCache()
+    with db.write() as session:
+        source_id = get_or_create_source(
+            session, kind="files", location=f"files:{source_name}", name=source_name
+        ).id
+    for path in paths:
+        try:
+            articles = read_issue_file(path, encoding)
+        except InputError as exc:
+            errors.append(str(exc))
+            continue
+        totals += _store_batches(db, source_id, articles, now, stories)
+    summarize_stored(db)
+    return totals, errors
+
+
+def _read_head(path: Path, max_bytes: int) -> bytes:
+    if path.stat().st_size > max_bytes:
+        # Read only the head: enough to notice a change, not the whole file.
+        with path.open("rb") as handle:
+            return handle.read(max_bytes + 1)
+    return path.read_bytes()
+
+
+def _start_over(
+    db: Database,
+    source_id: int,
+    name: str,
+    *,
+    sha256: str,
+    size: int,
+    articles: int,
+    error: str | None,
+    now: datetime,
+) -> int:
+    """The file's row reset for a fresh read (created if new); returns its id."""
+    with db.write() as session:
+        record = session.scalar(
+            select(IngestedFile).where(
+                IngestedFile.source_id == source_id, IngestedFile.name == name
+            )
+        )
+        if record is None:
+            record = IngestedFile(source_id=source_id, name=name)
+            session.add(record)
+        record.sha256 = sha256
+        record.size = size
+        record.article_count = articles
+        record.articles_done = 0
+        record.state = IN_PROGRESS if articles else COMPLETE
+        record.error = error
+        record.ingested_at = now
+        session.flush()
+        return record.id
+
+
+class _Progress(NamedTuple):
+    id: int
+    sha256: str
+    state: str
+    done: int
+    total: int
+
+
+def _progress(db: Database, source_id: int) -> dict[str, _Progress]:
+    """Each file's row of this source, by file name."""
+    with db.read() as session:
+        rows = session.execute(
+            select(
+                IngestedFile.name,
+                IngestedFile.id,
+                IngestedFile.sha256,
+                IngestedFile.state,
+                IngestedFile.articles_done,
+                IngestedFile.article_count,
+            ).where(IngestedFile.source_id == source_id)
+        )
+        return {
+            name: _Progress(id_, sha256, state, done, total)
+            for name, id_, sha256, state, done, total in rows
+        }
+
+
+def scan_folder(
+    db: Database,
+    source: Source,
+    now: datetime,
+    stories: StoryCache,
+    *,
+    max_bytes: int = MAX_ISSUE_BYTES,
+    batch_size: int | None = None,
+) -> FolderScan:
+    """Store what is new in a folder source: new and changed issue files, and
+    the rest of any file a stopped round left in progress."""
+    folder = Path(source.location)
+    if not folder.is_dir():
+        raise InputError(f"folder {folder} does not exist or is not a directory")
+    seen = _progress(db, source.id)
+    totals = SaveResult()
+    files = 0
+    issues = (
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in NEWSPAPER_SUFFIXES and not p.name.startswith(".")
+    )
+    for path in sorted(issues):
+        try:
+            data = _read_head(path, max_bytes)
+        except OSError as exc:
+            log.warning(
+                "source #%d %s: file %s unreadable: %s", source.id, source.name, path.name, exc
+            )
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        known = seen.get(path.name)
+        if known is not None and (known.sha256, known.state) == (digest, COMPLETE):
+            continue
+        size = len(data)
+        error: str | None = None
+        try:
+            articles = read_issue(data, path.name, max_bytes=max_bytes)
+        except NewsdigestError as exc:
+            error = str(exc)
+            articles = []
+            log.warning("source #%d %s: file %s: %s", source.id, source.name, path.name, error)
+        del data  # the articles are what is kept from here on
+        files += 1
+        if (
+            known is not None
+            and (known.sha256, known.state, known.total) == (digest, IN_PROGRESS, len(articles))
+            and known.done < known.total
+        ):
+            record_id, start = known.id, known.done
+            log.info(
+                "source #%d %s: file %s: resuming at article %d of %d",
+                source.id,
+                source.name,
+                path.name,
+                start,
+                len(articles),
+            )
+        else:
+            record_id = _start_over(
+                db,
+                source.id,
+                path.name,
+                sha256=digest,
+                size=size,
+                articles=len(articles),
+                error=error,
+                now=now,
+            )
+            start = 0
+        totals += _store_batches(
+            db,
+            source.id,
+            articles,
+            now,
+            stories,
+            start=start,
+            record_id=record_id,
+            batch_size=batch_size,
+        )
+    return FolderScan(totals, files)
