@@ -57,21 +57,21 @@ def _timed(spent: defaultdict[str, float], stage: str, function: Callable[..., A
 
 
 def _issue_module() -> Any:
-    """Where the folder-issue code lives (``digests.folders``; before it was
-    moved, ``digests.pipeline``), so one command measures either."""
+    """Where the folder-issue code lives (``digests.sources.folders``; before it was
+    moved, ``digests.sources.refresh``), so one command measures either."""
     try:
-        return importlib.import_module("digests.folders")
+        return importlib.import_module("digests.sources.folders")
     except ImportError:
-        return importlib.import_module("digests.pipeline")
+        return importlib.import_module("digests.sources.refresh")
 
 
 def one_pass(folder: Path, workdir: Path, profile: Path | None) -> dict[str, float]:
-    from digests import dedup
     from digests.config import FetchSettings
-    from digests.enrich import summarize_stored
-    from digests.pipeline import fetch_due
+    from digests.sources.refresh import fetch_due
     from digests.store.db import Database
     from digests.store.sources import add_source
+    from digests.summarize.stage import summarize_stored
+    from digests.text import dedup
 
     spent: defaultdict[str, float] = defaultdict(float)
     module = _issue_module()

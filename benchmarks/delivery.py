@@ -46,9 +46,9 @@ from bot.delivery import Deliverer
 from bot.fake_telegram import FakeTelegram, RandomFaults
 from bot.render import TelegramRenderer
 from digests.config import DeliverySettings, Settings
-from digests.edition import build_edition
+from digests.editions.build import build_edition
+from digests.editions.schedule import latest_slot
 from digests.engine import Engine
-from digests.schedule import latest_slot
 from digests.store.db import Database
 from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news
 

@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.render import render_html
-from digests.compose import ComposeOptions, EditionArticle, compose
-from digests.keywords import keywords
-from digests.summarize import prepare, rank_document
+from digests.editions.compose import ComposeOptions, EditionArticle, compose
+from digests.summarize.keywords import keywords
+from digests.summarize.rank import prepare, rank_document
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "eval" / "zh_news_raw.jsonl"

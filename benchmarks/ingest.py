@@ -35,14 +35,14 @@ from rich.console import Console
 from rich.table import Table
 
 from digests.config import FetchSettings
-from digests.enrich import summarize_stored
 from digests.feedserver import FeedServer
 from digests.ingest.fetch import fetch_url, make_client
 from digests.ingest.parse import parse_feed_bytes
-from digests.pipeline import fetch_due, policy_from_settings
+from digests.sources.refresh import fetch_due, policy_from_settings
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import add_source
+from digests.summarize.stage import summarize_stored
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "eval" / "zh_news_raw.jsonl"

@@ -59,12 +59,12 @@ from sqlalchemy.exc import OperationalError
 from benchmarks.delivery import ArrivalClock, TimedFake
 from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
-from digests.edition import build_edition
+from digests.editions.build import build_edition
+from digests.editions.schedule import latest_slot
 from digests.feedserver import FeedServer
 from digests.ingest.parse import parse_feed_bytes
 from digests.localserver import Request
-from digests.pipeline import read_issue
-from digests.schedule import latest_slot
+from digests.sources.refresh import read_issue
 from digests.store.db import Database, describe_url
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Article, Delivery, Source

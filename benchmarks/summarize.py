@@ -298,8 +298,8 @@ class Splitter:
     @property
     def label(self) -> str:
         if self.project is not None:
-            return "digests.summarize.split_sentences (both languages)"
-        return "benchmark fallback splitter (digests.summarize.split_sentences is absent)"
+            return "digests.summarize.rank.split_sentences (both languages)"
+        return "benchmark fallback splitter (digests.summarize.rank.split_sentences is absent)"
 
     def __call__(self, text: str, lang: Lang) -> list[str]:
         if self.project is not None:
@@ -909,11 +909,11 @@ def main(argv: list[str] | None = None) -> int:
     jieba.initialize()  # before anything else imports or times jieba
     jieba_load_s = time.perf_counter() - load_started
 
-    from digests import summarize as summarize_module
+    from digests.summarize.rank import rank as summarize_module
 
     source = Path(summarize_module.__file__ or "")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12] if source.is_file() else "?"
-    system_version = f"digests/summarize.py sha256 {digest}"
+    system_version = f"digests/summarize/rank.py sha256 {digest}"
     project_split = getattr(summarize_module, "split_sentences", None)
     splitter = Splitter(project_split)
     runner = Runner(summarize_module.summarize, splitter, Anchors(splitter, jieba))

@@ -8,7 +8,7 @@ language (zh: LCSTS>=3, headline pairs, CLTS; en: CNN/DM, XSum), never per set.
 Coordinate search: each weight in turn over a small grid, keeping the best
 (R1+R2+RL)/3 pooled over the documents of the language's dev halves; a few rounds.
 Prints the chosen parameters and dev/test scores; copy them into
-digests/summarize.py PARAMS by hand (so every change is reviewed).
+digests/summarize/rank.py PARAMS by hand (so every change is reviewed).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.rouge_zh import rouge_zh as char_rouge
-from digests.summarize import PARAMS, Document, RankParams, prepare, summarize_document
+from digests.summarize.rank import PARAMS, Document, RankParams, prepare, summarize_document
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 GRID: dict[str, list[float]] = {

@@ -312,7 +312,7 @@ async def _probe_all(
     engine's guarded fetcher and parsed; folders looked at. Nothing is stored."""
     from digests.ingest.fetch import fetch_url, make_client
     from digests.ingest.parse import parse_feed_bytes
-    from digests.pipeline import policy_from_settings
+    from digests.sources.refresh import policy_from_settings
 
     policy = policy_from_settings(settings.fetch)
     limit = asyncio.Semaphore(settings.fetch.concurrency)

@@ -16,8 +16,8 @@ from datetime import tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from digests.compose import Digest, Item
-from digests.present import Strings, is_latin, strings_for
+from digests.editions.compose import Digest, Item
+from digests.editions.pages import Strings, is_latin, strings_for
 from digests.search.index import Hit
 from digests.search.snippet import SNIPPET_CHARS, highlight, snippet
 

@@ -26,9 +26,15 @@ from digests import __version__
 from digests.config import Settings, format_duration, load_settings, parse_duration
 from digests.engine import Engine, apply_search_settings, apply_text_settings
 from digests.errors import InputError, NewsdigestError
-from digests.pipeline import SourceOutcome, fetch_due, ingest_files, read_issue, read_issue_file
 from digests.redact import install_filter, redact
-from digests.sourcing import add_from_location, source_kind
+from digests.sources.adding import add_from_location, source_kind
+from digests.sources.refresh import (
+    SourceOutcome,
+    fetch_due,
+    ingest_files,
+    read_issue,
+    read_issue_file,
+)
 from digests.store.db import Database
 from digests.store.queries import recent_articles
 from digests.store.sources import list_sources, remove_source
@@ -206,7 +212,7 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
         kept = "its articles deleted" if args.purge else "its articles kept"
         print(f"removed source #{source.id}: {source.name} ({kept})")
     if args.purge:
-        from digests.enrich import index_stored
+        from digests.summarize.stage import index_stored
 
         index_stored(db)  # the search index forgets them too
     return EXIT_OK
@@ -276,11 +282,10 @@ SEARCH_PROBLEMS = {
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from digests.search.service import search
     from digests.search.snippet import snippet
 
-    db = open_database(settings)
-    found = search(db, " ".join(args.query), page=max(0, args.page - 1), per_page=args.limit)
+    engine = open_engine(settings)
+    found = engine.search(" ".join(args.query), page=max(0, args.page - 1), per_page=args.limit)
     if found.problem is not None:
         raise InputError(SEARCH_PROBLEMS[found.problem])
     hits = found.results.hits
@@ -311,24 +316,20 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
-    from digests.enrich import index_stored
-    from digests.search.index import search_index_for
-    from digests.store.summaries import count_unindexed
-
-    db = open_database(settings)
-    with db.write() as session:
-        search_index_for(session).clear(session)
-    with db.read() as session:
-        total = count_unindexed(session)
+    engine = open_engine(settings)
     with progress_bar("reindexing") as progress:
-        task = progress.add_task("reindex", total=total)
-        done = index_stored(db, on_progress=lambda n, _t: progress.update(task, completed=n))
+        task = progress.add_task("reindex", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        done = engine.reindex(on_progress=advance)
     say_error(f"newsdigest: reindexed {done} articles")
     return EXIT_OK
 
 
 def _summarize_jsonl(args: argparse.Namespace) -> int:
-    from digests.batch import BadLine, jsonl_records, read_jsonl
+    from digests.summarize.jsonl import BadLine, jsonl_records, read_jsonl
 
     source = sys.stdin if args.jsonl == "-" else None
     try:
@@ -353,9 +354,9 @@ def _summarize_jsonl(args: argparse.Namespace) -> int:
 
 
 def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
-    from digests.enrich import summary_products
-    from digests.keywords import keywords
-    from digests.summarize import prepare, summarize_document
+    from digests.summarize.keywords import keywords
+    from digests.summarize.rank import prepare, summarize_document
+    from digests.summarize.stage import summary_products
 
     if args.sentences is not None and args.sentences < 1:
         raise InputError("--sentences must be at least 1")
@@ -399,10 +400,10 @@ def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    from digests.edition import build_edition
-    from digests.enrich import summarize_stored
-    from digests.present import render_page, render_text
-    from digests.schedule import current_schedules, latest_slot, next_slot
+    from digests.editions.build import build_edition
+    from digests.editions.pages import render_page, render_text
+    from digests.editions.schedule import current_schedules, latest_slot, next_slot
+    from digests.summarize.stage import summarize_stored
 
     db = open_database(settings)
     schedules = [state.spec for state in current_schedules(db, settings)]

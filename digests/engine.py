@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from digests.compose import Digest, digest_from_dict
 from digests.config import ScheduleSettings, Settings
-from digests.edition import BuiltEdition, build_edition
+from digests.editions.build import BuiltEdition, build_edition
+from digests.editions.compose import Digest, digest_from_dict
+from digests.editions.filters import MAX_FILTER_CHARS, Matcher, apply_filters
+from digests.editions.pages import strings_for
 from digests.editions.planning import (
     Renderer,
     Variant,
@@ -32,30 +34,27 @@ from digests.editions.planning import (
     stored_rendering,
     variant_of,
 )
-from digests.enrich import index_stored, summarize_stored
-from digests.errors import ConfigError, InputError
-from digests.filters import MAX_FILTER_CHARS, Matcher, apply_filters
-from digests.ingest.isolation import ParserPool
-from digests.operations import (
+from digests.editions.reports import (
     MAX_BROADCAST_CHARS,
     DeliveryReport,
     SubscriberStats,
     delivery_report_of,
     stats_from_groups,
 )
-from digests.pipeline import SourceOutcome, fetch_due, parser_pool
-from digests.present import strings_for
-from digests.schedule import (
+from digests.editions.schedule import (
     EditionRunner,
     Slot,
     current_schedules,
     next_local_time,
     next_slot,
 )
-from digests.search.index import match_expression, max_indexed_id
+from digests.errors import ConfigError, InputError
+from digests.ingest.isolation import ParserPool
+from digests.search.index import match_expression, max_indexed_id, search_index_for
 from digests.search.query import parse_query
 from digests.search.service import SearchPage, search
-from digests.sourcing import add_from_location
+from digests.sources.adding import add_from_location
+from digests.sources.refresh import SourceOutcome, fetch_due, parser_pool
 from digests.store import alerts as alert_rows
 from digests.store import deliveries as ledger
 from digests.store import editions as edition_rows
@@ -75,6 +74,7 @@ from digests.store.subscribers import (
     subscriber_groups,
     word_filters,
 )
+from digests.summarize.stage import index_stored, summarize_stored
 from digests.text.tokens import load_segmenter
 
 log = logging.getLogger("newsdigest.engine")
@@ -189,6 +189,13 @@ class Engine:
 
     def index_missing(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Index summarized articles the search index does not hold."""
+        return index_stored(self.db, on_progress=on_progress)
+
+    def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Empty the search index and index every summarized article again
+        (``IndexBusy`` while another process writes the index)."""
+        with self.db.write() as session:
+            search_index_for(session).clear(session)
         return index_stored(self.db, on_progress=on_progress)
 
     def build_due_editions(

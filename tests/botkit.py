@@ -9,12 +9,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from digests.config import DeliverySettings, Settings
-from digests.edition import build_edition
-from digests.enrich import summarize_stored
+from digests.editions.build import build_edition
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Delivery, Edition, Subscriber
 from digests.store.sources import get_or_create_source
+from digests.summarize.stage import summarize_stored
 from tests.builders import article
 
 NEWS = {

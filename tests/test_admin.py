@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
 from digests.config import BotSettings, Settings
-from digests.schedule import current_schedules
+from digests.editions.schedule import current_schedules
 from digests.store.db import Database
 from digests.store.models import Broadcast, Delivery, Edition, Source
 from digests.store.subscribers import find_subscriber

@@ -20,7 +20,7 @@ from benchmarks.loopstall import (
     opml,
     percentile,
 )
-from digests.opml import parse_opml
+from digests.ingest.opml import parse_opml
 
 
 def test_no_commands_no_stall() -> None:

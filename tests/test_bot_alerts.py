@@ -9,10 +9,10 @@ import pytest
 
 from bot.sandbox import Sandbox
 from digests.config import SearchSettings
-from digests.enrich import summarize_stored
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import get_or_create_source
+from digests.summarize.stage import summarize_stored
 from tests.botkit import bot_settings, build, now_utc, store_news
 from tests.builders import article
 

@@ -16,9 +16,9 @@ import pytest
 
 from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
-from digests.edition import build_edition
+from digests.editions.build import build_edition
+from digests.editions.schedule import latest_slot
 from digests.feedserver import FeedServer
-from digests.schedule import latest_slot
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Source

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from digests.compose import (
+from digests.editions.compose import (
     ComposeOptions,
     EditionArticle,
     compose,

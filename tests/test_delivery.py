@@ -241,8 +241,8 @@ async def test_a_chosen_source_reshapes_the_digest_without_summarizing_again(
     def no_summarizing(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("summaries are computed once, at ingest")
 
-    monkeypatch.setattr("digests.summarize.prepare", no_summarizing)
-    monkeypatch.setattr("digests.enrich.prepare", no_summarizing)
+    monkeypatch.setattr("digests.summarize.rank.prepare", no_summarizing)
+    monkeypatch.setattr("digests.summarize.stage.prepare", no_summarizing)
     assert await sandbox.deliver_now() == {"sent": 2}
     [harbor_only] = sandbox.telegram.messages_to(1201)
     [everything] = sandbox.telegram.messages_to(1202)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.sandbox import Sandbox
+from digests.editions.schedule import EditionRunner
 from digests.metrics import METRICS
-from digests.schedule import EditionRunner
 from digests.store.db import Database
 from tests.botkit import EARLIER, add_subscribers, bot_settings, store_news
 

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from digests.config import DigestSettings
-from digests.edition import build_edition
-from digests.enrich import summarize_stored
+from digests.editions.build import build_edition
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import get_or_create_source
+from digests.summarize.stage import summarize_stored
 from tests.builders import article
 from tests.conftest import CORPUS
 

@@ -235,7 +235,7 @@ def test_any_text_as_rss_item_is_handled(text: str) -> None:
 
 
 def test_one_malformed_item_is_skipped_alone() -> None:
-    from digests.article import RawArticle
+    from digests.ingest.article import RawArticle
     from digests.ingest.items import convert_items
 
     def convert(item: int) -> RawArticle | None:

@@ -15,7 +15,7 @@ from digests.errors import (
 from digests.feedserver import FeedServer
 from digests.ingest.fetch import USER_AGENT, fetch_url, make_client
 from digests.ingest.netguard import address_allowed, parse_networks
-from digests.pipeline import policy_from_settings
+from digests.sources.refresh import policy_from_settings
 
 
 async def _fetch(settings: FetchSettings, url: str, **kwargs: str | None):

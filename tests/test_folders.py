@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digests import dedup
 from digests.config import FetchSettings
-from digests.folders import BATCH_ARTICLES, COMPLETE, IN_PROGRESS, MAX_ISSUE_BYTES
 from digests.ingest.newspaper import parse_newspaper
-from digests.pipeline import SourceOutcome, fetch_due
+from digests.sources.folders import BATCH_ARTICLES, COMPLETE, IN_PROGRESS, MAX_ISSUE_BYTES
+from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store.db import Database
 from digests.store.models import Article, IngestedFile
 from digests.store.sources import add_source
+from digests.text import dedup
 from tests.bigissue import FULL_ARTICLES, make_issue, write_issue
 from tests.conftest import REPO
 
@@ -98,7 +98,7 @@ def test_a_19_mb_issue_is_stored_whole_in_batches(
 CHILD = """
 import asyncio, sys
 from digests.config import FetchSettings
-from digests.pipeline import fetch_due
+from digests.sources.refresh import fetch_due
 from digests.store.db import Database
 
 asyncio.run(fetch_due(Database(sys.argv[1]), FetchSettings(), summarize=False))
@@ -165,7 +165,7 @@ def test_a_scan_killed_halfway_resumes_and_stores_each_article_once(
 def test_a_round_that_fails_mid_file_resumes_at_the_last_batch(
     db: Database, tmp_path: Path, fetch_settings: FetchSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import digests.folders as folders
+    import digests.sources.folders as folders
 
     folder = tmp_path / "epaper"
     source = add_folder(db, folder)
@@ -197,7 +197,7 @@ def test_a_round_that_fails_mid_file_resumes_at_the_last_batch(
 def test_a_changed_file_starts_over_without_duplicates(
     db: Database, tmp_path: Path, fetch_settings: FetchSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import digests.folders as folders
+    import digests.sources.folders as folders
 
     monkeypatch.setattr(folders, "BATCH_ARTICLES", 40)
     folder = tmp_path / "epaper"

@@ -8,9 +8,9 @@ from telegram.ext import ApplicationBuilder
 
 from bot.app import JobQueueHost
 from digests.config import ScheduleSettings, Settings
+from digests.editions.schedule import next_slot
 from digests.engine import Engine
 from digests.runtime import Runtime
-from digests.schedule import next_slot
 from digests.store.db import Database
 
 

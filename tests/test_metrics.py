@@ -48,8 +48,8 @@ from digests.metrics import (
     serve_metrics,
     start_server,
 )
-from digests.pipeline import fetch_due
 from digests.redact import RedactingFilter, register_secret
+from digests.sources.refresh import fetch_due
 from digests.store.db import Database
 from tests.test_bot_process import bot_env, poll
 from tests.test_cli import newsdigest, start_newsdigest

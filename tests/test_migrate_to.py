@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from bot.sandbox import Sandbox
 from digests.config import FetchSettings, Settings
 from digests.feedserver import FeedServer
-from digests.pipeline import fetch_due
+from digests.sources.refresh import fetch_due
 from digests.store.copy import mapped_tables
 from digests.store.db import Database
 from digests.store.models import Source

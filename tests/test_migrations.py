@@ -20,7 +20,6 @@ from sqlalchemy import JSON, Boolean, Date, bindparam, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
-from digests.enrich import summarize_stored
 from digests.search.index import configure_search
 from digests.search.service import search
 from digests.store.db import MIGRATIONS, Database
@@ -29,6 +28,7 @@ from digests.store.models import Base, UTCDateTime, is_mapped_table
 from digests.store.queries import recent_articles
 from digests.store.sources import list_sources
 from digests.store.subscribers import find_subscriber, word_filters
+from digests.summarize.stage import summarize_stored
 
 REVISIONS = [
     script.revision for script in reversed(list(ScriptDirectory(str(MIGRATIONS)).walk_revisions()))

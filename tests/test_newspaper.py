@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from digests.errors import DecodeError
 from digests.ingest.newspaper import is_lead, parse_newspaper
-from digests.pipeline import read_issue
+from digests.sources.refresh import read_issue
 from digests.text.encoding import decode_bytes
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 

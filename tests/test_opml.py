@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from digests.errors import InputError
 from digests.feedserver import FeedServer
+from digests.ingest.opml import OpmlFeed, parse_opml, render_opml
 from digests.ingest.parse import parse_feed_bytes
-from digests.opml import OpmlFeed, parse_opml, render_opml
 from tests.conftest import SHARED_FEEDS
 from tests.test_cli import newsdigest
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from digests.config import FetchSettings
 from digests.feedserver import FeedServer
 from digests.ingest.backoff import next_check_time
-from digests.pipeline import SourceOutcome, fetch_due
+from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store.db import Database
 from digests.store.models import Article, IngestedFile, Source
 from digests.store.sources import add_source
@@ -366,7 +366,7 @@ def test_an_unexpected_error_in_one_source_is_recorded_not_raised(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import digests.pipeline as pipeline
+    import digests.sources.refresh as pipeline
 
     real_save = pipeline.save_articles
 
@@ -390,7 +390,7 @@ def test_an_unexpected_error_in_one_source_is_recorded_not_raised(
 def test_oversized_issue_file_is_refused_and_recorded(
     db: Database, tmp_path: Path, fetch_settings: FetchSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import digests.pipeline as pipeline
+    import digests.sources.refresh as pipeline
 
     monkeypatch.setattr(pipeline, "MAX_ISSUE_BYTES", 1000)
     folder = tmp_path / "epaper"

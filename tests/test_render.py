@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.render import MESSAGE_LIMIT, render_html, telegram_length
-from digests.compose import Digest, Item, Section, SourceLink
-from digests.present import render_page, render_text
+from digests.editions.compose import Digest, Item, Section, SourceLink
+from digests.editions.pages import render_page, render_text
 
 ALLOWED_TAG = re.compile(r'^<(?:b|/b|i|/i|/a|a href="https?://[^"<>]*")>$')
 TIME = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from digests.config import DigestSettings, ScheduleSettings, Settings
-from digests.enrich import summarize_stored
-from digests.schedule import EditionRunner, latest_slot, next_slot, slots_between
+from digests.editions.schedule import EditionRunner, latest_slot, next_slot, slots_between
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Edition
 from digests.store.sources import get_or_create_source
+from digests.summarize.stage import summarize_stored
 from tests.builders import article
 from tests.test_cli import start_newsdigest
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from digests.enrich import summarize_stored
 from digests.search.index import configure_search, search_engine, search_index_for
 from digests.search.service import search
 from digests.search.tantivy_index import TantivySearchIndex
@@ -19,6 +18,7 @@ from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Article
 from digests.store.sources import get_or_create_source, remove_source
+from digests.summarize.stage import summarize_stored
 from tests.builders import article
 from tests.conftest import ON_POSTGRES
 from tests.test_cli import newsdigest

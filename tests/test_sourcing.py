@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from digests.errors import InputError
-from digests.sourcing import MAX_NAME_CHARS, add_from_location
+from digests.sources.adding import MAX_NAME_CHARS, add_from_location
 from digests.store.db import Database
 from digests.store.sources import list_sources
 

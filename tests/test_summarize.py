@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digests.keywords import IdfTable, keywords
-from digests.summarize import prepare, summarize, visible_length
+from digests.summarize.keywords import IdfTable, keywords
+from digests.summarize.rank import prepare, summarize, visible_length
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 
 ZH_SENTENCES = [
@@ -156,7 +156,7 @@ def test_jieba_dictionary_loads_once_per_process() -> None:
                 loads.append(1)
             return original(*args, **kwargs)
         jieba.initialize = jieba.dt.initialize = counting
-        from digests.summarize import summarize
+        from digests.summarize.rank import summarize
         from digests.text.tokens import is_loaded
         assert not is_loaded()
         texts = ["临江区发布方案。居民很高兴。", "第二篇。内容不同。", "English only. Twice."]

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.fake_telegram import FakeTelegram
 from digests.config import FetchSettings
 from digests.feedserver import FeedServer
-from digests.pipeline import fetch_lease
+from digests.sources.refresh import fetch_lease
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Delivery, Source

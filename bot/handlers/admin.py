@@ -1,7 +1,7 @@
 """Admin commands for the configured operators (``bot.admin_ids``), in private chats.
 
 Everyone else gets a polite no. Each command is a thin layer over the same
-engine calls the command line uses (``digests.operations``, the stores).
+engine calls the command line uses (``digests.editions.reports``, the stores).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from bot.i18n import text
 from bot.render import render_html
 from bot.services import BotServices, offload, services
 from digests.config import format_duration
-from digests.edition import BuiltEdition
+from digests.editions.build import BuiltEdition
+from digests.editions.schedule import Slot, upcoming_slot
 from digests.errors import NewsdigestError
-from digests.schedule import Slot, upcoming_slot
 from digests.store.schedules import ScheduleState, split_times
 from digests.store.sources import SourceRow
 

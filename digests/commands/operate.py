@@ -16,11 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from digests.cli import EXIT_OK, open_engine, say_error
-from digests.compose import digest_from_dict
 from digests.config import Settings
-from digests.operations import DeliveryReport
-from digests.present import render_text
-from digests.schedule import upcoming_slot
+from digests.editions.compose import digest_from_dict
+from digests.editions.pages import render_text
+from digests.editions.reports import DeliveryReport
+from digests.editions.schedule import upcoming_slot
 from digests.store.schedules import ScheduleState, split_times
 
 # -- schedules ---------------------------------------------------------------

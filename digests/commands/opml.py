@@ -1,7 +1,7 @@
 """``newsdigest sources import FILE.opml`` and ``sources export [FILE]``.
 
 Import adds each feed through the same path as ``sources add``
-(``digests.sourcing``, feeds only), skips URLs already present, and
+(``digests.sources.adding``, feeds only), skips URLs already present, and
 reports each unusable entry in one line without stopping. The exit status is
 non-zero when the file cannot be used at all: unreadable, not OPML, no feed in
 it, or every feed in it invalid (nothing could ever be imported from it).
@@ -25,8 +25,8 @@ from digests.cli import EXIT_ERROR, EXIT_OK, open_database, progress_bar, say_er
 from digests.config import Settings, format_duration, parse_duration
 from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
-from digests.opml import OpmlFeed, parse_opml, render_opml
-from digests.sourcing import MAX_NAME_CHARS, add_from_location, source_kind
+from digests.ingest.opml import OpmlFeed, parse_opml, render_opml
+from digests.sources.adding import MAX_NAME_CHARS, add_from_location, source_kind
 from digests.store.db import Database
 from digests.store.sources import list_sources
 

@@ -24,12 +24,12 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from digests.compose import Digest
 from digests.config import ScheduleSettings, Settings
-from digests.edition import edition_variant
-from digests.filters import apply_filters, article_muted
-from digests.present import strings_for
-from digests.schedule import current_schedules, edition_instant, next_local_time
+from digests.editions.build import edition_variant
+from digests.editions.compose import Digest
+from digests.editions.filters import apply_filters, article_muted
+from digests.editions.pages import strings_for
+from digests.editions.schedule import current_schedules, edition_instant, next_local_time
 from digests.search.index import Hit, max_indexed_id, search_index_for
 from digests.search.query import parse_query
 from digests.store import alerts as alert_rows

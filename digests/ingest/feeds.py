@@ -28,9 +28,9 @@ from typing import Any
 import feedparser
 from feedparser.mixin import _FeedParserMixin
 
-from digests.article import RawArticle
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.article import RawArticle
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.text.html import html_to_paragraphs, html_to_text

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import TypeVar
 
-from digests.article import RawArticle
 from digests.ingest import limits
+from digests.ingest.article import RawArticle
 
 Item = TypeVar("Item")
 

@@ -10,9 +10,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from digests.article import RawArticle
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.article import RawArticle
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.text.html import html_to_paragraphs, html_to_text, text_to_paragraphs

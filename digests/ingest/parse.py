@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digests.article import RawArticle
+from digests.ingest.article import RawArticle
 from digests.ingest.feeds import parse_xml_feed
 from digests.ingest.format import FeedFormat, sniff_format
 from digests.ingest.jsonfeed import parse_json_feed

@@ -39,8 +39,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from digests.editions.schedule import edition_jobs
 from digests.engine import Engine
-from digests.schedule import edition_jobs
 
 log = logging.getLogger("newsdigest.runtime")
 

@@ -343,9 +343,9 @@ def rebuild_search(
     A SQLite target with tantivy: a configured ``search.index_dir`` belongs to
     a SQLite source, so the target's index goes to its default place beside
     the file (``<file>.search``) and the caller tells the operator."""
-    from digests.enrich import index_stored
     from digests.search.index import configure_search, search_index_for
     from digests.store.summaries import count_unindexed
+    from digests.summarize.stage import index_stored
 
     engine = search.engine if target.is_sqlite else "postgresql"
     directory: Path | None = None

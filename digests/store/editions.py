@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from digests.compose import EditionArticle
+from digests.editions.compose import EditionArticle
 from digests.errors import Conflict
 from digests.store.models import Article, Edition, Source
 

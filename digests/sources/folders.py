@@ -26,14 +26,14 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from digests.article import RawArticle
-from digests.enrich import summarize_stored
 from digests.errors import InputError, NewsdigestError
+from digests.ingest.article import RawArticle
 from digests.ingest.newspaper import parse_newspaper
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import IngestedFile, Source
 from digests.store.sources import get_or_create_source
+from digests.summarize.stage import summarize_stored
 from digests.text.encoding import decode_bytes
 
 log = logging.getLogger("newsdigest.ingest")

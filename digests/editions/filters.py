@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from digests.compose import Digest, Item, Section
+from digests.editions.compose import Digest, Item, Section
 from digests.search.terms import expand, query_words
 
 MAX_FILTERS = 30

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from digests.summarize import Document
+from digests.summarize.rank import Document
 
 MIN_CORPUS_DOCUMENTS = 20
 DEFAULT_COUNT = 8

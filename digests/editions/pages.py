@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from digests.compose import Digest
+from digests.editions.compose import Digest
 
 UTC = ZoneInfo("UTC")
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from digests.config import ScheduleSettings, Settings
-from digests.edition import BuiltEdition, build_edition
+from digests.editions.build import BuiltEdition, build_edition
 from digests.metrics import record_edition_built
 from digests.store.db import Database
 from digests.store.schedules import ScheduleState, schedules_in_force

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from collections.abc import Hashable, Sequence
 from itertools import chain
 
-from digests.article import RawArticle
+from digests.ingest.article import RawArticle
 from digests.ingest.urls import canonical_url
 
 SHINGLE_SIZE = 4

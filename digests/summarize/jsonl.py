@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from digests.keywords import IdfTable, document_terms, keywords
-from digests.summarize import Document, prepare, summarize_document
+from digests.summarize.keywords import IdfTable, document_terms, keywords
+from digests.summarize.rank import Document, prepare, summarize_document
 
 MAX_TEXT_CHARS = 1_000_000
 

@@ -17,20 +17,21 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from digests.article import RawArticle
 from digests.config import FetchSettings
-from digests.enrich import summarize_stored
 from digests.errors import FetchTimeout, NewsdigestError
-from digests.folders import MAX_ISSUE_BYTES, scan_folder
-from digests.folders import ingest_files as ingest_files  # these three: still importable here
-from digests.folders import read_issue as read_issue
-from digests.folders import read_issue_file as read_issue_file
+from digests.ingest.article import RawArticle
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
 from digests.ingest.isolation import ParserPool, parse_feed
 from digests.ingest.netguard import parse_networks
 from digests.ingest.parse import ParsedFeed, parse_feed_bytes
 from digests.ingest.urls import redact_url
 from digests.metrics import error_reason, record_articles_stored, record_fetch, record_fetch_error
+from digests.sources.folders import MAX_ISSUE_BYTES, scan_folder
+from digests.sources.folders import (
+    ingest_files as ingest_files,  # these three: still importable here
+)
+from digests.sources.folders import read_issue as read_issue
+from digests.sources.folders import read_issue_file as read_issue_file
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import Source
@@ -40,6 +41,7 @@ from digests.store.sources import (
     record_failure,
     record_success,
 )
+from digests.summarize.stage import summarize_stored
 
 log = logging.getLogger("newsdigest.ingest")
 

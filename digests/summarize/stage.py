@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from digests.keywords import document_terms, keywords
 from digests.search.index import IndexEntry, search_index_for
 from digests.search.terms import index_text, title_grams
 from digests.store.db import Database
@@ -26,7 +25,8 @@ from digests.store.summaries import (
     store_summaries,
 )
 from digests.store.workers import summarizing_lock
-from digests.summarize import Document, prepare, rank_document
+from digests.summarize.keywords import document_terms, keywords
+from digests.summarize.rank import Document, prepare, rank_document
 
 log = logging.getLogger("newsdigest.summarize")
 

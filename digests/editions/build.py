@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digests.compose import ComposeOptions, Digest, compose, digest_from_dict, digest_to_dict
 from digests.config import DigestSettings
+from digests.editions.compose import (
+    ComposeOptions,
+    Digest,
+    compose,
+    digest_from_dict,
+    digest_to_dict,
+)
 from digests.errors import Conflict
 from digests.store.db import Database
 from digests.store.editions import articles_between, find_edition, previous_cutoff, save_edition
