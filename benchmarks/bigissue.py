@@ -67,11 +67,11 @@ def _issue_module() -> Any:
 
 def one_pass(folder: Path, workdir: Path, profile: Path | None) -> dict[str, float]:
     from digests.config import FetchSettings
+    from digests.ingest import dedup
     from digests.sources.refresh import fetch_due
     from digests.store.db import Database
     from digests.store.sources import add_source
     from digests.summarize.stage import summarize_stored
-    from digests.text import dedup
 
     spent: defaultdict[str, float] = defaultdict(float)
     module = _issue_module()

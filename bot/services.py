@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from telegram.ext import ContextTypes
 
 from digests.config import Settings
 from digests.engine import Engine, utc_now
-
-if TYPE_CHECKING:
-    from bot.delivery import Deliverer
 
 __all__ = ["BotServices", "offload", "services", "utc_now"]
 
@@ -27,6 +24,12 @@ async def offload(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
+class Wakeable(Protocol):
+    """What the handlers need of the delivery loop: a way to wake it."""
+
+    wake: asyncio.Event
+
+
 async def _nothing() -> None:
     return None
 
@@ -34,7 +37,7 @@ async def _nothing() -> None:
 @dataclass
 class BotServices:
     engine: Engine
-    deliverer: Deliverer | None = None
+    deliverer: Wakeable | None = None
     # Makes the running timed jobs match the stored schedules (set by the runtime
     # when it runs timed jobs; a no-op otherwise).
     reschedule: Callable[[], Awaitable[object]] = field(default=lambda: _nothing())

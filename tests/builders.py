@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digests.ingest.article import RawArticle
+from digests.records import RawArticle
 
 
 def rss(*items: tuple[str, str, str, str], title: str = "Test feed") -> bytes:

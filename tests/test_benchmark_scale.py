@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from itertools import combinations
 
 from benchmarks.scale import demo_words, make_articles, rss
+from digests.ingest import dedup
 from digests.ingest.parse import parse_feed_bytes
-from digests.text import dedup
 
 
 def test_articles_are_distinct_and_repeatable() -> None:

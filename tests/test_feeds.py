@@ -235,8 +235,8 @@ def test_any_text_as_rss_item_is_handled(text: str) -> None:
 
 
 def test_one_malformed_item_is_skipped_alone() -> None:
-    from digests.ingest.article import RawArticle
     from digests.ingest.items import convert_items
+    from digests.records import RawArticle
 
     def convert(item: int) -> RawArticle | None:
         if item == 2:

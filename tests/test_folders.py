@@ -20,13 +20,13 @@ import pytest
 from sqlalchemy import func, select
 
 from digests.config import FetchSettings
+from digests.ingest import dedup
 from digests.ingest.newspaper import parse_newspaper
 from digests.sources.folders import BATCH_ARTICLES, COMPLETE, IN_PROGRESS, MAX_ISSUE_BYTES
 from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store.db import Database
 from digests.store.models import Article, IngestedFile
 from digests.store.sources import add_source
-from digests.text import dedup
 from tests.bigissue import FULL_ARTICLES, make_issue, write_issue
 from tests.conftest import REPO
 

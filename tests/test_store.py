@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from digests.ingest.dedup import estimated_jaccard, sketch
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Article
 from digests.store.sources import add_source
-from digests.text.dedup import estimated_jaccard, sketch
 from tests.builders import article
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from digests.records import EditionArticle
+
 # Same event: at least this share of title shingles, or of keywords, shared.
 SAME_TITLE_JACCARD = 0.5
 SAME_KEYWORDS_JACCARD = 0.5
@@ -28,23 +30,6 @@ RECENCY_HALF_LIFE_HOURS = 12.0
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class EditionArticle:
-    """What composing needs of a stored article (summaries are computed once, at ingest)."""
-
-    id: int
-    source_id: int
-    source_name: str
-    title: str
-    link: str | None
-    summary_line: str
-    summary: tuple[str, ...]
-    keywords: tuple[str, ...]
-    story_id: int
-    fetched_at: datetime
-    published_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

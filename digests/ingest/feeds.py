@@ -30,9 +30,9 @@ from feedparser.mixin import _FeedParserMixin
 
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
-from digests.ingest.article import RawArticle
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
+from digests.records import RawArticle
 from digests.text.html import html_to_paragraphs, html_to_text
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)

@@ -8,7 +8,7 @@ from itertools import islice
 from typing import TypeVar
 
 from digests.ingest import limits
-from digests.ingest.article import RawArticle
+from digests.records import RawArticle
 
 Item = TypeVar("Item")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
-from digests.ingest.article import RawArticle
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
+from digests.records import RawArticle
 from digests.text.html import html_to_paragraphs, html_to_text, text_to_paragraphs
 
 _MAX_DEPTH = 32

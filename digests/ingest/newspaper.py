@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from digests.ingest.article import RawArticle
+from digests.records import RawArticle
 from digests.text.normalize import (
     ends_complete,
     has_inner_sentence_end,

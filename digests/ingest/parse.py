@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digests.ingest.article import RawArticle
 from digests.ingest.feeds import parse_xml_feed
 from digests.ingest.format import FeedFormat, sniff_format
 from digests.ingest.jsonfeed import parse_json_feed
+from digests.records import RawArticle
 from digests.text.encoding import decode_bytes
 
 

@@ -27,8 +27,8 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from digests.errors import InputError, NewsdigestError
-from digests.ingest.article import RawArticle
 from digests.ingest.newspaper import parse_newspaper
+from digests.records import RawArticle
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import IngestedFile, Source

@@ -19,13 +19,13 @@ import httpx
 
 from digests.config import FetchSettings
 from digests.errors import FetchTimeout, NewsdigestError
-from digests.ingest.article import RawArticle
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
 from digests.ingest.isolation import ParserPool, parse_feed
 from digests.ingest.netguard import parse_networks
 from digests.ingest.parse import ParsedFeed, parse_feed_bytes
 from digests.ingest.urls import redact_url
 from digests.metrics import error_reason, record_articles_stored, record_fetch, record_fetch_error
+from digests.records import RawArticle
 from digests.sources.folders import MAX_ISSUE_BYTES, scan_folder
 from digests.sources.folders import (
     ingest_files as ingest_files,  # these three: still importable here

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from digests.ingest.article import RawArticle
+from digests.ingest import dedup
 from digests.ingest.urls import canonical_url
+from digests.records import RawArticle
 from digests.store.models import Article
-from digests.text import dedup
 
 # Near-duplicates are looked for among articles stored this recently.
 STORY_WINDOW = timedelta(days=7)

@@ -9,8 +9,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from digests.editions.compose import EditionArticle
 from digests.errors import Conflict
+from digests.records import EditionArticle
 from digests.store.models import Article, Edition, Source
 
 

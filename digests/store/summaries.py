@@ -10,8 +10,8 @@ from typing import cast
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from digests.records import IdfTable
 from digests.store.models import Article, TermStat
-from digests.summarize.keywords import IdfTable
 
 _CHUNK = 400
 MAX_TERM_CHARS = 100

@@ -1,7 +1,7 @@
 """Keywords of an article: TF-IDF over its (already segmented) words. Pure.
 
 The IDF comes from the stored corpus (``IdfTable``, built from the
-``term_stats`` table); until the corpus has ``MIN_CORPUS_DOCUMENTS`` articles
+``term_stats`` table); until the corpus has ``IdfTable.min_documents`` articles
 every term counts as equally rare, so the first articles still get sensible
 keywords (frequent content words, title words first).
 """
@@ -11,13 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 
+from digests.records import IdfTable
 from digests.summarize.rank import Document
 
-MIN_CORPUS_DOCUMENTS = 20
 DEFAULT_COUNT = 8
 # Words in the title and the lead sentence are what the article is about.
 TITLE_BOOST = 2.0
@@ -25,19 +23,6 @@ LEAD_BOOST = 1.5
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBER = re.compile(r"^[\d.,:%+\-/]+$")
-
-
-@dataclass(frozen=True, slots=True)
-class IdfTable:
-    """Document frequencies of terms in the stored corpus."""
-
-    documents: int = 0
-    frequencies: Mapping[str, int] = field(default_factory=dict)
-
-    def idf(self, term: str) -> float:
-        if self.documents < MIN_CORPUS_DOCUMENTS:
-            return 1.0
-        return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
 
 
 @lru_cache(maxsize=131072)

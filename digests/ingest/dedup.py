@@ -17,8 +17,8 @@ from collections import Counter, deque
 from collections.abc import Hashable, Sequence
 from itertools import chain
 
-from digests.ingest.article import RawArticle
 from digests.ingest.urls import canonical_url
+from digests.records import RawArticle
 
 SHINGLE_SIZE = 4
 SKETCH_SIZE = 64

@@ -1,0 +1,73 @@
+"""The plain records that cross stages (no behaviour beyond a lookup, no I/O):
+
+- ``RawArticle``: an article as a parser read it, before it is stored;
+- ``EditionArticle``: a stored article as composing an edition needs it;
+- ``IdfTable``: the stored corpus's document frequencies, for keywords.
+
+They live apart from the stages so that the store and the pure stages can
+share them without importing each other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RawArticle:
+    """One article as a parser read it: untrusted plain text, no HTML.
+
+    Identity is fixed here (see ``digests.dedup.identity_key``): ``guid`` when
+    the source gives one, else the canonical ``url``, else title + body.
+    """
+
+    title: str
+    paragraphs: tuple[str, ...]
+    url: str | None = None
+    guid: str | None = None
+    subtitle: str | None = None
+    byline: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    lead: bool = False
+    subheads: tuple[str, ...] = ()
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class EditionArticle:
+    """What composing needs of a stored article (summaries are computed once, at ingest)."""
+
+    id: int
+    source_id: int
+    source_name: str
+    title: str
+    link: str | None
+    summary_line: str
+    summary: tuple[str, ...]
+    keywords: tuple[str, ...]
+    story_id: int
+    fetched_at: datetime
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdfTable:
+    """Document frequencies of terms in the stored corpus. Below ``min_documents``
+    articles every term weighs the same (too few to tell common from rare)."""
+
+    documents: int = 0
+    frequencies: Mapping[str, int] = field(default_factory=dict)
+    min_documents: int = 20
+
+    def idf(self, term: str) -> float:
+        if self.documents < self.min_documents:
+            return 1.0
+        return math.log((self.documents + 1) / (self.frequencies.get(term, 0) + 1)) + 1.0
