@@ -34,10 +34,11 @@ import feedparser
 from rich.console import Console
 from rich.table import Table
 
-from digests.config import FetchSettings
+from digests.config import FetchSettings, SearchSettings
 from digests.feedserver import FeedServer
 from digests.ingest.fetch import fetch_url, make_client
 from digests.ingest.parse import parse_feed_bytes
+from digests.search.factory import open_search_index
 from digests.sources.refresh import fetch_due, policy_from_settings
 from digests.store.articles import save_articles
 from digests.store.db import Database
@@ -186,10 +187,10 @@ def bench_feeds(
                         )
                 settings = SETTINGS.model_copy(update={"concurrency": limit})
                 started = time.perf_counter()
-                outcomes = asyncio.run(fetch_due(db, settings, summarize=False))
+                outcomes = asyncio.run(fetch_due(db, settings))
                 elapsed = time.perf_counter() - started
                 started = time.perf_counter()
-                summarized = summarize_stored(db)
+                summarized = summarize_stored(db, open_search_index(SearchSettings(), db))
                 summarize_seconds = time.perf_counter() - started
                 db.close()
             failed = sum(1 for o in outcomes if o.error)

@@ -48,7 +48,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from digests.search.index import IndexEntry, SqliteSearchIndex
+from digests.search.base import IndexEntry
+from digests.search.fts5 import Fts5SearchIndex
 from digests.search.query import parse_query
 from digests.search.tantivy_index import TantivySearchIndex
 from digests.search.terms import index_text, is_han, title_grams
@@ -298,7 +299,7 @@ def ours(workdir: Path, docs: Sequence[Doc], seg: Segmenter) -> Engine:
     path = workdir / "ours.db"
     db = build_store(path, docs)
     before = _size(path)
-    index = SqliteSearchIndex()
+    index = Fts5SearchIndex()
     started = time.perf_counter()
     for start in range(0, len(docs), 2000):
         entries = [

@@ -11,12 +11,11 @@ import asyncio
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox, show_entries
+from bot.services import offload
 from digests.config import Settings
 from digests.store.db import Database, describe_url
-from digests.store.models import Article
 
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
@@ -34,9 +33,7 @@ async def _chat(settings: Settings, db: Database, console: Console, chat_id: int
             "#N taps button N of the last keyboard; /quit or Ctrl-D leaves.",
             markup=False,
         )
-        with db.read() as session:
-            articles = session.scalar(select(func.count()).select_from(Article)) or 0
-        if not articles:
+        if not await offload(sandbox.engine.article_count):
             console.print(
                 f"(The database {describe_url(settings.database_url)} holds no articles yet: "
                 "run `newsdigest demo` and use its database, or add sources and fetch.)",

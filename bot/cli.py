@@ -1,4 +1,9 @@
-"""``newsdigest``: the engine's commands plus the bot's (run, chat, demo)."""
+"""``newsdigest``: the engine's commands (``digests.cli``) plus the bot's.
+
+The bot's commands are registered the same way as the engine's: a list of
+modules, each with ``register(commands, groups)``. This module is one of them
+(run, worker, chat, demo); ``bot.doctor`` is the other.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,19 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from rich.console import Console
 
-from digests.cli import EXIT_OK, build_parser, open_database, open_engine
-from digests.cli import main as engine_main
+from bot import doctor
+from digests import cli
+from digests.cli.common import EXIT_OK, open_engine
 from digests.config import Settings
-from digests.store.db import Database
+from digests.engine import Engine
 
 
-def _until_signalled(
-    settings: Settings, db: Database, serve: Callable[[asyncio.Event], Awaitable[None]]
-) -> int:
+def _until_signalled(engine: Engine, serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
     """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM."""
     from digests.metrics import database_healthy, serve_metrics
 
@@ -32,7 +37,7 @@ def _until_signalled(
             loop.add_signal_handler(signum, stop.set)
         await serve(stop)
 
-    endpoint = serve_metrics(settings.metrics, lambda: database_healthy(db))
+    endpoint = serve_metrics(engine.settings.metrics, lambda: database_healthy(engine.db))
     try:
         asyncio.run(main())
     finally:
@@ -48,9 +53,7 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     try:
         return _until_signalled(
-            settings,
-            engine.db,
-            lambda stop: run_polling_until(build_application(engine, token), stop),
+            engine, lambda stop: run_polling_until(build_application(engine, token), stop)
         )
     finally:
         engine.close()
@@ -64,7 +67,7 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     try:
         require_shared_database(engine.db)
-        return _until_signalled(settings, engine.db, lambda stop: run_worker(engine, token, stop))
+        return _until_signalled(engine, lambda stop: run_worker(engine, token, stop))
     finally:
         engine.close()
 
@@ -74,7 +77,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.log_level.upper() != "DEBUG":  # the conversation, not the bot's routine
         logging.getLogger().setLevel(logging.WARNING)
-    return run_chat(settings, open_database(settings), Console(), chat_id=args.chat_id)
+    return run_chat(settings, open_engine(settings).db, Console(), chat_id=args.chat_id)
 
 
 def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
@@ -83,7 +86,7 @@ def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
     return run_demo(Path(args.data_dir))
 
 
-def add_bot_commands(commands: Any) -> None:
+def register(commands: Any, groups: dict[str, Any]) -> None:
     run = commands.add_parser(
         "run", help="run the Telegram bot (token: NEWSDIGEST_BOT_TOKEN or bot_token)"
     )
@@ -103,13 +106,14 @@ def add_bot_commands(commands: Any) -> None:
     )
     demo.add_argument("--data-dir", default="data/demo", help="where the demo database goes")
     demo.set_defaults(run=cmd_demo, needs_settings=False)
-    from bot.doctor import register as register_doctor
 
-    register_doctor(commands)
+
+# The bot's commands, after the engine's in ``newsdigest --help``.
+MODULES: tuple[ModuleType, ...] = (sys.modules[__name__], doctor)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return engine_main(argv, build_parser(add_bot_commands))
+    return cli.main(argv, modules=[*cli.MODULES, *MODULES])
 
 
 if __name__ == "__main__":

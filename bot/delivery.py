@@ -147,6 +147,10 @@ class Deliverer:
                 if self.delivery.on_ambiguous == "resend"
                 else "marked unknown, not resent (on_ambiguous = skip)",
             )
+            if self.delivery.on_ambiguous != "resend":
+                # Counted here, in the worker thread, so that a failure later in
+                # the round cannot lose the count (no other code touches this field).
+                self._counted("unknown", count)
         return count
 
     def _prepare(self) -> int:
@@ -189,9 +193,7 @@ class Deliverer:
 
     async def tick(self) -> int:
         """Plan what is missing, then send everything due. Returns messages handled."""
-        recovered = await offload(self._prepare)
-        if recovered and self.delivery.on_ambiguous != "resend":
-            self._counted("unknown", recovered)
+        await offload(self._prepare)
         handled = await self.send_due()
         if handled:
             stats = self.stats

@@ -19,8 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.sandbox import Sandbox, show_entries
-from digests.cli import configure_logging, run_fetch
+from digests.cli.common import configure_logging, run_fetch
 from digests.config import FetchSettings, Settings
+from digests.engine import Engine
 from digests.feedserver import FeedServer
 from digests.store.db import Database
 from digests.store.queries import recent_articles
@@ -85,9 +86,9 @@ def run_demo(data_dir: Path) -> int:
         shutil.copy(CORPUS / ISSUE, epaper / ISSUE)
         console.rule("newsdigest demo: first fetch")
         console.print(f"feeds served on 127.0.0.1:{server.port}; e-paper folder {epaper}")
-        console.print(_summary(run_fetch(db, settings, force=True)), markup=False)
+        console.print(_summary(run_fetch(Engine(settings, db), force=True)), markup=False)
         console.rule("second fetch: unchanged feeds cost one conditional GET each")
-        console.print(_summary(run_fetch(db, settings, force=True)), markup=False)
+        console.print(_summary(run_fetch(Engine(settings, db), force=True)), markup=False)
 
     with db.read() as session:
         rows = recent_articles(session, limit=100)

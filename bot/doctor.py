@@ -350,7 +350,7 @@ async def _probe_all(
 
 
 def _probe_with_progress(rows: list[SourceRow], settings: Settings) -> dict[int, str | None]:
-    from digests.cli import progress_bar
+    from digests.cli.common import progress_bar
 
     with progress_bar("checking sources") as progress:
         task = progress.add_task("sources", total=len(rows))
@@ -444,7 +444,7 @@ def cmd_doctor(args: argparse.Namespace, _defaults: Settings) -> int:
     return 1 if any(check.status == FAIL for check in checks) else 0
 
 
-def register(commands: Any) -> None:
+def register(commands: Any, groups: dict[str, Any]) -> None:
     doctor = commands.add_parser(
         "doctor", help="check the configuration, database, bot token and sources"
     )

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest, Item
 from digests.editions.pages import Strings, is_latin, strings_for
-from digests.search.index import Hit
+from digests.search.base import Hit
 from digests.search.snippet import SNIPPET_CHARS, highlight, snippet
 
 MESSAGE_LIMIT = 4096

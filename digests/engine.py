@@ -14,11 +14,13 @@ parts off the loop itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from digests.config import ScheduleSettings, Settings
@@ -45,23 +47,40 @@ from digests.editions.schedule import (
     EditionRunner,
     Slot,
     current_schedules,
+    latest_slot,
     next_local_time,
     next_slot,
 )
-from digests.errors import ConfigError, InputError
+from digests.errors import BlockedAddress, ConfigError, InputError
 from digests.ingest.isolation import ParserPool
-from digests.search.index import match_expression, max_indexed_id, search_index_for
+from digests.ingest.limits import MAX_URL_CHARS
+from digests.ingest.opml import OpmlFeed
+from digests.search.base import SearchIndex, searchable
+from digests.search.factory import open_search_index
 from digests.search.query import parse_query
 from digests.search.service import SearchPage, search
-from digests.sources.adding import add_from_location
+from digests.sources.adding import MAX_NAME_CHARS, add_from_location, source_kind
+from digests.sources.folders import ingest_files
 from digests.sources.refresh import SourceOutcome, fetch_due, parser_pool
 from digests.store import alerts as alert_rows
 from digests.store import deliveries as ledger
 from digests.store import editions as edition_rows
+from digests.store import queries as article_queries
 from digests.store import schedules as stored_schedules
 from digests.store.alerts import StandingWord
-from digests.store.db import Database
+from digests.store.articles import SaveResult
+from digests.store.copy import (
+    BATCH_ROWS,
+    CopyReport,
+    SearchRebuild,
+    copy_database,
+    copy_errors,
+    open_target,
+    target_search,
+)
+from digests.store.db import Database, describe_url
 from digests.store.models import Edition, SavedSearch, Source, Subscriber, utcnow
+from digests.store.queries import count_articles
 from digests.store.schedules import ScheduleState
 from digests.store.sources import SourceRow, list_sources, remove_source, selectable_sources
 from digests.store.sources import source_names as stored_source_names
@@ -74,6 +93,7 @@ from digests.store.subscribers import (
     subscriber_groups,
     word_filters,
 )
+from digests.store.summaries import count_unindexed
 from digests.summarize.stage import index_stored, summarize_stored
 from digests.text.tokens import load_segmenter
 
@@ -121,6 +141,7 @@ class Engine:
         self.clock = clock
         self.renderer = renderer
         self._parser: ParserPool | None = None
+        self._search_index: SearchIndex | None = None
 
     @classmethod
     def open(
@@ -130,9 +151,8 @@ class Engine:
         clock: Callable[[], datetime] = utc_now,
         renderer: Renderer | None = None,
     ) -> Engine:
-        """The engine for ``settings``: database opened and upgraded, search and
-        segmenter configured."""
-        apply_search_settings(settings)
+        """The engine for ``settings``: database opened and upgraded, segmenter
+        configured."""
         apply_text_settings(settings)
         db = Database(settings.database_url)
         db.upgrade()
@@ -158,6 +178,14 @@ class Engine:
             self._parser = parser_pool(self.settings.fetch)
         return self._parser
 
+    @property
+    def search_index(self) -> SearchIndex:
+        """The database's search index, chosen once from ``settings.search`` (on
+        first use: a tantivy directory is only made for what needs it)."""
+        if self._search_index is None:
+            self._search_index = open_search_index(self.settings.search, self.db)
+        return self._search_index
+
     def _renderer(self) -> Renderer:
         if self.renderer is None:
             raise ConfigError("this engine was built without a message renderer")
@@ -179,24 +207,23 @@ class Engine:
             force=force,
             on_start=on_start,
             on_done=on_done,
-            summarize=False,
             parser=self.parser(),
         )
 
     def summarize_new(self) -> int:
         """Summarize and index every stored article that needs it; returns how many."""
-        return summarize_stored(self.db)
+        return summarize_stored(self.db, self.search_index)
 
     def index_missing(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Index summarized articles the search index does not hold."""
-        return index_stored(self.db, on_progress=on_progress)
+        return index_stored(self.db, self.search_index, on_progress=on_progress)
 
     def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Empty the search index and index every summarized article again
         (``IndexBusy`` while another process writes the index)."""
         with self.db.write() as session:
-            search_index_for(session).clear(session)
-        return index_stored(self.db, on_progress=on_progress)
+            self.search_index.clear(session)
+        return index_stored(self.db, self.search_index, on_progress=on_progress)
 
     def build_due_editions(
         self, on_built: Callable[[Slot, BuiltEdition], None] | None = None
@@ -211,7 +238,7 @@ class Engine:
         renderer = self._renderer()
         now = self.clock()
         planned = plan_deliveries(self.db, self.settings, renderer, now)
-        planned += plan_alerts(self.db, self.settings, renderer, now)
+        planned += plan_alerts(self.db, self.search_index, self.settings, renderer, now)
         with self.db.write() as session:
             ledger.skip_inactive(session)
         return planned
@@ -445,9 +472,10 @@ class Engine:
     # -- search, alerts and word filters ---------------------------------------
 
     def search(self, text: str, *, page: int = 0, per_page: int | None = None) -> SearchPage:
+        index = self.search_index
         if per_page is None:
-            return search(self.db, text, page=page, now=self.clock())
-        return search(self.db, text, page=page, per_page=per_page, now=self.clock())
+            return search(self.db, index, text, page=page, now=self.clock())
+        return search(self.db, index, text, page=page, per_page=per_page, now=self.clock())
 
     def save_search(self, chat_id: int, text: str) -> int:
         """Keep a search's text so its page buttons work later (and after a restart)."""
@@ -469,7 +497,7 @@ class Engine:
         parsed = parse_query(query, self.clock())
         if parsed.empty:
             return "search_only_excluded" if parsed.excluded else "search_empty"
-        if match_expression(parsed) is None:
+        if not searchable(parsed):
             return "search_nothing_searchable"
         with self.db.write() as session:
             if alert_rows.count_alerts(session, subscriber.id) >= self.settings.search.max_alerts:
@@ -479,7 +507,7 @@ class Engine:
                 session,
                 subscriber.id,
                 query[:MAX_ALERT_CHARS],
-                after_article=max_indexed_id(session),
+                after_article=self.search_index.max_indexed_id(session),
                 now=self.clock(),
             )
         return "alert_set"
@@ -541,6 +569,10 @@ class Engine:
     def sources(self) -> list[SourceRow]:
         with self.db.read() as session:
             return list_sources(session)
+
+    def article_count(self) -> int:
+        with self.db.read() as session:
+            return count_articles(session)
 
     def source_names(self) -> dict[int, str]:
         with self.db.read() as session:
@@ -623,11 +655,167 @@ class Engine:
         with self.db.write() as session:
             return ledger.plan_broadcast(session, body_html, sent_by=sent_by, now=self.clock())
 
+    # -- command line ----------------------------------------------------------
 
-def apply_search_settings(settings: Settings) -> None:
-    from digests.search.index import configure_search
+    @classmethod
+    def open_as_is(cls, settings: Settings) -> Engine:
+        """The engine over the configured database as it is: nothing created or
+        upgraded (``db migrate-to`` reads its source this way)."""
+        apply_text_settings(settings)
+        return cls(settings, Database(settings.database_url))
 
-    configure_search(settings.search.engine, settings.search.index_dir)
+    def ingest_files(
+        self, paths: Sequence[Path], *, source_name: str = "newspaper", encoding: str | None = None
+    ) -> tuple[SaveResult, list[str]]:
+        """Store the articles of newspaper issue files given by hand, under the
+        source ``source_name``; the totals and one error line per bad file."""
+        stored = ingest_files(self.db, paths, source_name=source_name, encoding=encoding)
+        self.summarize_new()
+        return stored
+
+    async def fetch_now(
+        self,
+        *,
+        force: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_done: Callable[[SourceOutcome], None] | None = None,
+    ) -> list[SourceOutcome]:
+        """One round by hand: fetch every due source (every source with ``force``)
+        and summarize what is new; the parser processes live for this round only
+        unless this engine runs them already."""
+        outcomes = await fetch_due(
+            self.db,
+            self.settings.fetch,
+            force=force,
+            on_start=on_start,
+            on_done=on_done,
+            parser=self._parser,
+        )
+        await asyncio.to_thread(self.summarize_new)
+        return outcomes
+
+    def recent_articles(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest stored articles, newest fetch first."""
+        with self.db.read() as session:
+            return article_queries.recent_articles(session, limit=limit)
+
+    def due_edition(self, schedule: str, *, preview: bool = False) -> BuiltEdition:
+        """The latest due edition of ``schedule``, built now unless it was built
+        already (by hand or by the scheduler: the same, idempotent act); with
+        ``preview`` the next one, composed and not saved. Articles stored but not
+        yet summarized are summarized first."""
+        specs = [state.spec for state in self.schedule_states()]
+        spec = next((s for s in specs if s.name == schedule), None)
+        if spec is None:
+            names = ", ".join(s.name for s in specs)
+            raise InputError(f"no schedule {schedule!r} (configured: {names})")
+        now = self.clock()
+        slot = next_slot(spec, now) if preview else latest_slot(spec, now)
+        if slot is None:
+            raise InputError(f"no edition of {spec.name!r} is due yet (try --preview)")
+        self.summarize_new()
+        return build_edition(
+            self.db,
+            self.settings.digest,
+            now=now,
+            schedule=spec.name,
+            edition_date=slot.edition_date,
+            slot=slot.slot,
+            preview=preview,
+            sources=list(spec.sources) or None,
+        )
+
+    def edition_reports(self, limit: int = 20) -> list[DeliveryReport]:
+        """The newest editions, each with how its delivery went."""
+        return [self.delivery_report(edition) for edition in self.recent_editions(limit)]
+
+    def edition_with_report(self, edition_id: int) -> tuple[Digest, DeliveryReport]:
+        """A stored edition's digest and how its delivery went."""
+        edition = self.edition(edition_id)
+        return digest_from_dict(edition.content), self.delivery_report(edition)
+
+    def subscriber_overview(self) -> tuple[SubscriberStats, DeliveryReport | None]:
+        """Subscriber counts, and how the last edition's delivery went."""
+        return self.subscriber_stats(), self.last_delivery_report()
+
+    @staticmethod
+    def check_feeds(feeds: Sequence[OpmlFeed], present: set[str]) -> Iterator[FeedImport]:
+        """What importing ``feeds`` would do, given the locations ``present``:
+        each feed "added", "present", or "invalid" with the reason ``sources add``
+        would give (only feeds: a file never names a local folder)."""
+        present = set(present)
+        for feed in feeds:
+            if feed.url in present:
+                yield FeedImport(feed, "present")
+            elif (problem := _feed_problem(feed)) is not None:
+                yield FeedImport(feed, "invalid", problem)
+            else:
+                yield FeedImport(feed, "added")
+            present.add(feed.url)
+
+    def import_feeds(
+        self, feeds: Sequence[OpmlFeed], *, interval_seconds: int, dry_run: bool = False
+    ) -> Iterator[FeedImport]:
+        """Add each feed as ``sources add`` does, skipping locations present
+        already; one ``FeedImport`` per feed as it is done. A dry run adds nothing."""
+        present = {row.location for row in self.sources()}
+        for planned in self.check_feeds(feeds, present):
+            if planned.outcome == "added" and not dry_run:
+                name = (planned.feed.title or planned.feed.url)[:MAX_NAME_CHARS]
+                try:
+                    self.add_source(
+                        planned.feed.url,
+                        name=name,
+                        interval_seconds=interval_seconds,
+                        folders=False,
+                    )
+                except InputError:  # added meanwhile by someone else
+                    planned = FeedImport(planned.feed, "present")
+            yield planned
+
+    def export_feeds(self) -> tuple[list[OpmlFeed], int]:
+        """Every feed source as an OPML outline, and how many sources were left
+        out (newspaper folders and files are not feeds)."""
+        rows = self.sources()
+        feeds = [
+            OpmlFeed(url=row.location, title=None if row.name == row.location else row.name)
+            for row in rows
+            if row.kind == "feed"
+        ]
+        return feeds, len(rows) - len(feeds)
+
+    def migrate_to(
+        self,
+        url: str,
+        *,
+        batch: int = BATCH_ROWS,
+        on_table: Callable[[str, int], None] | None = None,
+        on_rows: Callable[[str, int], None] | None = None,
+        on_index_total: Callable[[int], None] | None = None,
+        on_index_progress: Callable[[int, int], None] | None = None,
+    ) -> Migration:
+        """Copy every row of this engine's database into the empty database at
+        ``url`` (this one is only read; open it with ``open_as_is``), then build
+        the target's own search index."""
+        target = open_target(url)
+        try:
+            report = copy_database(self.db, target, batch=batch, on_table=on_table, on_rows=on_rows)
+            settings, rebuilt = target_search(
+                target, self.settings.search, source_is_sqlite=self.db.is_sqlite
+            )
+            with copy_errors(f"cannot index {describe_url(target.url)}"):
+                index = open_search_index(settings, target)
+                with target.write() as session:
+                    index.clear(session)
+                with target.read() as session:
+                    total = count_unindexed(session)
+                if on_index_total is not None:
+                    on_index_total(total)
+                indexed = index_stored(target, index, on_progress=on_index_progress)
+            rebuilt = replace(rebuilt, indexed=indexed)
+        finally:
+            target.close()
+        return Migration(describe_url(self.db.url), describe_url(url), report, rebuilt)
 
 
 def apply_text_settings(settings: Settings) -> None:
@@ -639,3 +827,37 @@ def apply_text_settings(settings: Settings) -> None:
     if not Path(path).is_file():
         raise ConfigError(f"text.user_dictionary: no such file {path!r}")
     configure_user_dictionary(Path(path))
+
+
+# -- command line: results -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImport:
+    """One feed of an import: "added" (or would be, on a dry run), "present"
+    already, or "invalid" with the ``problem``."""
+
+    feed: OpmlFeed
+    outcome: str
+    problem: str | None = None
+
+
+def _feed_problem(feed: OpmlFeed) -> str | None:
+    """Why ``sources add`` would refuse this feed's URL, or None."""
+    if len(feed.url) > MAX_URL_CHARS:
+        return f"URL longer than {MAX_URL_CHARS} characters"
+    try:
+        source_kind(feed.url, folders=False)
+    except (InputError, BlockedAddress) as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """A finished ``migrate_to``: both databases as shown (no password)."""
+
+    source: str
+    target: str
+    report: CopyReport
+    search: SearchRebuild

@@ -16,14 +16,11 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, Literal, Self, get_args
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from digests.config import MetricsSettings
 from digests.errors import (
@@ -192,21 +189,11 @@ def error_reason(exc: BaseException) -> FetchErrorReason:
 
 
 def database_healthy(db: Database) -> bool:
-    """The database answers ``SELECT 1`` (and a SQLite file is still there)."""
-    try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure is "unhealthy", whatever the driver raises
-        log.warning("health check: the database does not answer (%s)", type(exc).__name__)
-        return False
-    if db.is_sqlite:
-        # A pooled connection keeps answering from a deleted file's inode,
-        # while every new write would be lost with it.
-        path = make_url(db.url).database
-        if path and path != ":memory:" and not Path(path).expanduser().exists():
-            log.warning("health check: the database file %s is gone", path)
-            return False
-    return True
+    """The database answers (see ``Database.problem``)."""
+    problem = db.problem()
+    if problem is not None:
+        log.warning("health check: %s", problem)
+    return problem is None
 
 
 class _HealthCheck:

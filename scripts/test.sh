@@ -9,5 +9,6 @@ if [ "${TEST_SKIP_SETUP:-}" != 1 ]; then  # CI sets it for its two runs at once,
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     .venv/bin/mypy digests bot
+    .venv/bin/lint-imports --no-cache  # the architecture contracts in pyproject.toml
 fi
 .venv/bin/python -m pytest "$@"

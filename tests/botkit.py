@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from digests.config import DeliverySettings, Settings
+from digests.config import DeliverySettings, SearchSettings, Settings
 from digests.editions.build import build_edition
+from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Delivery, Edition, Subscriber
@@ -70,7 +71,7 @@ def store_news(db: Database, at: datetime) -> dict[str, int]:
             batch = [article(title, body, guid=title) for title, body in items]
             save_articles(session, source_id, batch, at)
         ids[source] = source_id
-    summarize_stored(db)
+    summarize_stored(db, open_search_index(SearchSettings(), db))
     return ids
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.sandbox import Sandbox
 from digests.config import SearchSettings
+from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import get_or_create_source
@@ -39,7 +40,7 @@ def arrive(db: Database, items: list[tuple[str, str]]) -> None:
             session, kind="feed", location="https://port.example/", name="Port news"
         ).id
         save_articles(session, source, [article(t, b, guid=t) for t, b in items], now_utc())
-    summarize_stored(db)
+    summarize_stored(db, open_search_index(SearchSettings(), db))
 
 
 def alerts_to(sandbox: Sandbox, chat: int = READER) -> list[str]:

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.sandbox import Sandbox
+from digests.config import SearchSettings
+from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import get_or_create_source
@@ -33,7 +35,7 @@ async def sandbox(database_url: str) -> AsyncIterator[Sandbox]:
             for n in range(1, 13)
         ]
         save_articles(session, source, items, now_utc() - timedelta(minutes=30))
-    summarize_stored(db)
+    summarize_stored(db, open_search_index(SearchSettings(), db))
     async with Sandbox(settings, db) as opened:
         yield opened
     db.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+import bot.cli
+import digests.cli
 from digests.feedserver import FeedServer
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 
@@ -56,6 +61,49 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+COMMANDS = {
+    "parse",
+    "ingest",
+    "fetch",
+    "sources",
+    "articles",
+    "summarize",
+    "digest",
+    "schedules",
+    "editions",
+    "subscribers",
+    "search",
+    "reindex",
+    "db",
+    "run-scheduler",
+    "run",
+    "worker",
+    "chat",
+    "demo",
+    "doctor",
+}
+
+
+def test_every_command_module_registers_and_help_lists_each_command_once(
+    tmp_path: Path,
+) -> None:
+    """One registration mechanism: every module of ``digests/cli/`` (but its
+    helpers) is in the one list, every listed module has ``register``, and
+    ``newsdigest --help`` lists each command of the whole program exactly once."""
+    in_package = {info.name for info in pkgutil.iter_modules(digests.cli.__path__)}
+    listed_modules = {module.__name__.rpartition(".")[2] for module in digests.cli.MODULES}
+    assert in_package - {"common", "__main__"} == listed_modules
+    modules = [*digests.cli.MODULES, *bot.cli.MODULES]
+    for module in modules:
+        assert callable(getattr(module, "register", None)), module.__name__
+    parser = digests.cli.build_parser(modules)
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    result = newsdigest("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = re.findall(r"^ {4}(\S+)", result.stdout, flags=re.MULTILINE)
+    assert sorted(shown) == sorted(set(shown)) == sorted(subparsers.choices) == sorted(COMMANDS)
 
 
 @needs_shared

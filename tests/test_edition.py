@@ -8,8 +8,9 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from digests.config import DigestSettings
+from digests.config import DigestSettings, SearchSettings
 from digests.editions.build import build_edition
+from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.sources import get_or_create_source
@@ -28,7 +29,7 @@ def _store(db: Database, source: str, items: list[tuple[str, str]], at: datetime
         ).id
         batch = [article(title, body, guid=f"{source}-{title}") for title, body in items]
         save_articles(session, source_id, batch, at)
-    summarize_stored(db)
+    summarize_stored(db, open_search_index(SearchSettings(), db))
 
 
 def test_editions_cover_each_article_once_and_rebuilding_is_a_no_op(db: Database) -> None:

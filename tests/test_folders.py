@@ -44,7 +44,7 @@ def add_folder(db: Database, folder: Path) -> int:
 
 
 def scan(db: Database, settings: FetchSettings, **kwargs: object) -> SourceOutcome:
-    (outcome,) = asyncio.run(fetch_due(db, settings, summarize=False, **kwargs))  # type: ignore[arg-type]
+    (outcome,) = asyncio.run(fetch_due(db, settings, **kwargs))  # type: ignore[arg-type]
     assert outcome.error is None
     return outcome
 
@@ -101,7 +101,7 @@ from digests.config import FetchSettings
 from digests.sources.refresh import fetch_due
 from digests.store.db import Database
 
-asyncio.run(fetch_due(Database(sys.argv[1]), FetchSettings(), summarize=False))
+asyncio.run(fetch_due(Database(sys.argv[1]), FetchSettings()))
 """
 
 
@@ -182,7 +182,7 @@ def test_a_round_that_fails_mid_file_resumes_at_the_last_batch(
         return real_save(*args, **kwargs)
 
     monkeypatch.setattr(folders, "save_articles", fail_on_the_third_batch)
-    (failed,) = asyncio.run(fetch_due(db, fetch_settings, summarize=False))
+    (failed,) = asyncio.run(fetch_due(db, fetch_settings))
     assert failed.error and "disk full" in failed.error
     row = file_row(db, source)
     assert (row.state, row.articles_done, row.article_count) == (IN_PROGRESS, 120, 250)

@@ -116,10 +116,10 @@ def test_metrics_count_real_fetches_by_source_outcome_and_reason(
     add(db, "metrics-folder", str(tmp_path / "no-such-folder"), kind="folder")
     before = scrape(endpoint)
 
-    outcomes = asyncio.run(fetch_due(db, fetch_settings, summarize=False))
+    outcomes = asyncio.run(fetch_due(db, fetch_settings))
     assert sum(1 for o in outcomes if o.error) == len(BROKEN) + 1
     first = scrape(endpoint)
-    again = asyncio.run(fetch_due(db, fetch_settings, force=True, summarize=False))
+    again = asyncio.run(fetch_due(db, fetch_settings, force=True))
     assert {o.name: o.not_modified for o in again}["metrics-good"]
     second = scrape(endpoint)
 

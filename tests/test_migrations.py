@@ -20,7 +20,8 @@ from sqlalchemy import JSON, Boolean, Date, bindparam, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
-from digests.search.index import configure_search
+from digests.config import SearchSettings
+from digests.search.factory import open_search_index
 from digests.search.service import search
 from digests.store.db import MIGRATIONS, Database
 from digests.store.deliveries import ledger_counts
@@ -186,7 +187,6 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def upgraded(url: str) -> Iterator[Database]:
     """A database built at the first revision, filled and upgraded step by step."""
-    configure_search("tantivy")
     db = Database(url)
     for revision in REVISIONS:
         upgrade_to(db, revision)
@@ -250,8 +250,9 @@ def test_the_engine_reads_and_uses_the_upgraded_rows(upgraded: Database) -> None
         assert word_filters(session, [reader.id]) == {reader.id: (("货轮",), ("步道",))}
         assert ledger_counts(session) == {"sent": 1, "failed": 1, "unknown": 1}
     # The two articles written before summaries existed are summarized and indexed now.
-    assert summarize_stored(upgraded) == 2
-    found = search(upgraded, "航线")
+    index = open_search_index(SearchSettings(engine="tantivy"), upgraded)
+    assert summarize_stored(upgraded, index) == 2
+    found = search(upgraded, index, "航线")
     assert [hit.title for hit in found.results.hits] == ["临江港新开两条航线"]
 
 

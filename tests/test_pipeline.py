@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digests.config import FetchSettings
+from digests.config import FetchSettings, SearchSettings
 from digests.feedserver import FeedServer
 from digests.ingest.backoff import next_check_time
+from digests.search.factory import open_search_index
 from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store.db import Database
 from digests.store.models import Article, IngestedFile, Source
 from digests.store.sources import add_source
+from digests.summarize.stage import summarize_stored
 from tests.builders import rss
 from tests.conftest import CORPUS, SHARED_FEEDS, FreshDatabases
 
@@ -426,7 +428,9 @@ def test_stored_articles_get_summaries_and_keywords_once(
         ),
     )
     add(db, "mixed", url)
+    index = open_search_index(SearchSettings(), db)
     assert run(db, fetch_settings)["mixed"].saved.new == 2
+    assert summarize_stored(db, index) == 2
     with db.read() as session:
         rows = {a.guid: a for a in session.scalars(select(Article))}
         stats = {t.term: t.documents for t in session.scalars(select(TermStat))}
@@ -454,6 +458,7 @@ def test_stored_articles_get_summaries_and_keywords_once(
         ),
     )
     run(db, fetch_settings, force=True)
+    summarize_stored(db, index)
     with db.read() as session:
         updated = session.scalar(select(Article).where(Article.guid == "a"))
         assert updated.summary_line == "临江区滨江步道今天正式开放。"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from digests.config import DigestSettings, ScheduleSettings, Settings
+from digests.config import DigestSettings, ScheduleSettings, SearchSettings, Settings
 from digests.editions.schedule import EditionRunner, latest_slot, next_slot, slots_between
+from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Edition
@@ -88,7 +89,7 @@ def _store(db: Database, title: str, at: datetime) -> None:
         save_articles(
             session, source.id, [article(title, f"{title}的正文。第二句。", guid=title)], at
         )
-    summarize_stored(db)
+    summarize_stored(db, open_search_index(SearchSettings(), db))
 
 
 def _editions(db: Database) -> list[tuple[str, date, str, int]]:

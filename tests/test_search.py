@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from digests.search.index import configure_search, search_engine, search_index_for
-from digests.search.service import search
+from digests.config import SearchSettings, Settings
+from digests.engine import Engine
 from digests.search.tantivy_index import TantivySearchIndex
 from digests.store.articles import save_articles
 from digests.store.db import Database
 from digests.store.models import Article
 from digests.store.sources import get_or_create_source, remove_source
-from digests.summarize.stage import summarize_stored
 from tests.builders import article
 from tests.conftest import ON_POSTGRES
 from tests.test_cli import newsdigest
@@ -26,44 +25,47 @@ from tests.test_cli import newsdigest
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-def store(db: Database, source: str, items: list[tuple[str, str]], at: datetime = NOW) -> None:
-    with db.write() as session:
+def store(news: Engine, source: str, items: list[tuple[str, str]], at: datetime = NOW) -> None:
+    with news.db.write() as session:
         source_id = get_or_create_source(
             session, kind="feed", location=f"https://{source}.example/", name=source
         ).id
         save_articles(session, source_id, [article(t, b, guid=t) for t, b in items], at)
-    summarize_stored(db)
+    news.summarize_new()
 
 
-def titles(db: Database, query: str) -> list[str]:
-    found = search(db, query, per_page=20, now=NOW)
+def titles(news: Engine, query: str) -> list[str]:
+    found = news.search(query, per_page=20)
     assert found.problem is None, found.problem
     return [hit.title for hit in found.results.hits]
 
 
+def engine_on(url: str, search: SearchSettings) -> Engine:
+    """An engine over the database at ``url`` whose clock stands at NOW."""
+    database = Database(url)
+    database.upgrade()
+    return Engine(Settings(database_url=url, search=search), database, clock=lambda: NOW)
+
+
 @pytest.fixture(params=["tantivy", "fts5", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The same tests on each index implementation (PostgreSQL when a server is given;
     on the PostgreSQL run only PostgreSQL's, so that it does not run three times)."""
     if ON_POSTGRES and request.param != "postgresql":
         pytest.skip(f"SQLite-specific: the {request.param} index works only on SQLite")
     if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_url")
+        engine = engine_on(request.getfixturevalue("postgres_url"), SearchSettings())
     else:
         url = f"sqlite:///{tmp_path / 'search.db'}"
-        configure_search(request.param)
-    database = Database(url)
-    database.upgrade()
-    yield database
-    database.close()
-    configure_search("tantivy")
+        engine = engine_on(url, SearchSettings(engine=request.param))
+    yield engine
+    engine.close()
 
 
 @pytest.fixture
-def news(backend: Database) -> Database:
-    db = backend
+def news(backend: Engine) -> Engine:
     store(
-        db,
+        backend,
         "wire",
         [
             ("临江港新开两条内河航线", "货船从临江港驶出。新航线每周开行三班。"),
@@ -73,7 +75,7 @@ def news(backend: Database) -> Database:
         NOW - timedelta(days=3),
     )
     store(
-        db,
+        backend,
         "gazette",
         [
             (
@@ -84,27 +86,27 @@ def news(backend: Database) -> Database:
         ],
         NOW - timedelta(hours=2),
     )
-    return db
+    return backend
 
 
-def test_a_title_match_ranks_above_a_body_match(news: Database) -> None:
+def test_a_title_match_ranks_above_a_body_match(news: Engine) -> None:
     assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
 
 
-def test_a_word_inside_a_longer_compound_is_found(news: Database) -> None:
+def test_a_word_inside_a_longer_compound_is_found(news: Engine) -> None:
     assert titles(news, "科学院") == ["中国科学院专家来访"]
     assert titles(news, "学院") == ["中国科学院专家来访"]
 
 
-def test_one_and_two_character_queries_are_answered(news: Database) -> None:
+def test_one_and_two_character_queries_are_answered(news: Engine) -> None:
     assert titles(news, "港") == ["临江港新开两条内河航线"]
     assert titles(news, "江港") == ["临江港新开两条内河航线"]  # across a word boundary
     assert "滨江步道首段建成" in titles(news, "沿")  # body only: the substring fallback
-    fallback = search(news, "沿", now=NOW)
+    fallback = news.search("沿")
     assert fallback.results.fallback and fallback.results.total >= 1
 
 
-def test_phrases_exclusions_or_and_english_stems(news: Database) -> None:
+def test_phrases_exclusions_or_and_english_stems(news: Engine) -> None:
     assert titles(news, '"maker space"') == ["Library reopens with maker space"]
     assert titles(news, '"space maker"') == []
     assert titles(news, "opening") == ["Ferry pier opens", "Library reopens with maker space"]
@@ -115,7 +117,7 @@ def test_phrases_exclusions_or_and_english_stems(news: Database) -> None:
     }
 
 
-def test_source_and_date_filters(news: Database) -> None:
+def test_source_and_date_filters(news: Engine) -> None:
     assert titles(news, "航线 source:gazette") == []
     assert titles(news, '航线 source:"WIRE"') == ["临江港新开两条内河航线", "滨江步道首段建成"]
     assert titles(news, "opens since:1d") == [
@@ -126,16 +128,16 @@ def test_source_and_date_filters(news: Database) -> None:
     assert titles(news, "航线 since:2026-11-01") != []
 
 
-def test_recency_breaks_ties(news: Database) -> None:
+def test_recency_breaks_ties(news: Engine) -> None:
     store(news, "wire", [("灯塔维修完成", "灯塔维修完成。")], NOW - timedelta(days=2))
     store(news, "gazette", [("灯塔维修完成", "灯塔维修完成。")], NOW - timedelta(days=1))
-    found = search(news, "灯塔", now=NOW)
+    found = news.search("灯塔")
     assert [h.source for h in found.results.hits] == ["gazette", "wire"]
 
 
-def test_results_are_paged(news: Database) -> None:
-    first = search(news, "航线", per_page=1, now=NOW)
-    second = search(news, "航线", page=1, per_page=1, now=NOW)
+def test_results_are_paged(news: Engine) -> None:
+    first = news.search("航线", per_page=1)
+    second = news.search("航线", page=1, per_page=1)
     assert first.pages == 2 and first.results.total == 2
     assert [h.title for h in first.results.hits + second.results.hits] == [
         "临江港新开两条内河航线",
@@ -143,39 +145,39 @@ def test_results_are_paged(news: Database) -> None:
     ]
 
 
-def _index_rows(db: Database) -> int:
+def _index_rows(news: Engine) -> int:
     """Entries the index holds (tantivy: documents; FTS5 and PostgreSQL: rows)."""
-    with db.read() as session:
-        index = search_index_for(session)
+    with news.db.read() as session:
+        index = news.search_index
         if isinstance(index, TantivySearchIndex):
             index.index.reload()
             return int(index.index.searcher().num_docs)
-        table = "search_index" if db.is_sqlite else "search_documents"
+        table = "search_index" if news.db.is_sqlite else "search_documents"
         return int(session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
-def test_the_index_follows_updates_and_deletes(news: Database) -> None:
+def test_the_index_follows_updates_and_deletes(news: Engine) -> None:
     store(news, "wire", [("滨江步道首段建成", "步道改为夜间开放。灯光秀吸引市民。")], NOW)
     assert titles(news, "灯光秀") == ["滨江步道首段建成"]
     assert "滨江步道首段建成" not in titles(news, "公里")  # the old text is gone
-    with news.read() as session:
+    with news.db.read() as session:
         articles = session.scalar(select(func.count(Article.id)))
     assert _index_rows(news) == articles
-    with news.write() as session:
+    with news.db.write() as session:
         remove_source(session, "https://gazette.example/", purge=True, now=NOW)
     assert titles(news, "ferry") == []  # at once, whatever the index still holds
-    summarize_stored(news)  # an outside index (tantivy) drops them on its next round
+    news.summarize_new()  # an outside index (tantivy) drops them on its next round
     assert _index_rows(news) == 3
 
 
-def test_an_interrupted_index_is_completed_by_the_next_run(news: Database) -> None:
-    with news.write() as session:  # as a crash between storing and indexing leaves it
-        search_index_for(session).clear(session)
+def test_an_interrupted_index_is_completed_by_the_next_run(news: Engine) -> None:
+    with news.db.write() as session:  # as a crash between storing and indexing leaves it
+        news.search_index.clear(session)
     assert titles(news, "ferry") == []
-    assert search(news, "航线", now=NOW).results.fallback  # only the substring scan finds it
-    summarize_stored(news)
+    assert news.search("航线").results.fallback  # only the substring scan finds it
+    news.summarize_new()
     assert titles(news, "ferry") == ["Ferry pier opens"]
-    assert not search(news, "航线", now=NOW).results.fallback
+    assert not news.search("航线").results.fallback
 
 
 @pytest.mark.parametrize(
@@ -189,8 +191,8 @@ def test_an_interrupted_index_is_completed_by_the_next_run(news: Database) -> No
         ("的 了", "nothing_searchable"),
     ],
 )
-def test_bad_input_gets_a_reason(news: Database, query: str, problem: str) -> None:
-    assert search(news, query, now=NOW).problem == problem
+def test_bad_input_gets_a_reason(news: Engine, query: str, problem: str) -> None:
+    assert news.search(query).problem == problem
 
 
 @pytest.mark.parametrize(
@@ -211,13 +213,16 @@ def test_bad_input_gets_a_reason(news: Database, query: str, problem: str) -> No
         "'; DROP TABLE articles; --",
     ],
 )
-def test_search_syntax_in_a_query_is_text(news: Database, query: str) -> None:
-    found = search(news, query, now=NOW)  # never an error from the database
+def test_search_syntax_in_a_query_is_text(news: Engine, query: str) -> None:
+    found = news.search(query)  # never an error from the database
     assert found.problem in (None, "empty", "nothing_searchable")
 
 
-def test_search_on_the_command_line(news: Database, tmp_path: Path) -> None:
-    env = {"NEWSDIGEST_DATABASE_URL": news.url, "NEWSDIGEST_SEARCH__ENGINE": search_engine()}
+def test_search_on_the_command_line(news: Engine, tmp_path: Path) -> None:
+    env = {
+        "NEWSDIGEST_DATABASE_URL": news.db.url,
+        "NEWSDIGEST_SEARCH__ENGINE": news.settings.search.engine,
+    }
     result = newsdigest("search", "航线", "--json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == [
@@ -232,13 +237,13 @@ def test_search_on_the_command_line(news: Database, tmp_path: Path) -> None:
 
 
 def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
-    news: Database, monkeypatch: pytest.MonkeyPatch
+    news: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("digests.search.index.COMMON", 2)  # every query here is "common"
-    monkeypatch.setattr("digests.search.index.COUNT_CAP", 2)
+    monkeypatch.setattr("digests.search.fts5.COMMON", 2)  # every query here is "common"
+    monkeypatch.setattr("digests.search.fts5.COUNT_CAP", 2)
     assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
-    first = search(news, "航线", per_page=1, now=NOW)
-    second = search(news, "航线", page=1, per_page=1, now=NOW)
+    first = news.search("航线", per_page=1)
+    second = news.search("航线", page=1, per_page=1)
     assert [h.title for h in first.results.hits + second.results.hits] == [
         "临江港新开两条内河航线",
         "滨江步道首段建成",
@@ -251,28 +256,24 @@ def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
 def test_tantivy_stays_consistent_through_a_crash_and_a_busy_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    configure_search("tantivy")
-    db = Database(f"sqlite:///{tmp_path / 'crash.db'}")
-    db.upgrade()
+    news = engine_on(f"sqlite:///{tmp_path / 'crash.db'}", SearchSettings(engine="tantivy"))
 
     def crash(*_args: object) -> None:
         raise RuntimeError("killed between the index commit and the database commit")
 
     monkeypatch.setattr("digests.search.tantivy_index.mark_indexed", crash)
     with pytest.raises(RuntimeError):
-        store(db, "wire", [("江州港开通新航线", "航线开通。")])
+        store(news, "wire", [("江州港开通新航线", "航线开通。")])
     monkeypatch.undo()
-    configure_search("tantivy")
-    summarize_stored(db)  # the next round indexes it again: replaced, not doubled
-    assert titles(db, "航线") == ["江州港开通新航线"]
-    assert _index_rows(db) == 1
-    with db.read() as session:
-        index = search_index_for(session)
+    news.summarize_new()  # the next round indexes it again: replaced, not doubled
+    assert titles(news, "航线") == ["江州港开通新航线"]
+    assert _index_rows(news) == 1
+    index = news.search_index
     assert isinstance(index, TantivySearchIndex)
     holder = index.index.writer(heap_size=15_000_000, num_threads=1)  # another process
-    store(db, "wire", [("南屿港扩建工程", "码头扩建工程启动。")])  # summarized; indexing waits
-    assert titles(db, "扩建工程") == []
+    store(news, "wire", [("南屿港扩建工程", "码头扩建工程启动。")])  # summarized; indexing waits
+    assert titles(news, "扩建工程") == []
     del holder
-    summarize_stored(db)
-    assert titles(db, "扩建工程") == ["南屿港扩建工程"]
-    db.close()
+    news.summarize_new()
+    assert titles(news, "扩建工程") == ["南屿港扩建工程"]
+    news.close()

@@ -23,7 +23,7 @@ from bot.handlers.common import NO_PREVIEW, chat_language, reply
 from bot.i18n import text
 from bot.render import hit_html, safe_href
 from bot.services import offload, services
-from digests.search.index import COUNT_CAP
+from digests.search.base import COUNT_CAP
 from digests.search.service import SearchPage
 
 PAGE_BUTTON = re.compile(r"^sp:(\d{1,12}):(\d{1,3})$")

@@ -30,7 +30,7 @@ from digests.editions.compose import Digest
 from digests.editions.filters import apply_filters, article_muted
 from digests.editions.pages import strings_for
 from digests.editions.schedule import current_schedules, edition_instant, next_local_time
-from digests.search.index import Hit, max_indexed_id, search_index_for
+from digests.search.base import Hit, SearchIndex
 from digests.search.query import parse_query
 from digests.store import alerts as alert_rows
 from digests.store import deliveries as ledger
@@ -201,14 +201,16 @@ def plan_deliveries(db: Database, settings: Settings, renderer: Renderer, now: d
     return planned
 
 
-def plan_alerts(db: Database, settings: Settings, renderer: Renderer, now: datetime) -> int:
-    """Ledger rows for new articles matching active subscribers' alerts."""
+def plan_alerts(
+    db: Database, index: SearchIndex, settings: Settings, renderer: Renderer, now: datetime
+) -> int:
+    """Ledger rows for new articles in ``index`` matching active subscribers' alerts."""
     planned = 0
     with db.read() as session:
         alerts = alert_rows.active_alerts(session)
         if not alerts:
             return 0
-        newest = max_indexed_id(session)
+        newest = index.max_indexed_id(session)
         filters = word_filters(session, {a.subscriber_id for a in alerts})
     hour_ago = now - timedelta(hours=1)
     for alert in alerts:
@@ -220,7 +222,7 @@ def plan_alerts(db: Database, settings: Settings, renderer: Renderer, now: datet
             seen = alert_rows.alert_cursor(session, alert.id)
             if seen is None or seen >= newest:
                 continue
-            hits, cursor = search_index_for(session).newer_matches(
+            hits, cursor = index.newer_matches(
                 session, query, after_id=seen, until_id=newest, limit=ALERT_SCAN
             )
             mutes = filters.get(alert.subscriber_id, ((), ()))[0]

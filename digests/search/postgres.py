@@ -19,23 +19,23 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from digests.search.index import (
-    _SELECT,
+from digests.search.base import (
     COUNT_CAP,
+    HIT_SELECT,
     TITLE_BOOST,
     Hit,
     IndexEntry,
     Results,
     Syntax,
-    _fallback,
-    _filters,
-    _hit,
-    _phrases_hold,
+    add_filters,
     cursor_after,
+    hit_of,
     mark_indexed,
     match_expression,
     needles,
     phrase_page,
+    phrases_hold,
+    substring_fallback,
 )
 from digests.search.query import Query
 from digests.search.terms import is_han
@@ -75,7 +75,7 @@ TSQUERY = Syntax(_word, " & ", " | ", "({kept}) & !({dropped})")
 
 
 def tsquery_literal(query: Query, *, titles_only: bool = False) -> str | None:
-    return match_expression(query, titles_only=titles_only, syntax=TSQUERY)
+    return match_expression(query, TSQUERY, titles_only=titles_only)
 
 
 _FROM = (
@@ -116,6 +116,11 @@ class PostgresSearchIndex:
         session.execute(text("DELETE FROM search_documents"))
         session.execute(text("UPDATE articles SET indexed_hash = NULL"))
 
+    def max_indexed_id(self, session: Session) -> int:
+        return int(
+            session.scalar(text("SELECT coalesce(max(article_id), 0) FROM search_documents")) or 0
+        )
+
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
         expression = tsquery_literal(query)
         found = needles(query)
@@ -123,12 +128,12 @@ class PostgresSearchIndex:
             return Results([], 0, found)
         conditions = ["TRUE"]
         parameters: dict[str, Any] = {"q": expression}
-        _filters(query, conditions, parameters, native_datetimes=True)
+        add_filters(query, conditions, parameters, native_datetimes=True)
         where = " AND ".join(conditions)
         has_phrases = any(term.phrase for term in query.terms)
         rows = session.execute(
             text(
-                _SELECT
+                HIT_SELECT
                 + _FROM.format(where=where)
                 + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
                 " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
@@ -158,8 +163,8 @@ class PostgresSearchIndex:
                 or 0
             )
         if total == 0 and offset == 0:
-            return _fallback(session, query, found, limit, native_datetimes=True)
-        return Results([_hit(row) for row in rows], total, found)
+            return substring_fallback(session, query, found, limit, native_datetimes=True)
+        return Results([hit_of(row) for row in rows], total, found)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
@@ -174,15 +179,15 @@ class PostgresSearchIndex:
             "until": until_id,
             "limit": limit,
         }
-        _filters(query, conditions, parameters, native_datetimes=True)
+        add_filters(query, conditions, parameters, native_datetimes=True)
         rows = session.execute(
             text(
-                _SELECT
+                HIT_SELECT
                 + _FROM.format(where=" AND ".join(conditions))
                 + " ORDER BY a.id LIMIT :limit"
             ),
             parameters,
         ).all()
-        hits = [_hit(row) for row in rows]
+        hits = [hit_of(row) for row in rows]
         cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if _phrases_hold(query, h.title, h.body)], cursor
+        return [h for h in hits if phrases_hold(query, h.title, h.body)], cursor

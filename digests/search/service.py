@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from digests.search.index import Results, match_expression, search_index_for
+from digests.search.base import Results, SearchIndex, searchable
 from digests.search.query import Query, parse_query
 from digests.store.db import Database
 
@@ -29,6 +29,7 @@ class SearchPage:
 
 def search(
     db: Database,
+    index: SearchIndex,
     text: str,
     *,
     page: int = 0,
@@ -41,10 +42,8 @@ def search(
     if query.empty:
         problem = "only_excluded" if query.excluded else "empty"
         return SearchPage(text, query, empty, page, per_page, problem)
-    if match_expression(query) is None:  # only punctuation, emoji or stop words
+    if not searchable(query):  # only punctuation, emoji or stop words
         return SearchPage(text, query, empty, page, per_page, "nothing_searchable")
     with db.read() as session:
-        results = search_index_for(session).search(
-            session, query, offset=page * per_page, limit=per_page
-        )
+        results = index.search(session, query, offset=page * per_page, limit=per_page)
     return SearchPage(text, query, results, page, per_page)

@@ -33,21 +33,21 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from digests.errors import IndexBusy
-from digests.search.index import (
-    _FILTERS,
-    _SELECT,
+from digests.search.base import (
+    HIT_FILTERS,
+    HIT_SELECT,
     TITLE_BOOST,
     Hit,
     IndexEntry,
     Results,
-    _fallback,
-    _filters,
-    _hit,
-    _phrases_hold,
+    add_filters,
     cursor_after,
+    hit_of,
     mark_indexed,
     needles,
     phrase_page,
+    phrases_hold,
+    substring_fallback,
 )
 from digests.search.query import Query, Term
 from digests.search.terms import is_han, query_words
@@ -135,6 +135,18 @@ class TantivySearchIndex:
         session.execute(text("DELETE FROM search_outbox"))
         session.execute(text("UPDATE articles SET indexed_hash = NULL"))
 
+    def max_indexed_id(self, session: Session) -> int:
+        # newest first along the primary key: stops at the first indexed article
+        return int(
+            session.scalar(
+                text(
+                    "SELECT coalesce((SELECT id FROM articles WHERE indexed_hash = content_hash "
+                    "ORDER BY id DESC LIMIT 1), 0)"
+                )
+            )
+            or 0
+        )
+
     # -- reading ---------------------------------------------------------------
     def _word(self, word: str) -> tantivy.Query:
         fields: list[tuple[str, float]] = [("title", TITLE_BOOST), ("body", 1.0)]
@@ -185,12 +197,12 @@ class TantivySearchIndex:
             return []
         conditions = ["a.id IN :ids"]
         parameters: dict[str, Any] = {"ids": ids}
-        _filters(query, conditions, parameters, native_datetimes=False)
+        add_filters(query, conditions, parameters, native_datetimes=False)
         rows = session.execute(
             text(
-                _SELECT
+                HIT_SELECT
                 + "FROM (SELECT id AS rowid FROM articles WHERE id IN :ids) m"
-                + _FILTERS.format(where=" AND ".join(conditions))
+                + HIT_FILTERS.format(where=" AND ".join(conditions))
             ).bindparams(bindparam("ids", expanding=True)),
             parameters,
         ).all()
@@ -211,15 +223,15 @@ class TantivySearchIndex:
             scores = {key: score for key, (score, _at) in zip(ids, found.hits, strict=True)}
             rows = self._rows(session, ids, query)
             # tantivy orders equal scores arbitrarily: the newer article first
-            rows.sort(key=lambda row: (-scores[int(row[0])], -_hit(row).when.timestamp()))
+            rows.sort(key=lambda row: (-scores[int(row[0])], -hit_of(row).when.timestamp()))
             total = int(getattr(found, "count", 0) or 0)  # absent from the type stubs
         else:
             found = searcher.search(compiled, CANDIDATES, count=False)
             rows = self._rows(session, self._ids(found, searcher), query)
             rows, total = phrase_page(query, rows, offset, limit)
         if total == 0 and offset == 0:
-            return _fallback(session, query, found_needles, limit, native_datetimes=False)
-        return Results([_hit(row) for row in rows], total, found_needles)
+            return substring_fallback(session, query, found_needles, limit, native_datetimes=False)
+        return Results([hit_of(row) for row in rows], total, found_needles)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
@@ -238,6 +250,6 @@ class TantivySearchIndex:
         found = searcher.search(
             both, limit, count=False, order_by_field="id", order=tantivy.Order.Asc
         )
-        hits = [_hit(row) for row in self._rows(session, self._ids(found, searcher), query)]
+        hits = [hit_of(row) for row in self._rows(session, self._ids(found, searcher), query)]
         cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if _phrases_hold(query, h.title, h.body)], cursor
+        return [h for h in hits if phrases_hold(query, h.title, h.body)], cursor

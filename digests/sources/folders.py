@@ -22,18 +22,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
-
-from sqlalchemy import select
 
 from digests.errors import InputError, NewsdigestError
 from digests.ingest.newspaper import parse_newspaper
 from digests.records import RawArticle
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
-from digests.store.models import IngestedFile, Source
+from digests.store.files import (
+    COMPLETE,
+    IN_PROGRESS,
+    FileProgress,
+    file_progress,
+    record_done,
+    start_file,
+)
+from digests.store.models import Source
 from digests.store.sources import get_or_create_source
-from digests.summarize.stage import summarize_stored
 from digests.text.encoding import decode_bytes
 
 log = logging.getLogger("newsdigest.ingest")
@@ -44,8 +48,6 @@ NEWSPAPER_SUFFIXES = (".txt",)
 MAX_ISSUE_BYTES = 20 * 1024 * 1024
 # Articles stored per transaction: a stopped round redoes at most this many.
 BATCH_ARTICLES = 500
-IN_PROGRESS = "in_progress"
-COMPLETE = "complete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +99,7 @@ def _store_batches(
         with db.write() as session:
             totals += save_articles(session, source_id, articles[begin:end], now, stories)
             if record_id is not None:
-                record = session.get(IngestedFile, record_id)
-                if record is not None:
-                    record.articles_done = end
-                    record.state = COMPLETE if end == len(articles) else IN_PROGRESS
+                record_done(session, record_id, end, len(articles))
     return totals
 
 
@@ -111,7 +110,8 @@ def ingest_files(
     source_name: str = "newspaper",
     encoding: str | None = None,
 ) -> tuple[SaveResult, list[str]]:
-    """Store newspaper issue files given by hand. Returns totals and one error line per bad file."""
+    """Store newspaper issue files given by hand (not summarized: the caller runs
+    that stage). Returns totals and one error line per bad file."""
     totals = SaveResult()
     errors: list[str] = []
     now = datetime.now(UTC)
@@ -127,7 +127,6 @@ def ingest_files(
             errors.append(str(exc))
             continue
         totals += _store_batches(db, source_id, articles, now, stories)
-    summarize_stored(db)
     return totals, errors
 
 
@@ -152,50 +151,22 @@ def _start_over(
 ) -> int:
     """The file's row reset for a fresh read (created if new); returns its id."""
     with db.write() as session:
-        record = session.scalar(
-            select(IngestedFile).where(
-                IngestedFile.source_id == source_id, IngestedFile.name == name
-            )
+        return start_file(
+            session,
+            source_id,
+            name,
+            sha256=sha256,
+            size=size,
+            articles=articles,
+            error=error,
+            now=now,
         )
-        if record is None:
-            record = IngestedFile(source_id=source_id, name=name)
-            session.add(record)
-        record.sha256 = sha256
-        record.size = size
-        record.article_count = articles
-        record.articles_done = 0
-        record.state = IN_PROGRESS if articles else COMPLETE
-        record.error = error
-        record.ingested_at = now
-        session.flush()
-        return record.id
 
 
-class _Progress(NamedTuple):
-    id: int
-    sha256: str
-    state: str
-    done: int
-    total: int
-
-
-def _progress(db: Database, source_id: int) -> dict[str, _Progress]:
+def _progress(db: Database, source_id: int) -> dict[str, FileProgress]:
     """Each file's row of this source, by file name."""
     with db.read() as session:
-        rows = session.execute(
-            select(
-                IngestedFile.name,
-                IngestedFile.id,
-                IngestedFile.sha256,
-                IngestedFile.state,
-                IngestedFile.articles_done,
-                IngestedFile.article_count,
-            ).where(IngestedFile.source_id == source_id)
-        )
-        return {
-            name: _Progress(id_, sha256, state, done, total)
-            for name, id_, sha256, state, done, total in rows
-        }
+        return file_progress(session, source_id)
 
 
 def scan_folder(

@@ -41,7 +41,6 @@ from digests.store.sources import (
     record_failure,
     record_success,
 )
-from digests.summarize.stage import summarize_stored
 
 log = logging.getLogger("newsdigest.ingest")
 
@@ -258,13 +257,12 @@ async def fetch_due(
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
-    summarize: bool = True,
     parser: ParserPool | None = None,
 ) -> list[SourceOutcome]:
-    """Refresh every due source, at most ``settings.concurrency`` at a time, then
-    summarize what is new (unless ``summarize`` is False: a caller running that
-    stage on its own). Feeds are parsed in ``parser``'s worker processes (within
-    ``fetch.parse_budget``), or in one made for this round."""
+    """Refresh every due source, at most ``settings.concurrency`` at a time, and
+    store what is new (not summarized: the caller runs that stage). Feeds are
+    parsed in ``parser``'s worker processes (within ``fetch.parse_budget``), or
+    in one made for this round."""
     now = now or _now()
     total = await asyncio.to_thread(_count_due, db, now, force)
     if on_start is not None:
@@ -320,8 +318,6 @@ async def fetch_due(
             await asyncio.gather(*active, return_exceptions=True)
             if own_parser and parser is not None:
                 await asyncio.to_thread(parser.close)
-    if summarize:
-        await asyncio.to_thread(summarize_stored, db)
     return outcomes
 
 

@@ -22,6 +22,7 @@ does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -330,23 +331,15 @@ def copy_database(
     return CopyReport(counts, revision)
 
 
-def rebuild_search(
-    target: Database,
-    search: SearchSettings,
-    *,
-    source_is_sqlite: bool,
-    on_progress: Callable[[int, int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> SearchRebuild:
-    """Build the target's own search index, as ``newsdigest reindex`` does.
+def target_search(
+    target: Database, search: SearchSettings, *, source_is_sqlite: bool
+) -> tuple[SearchSettings, SearchRebuild]:
+    """The target's own search settings, and what its index will be (``indexed``
+    still 0: the engine builds it, as ``newsdigest reindex`` does).
 
     A SQLite target with tantivy: a configured ``search.index_dir`` belongs to
     a SQLite source, so the target's index goes to its default place beside
     the file (``<file>.search``) and the caller tells the operator."""
-    from digests.search.index import configure_search, search_index_for
-    from digests.store.summaries import count_unindexed
-    from digests.summarize.stage import index_stored
-
     engine = search.engine if target.is_sqlite else "postgresql"
     directory: Path | None = None
     moved = False
@@ -356,16 +349,11 @@ def rebuild_search(
         moved = bool(search.index_dir) and source_is_sqlite
         directory = Path(search.index_dir) if search.index_dir and not moved else None
         directory = directory or path.with_name(path.name + ".search")
-    configure_search(search.engine, str(directory) if directory else search.index_dir)
-    try:
-        with _translated(f"cannot index {describe_url(target.url)}"):
-            with target.write() as session:
-                search_index_for(session).clear(session)
-            with target.read() as session:
-                total = count_unindexed(session)
-            if on_total is not None:
-                on_total(total)
-            indexed = index_stored(target, on_progress=on_progress)
-    finally:
-        configure_search(search.engine, search.index_dir)
-    return SearchRebuild(engine, indexed, directory, moved)
+    index_dir = str(directory) if directory else search.index_dir
+    settings = search.model_copy(update={"index_dir": index_dir})
+    return settings, SearchRebuild(engine, 0, directory, moved)
+
+
+def copy_errors(what: str) -> contextlib.AbstractContextManager[None]:
+    """Driver and Alembic errors inside the block as one ``StoreError`` naming ``what``."""
+    return _translated(what)

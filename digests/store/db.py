@@ -119,5 +119,20 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    def problem(self) -> str | None:
+        """Why the database cannot be used now, or None: it answers ``SELECT 1``
+        and a SQLite file is still there (a pooled connection keeps answering
+        from a deleted file's inode, while every new write would be lost with it)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure is "unhealthy", whatever the driver raises
+            return f"the database does not answer ({type(exc).__name__})"
+        if self.is_sqlite:
+            path = make_url(self.url).database
+            if path and path != ":memory:" and not Path(path).expanduser().exists():
+                return f"the database file {path} is gone"
+        return None
+
     def close(self) -> None:
         self.engine.dispose()

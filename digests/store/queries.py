@@ -41,3 +41,7 @@ def recent_articles(session: Session, *, limit: int = 20) -> list[dict[str, Any]
         }
         for id_, source, title, story_id, chars, link, published, summary_line, keywords in rows
     ]
+
+
+def count_articles(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Article)) or 0)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from digests.search.index import IndexEntry, search_index_for
+from digests.search.base import IndexEntry, SearchIndex
 from digests.search.terms import index_text, title_grams
 from digests.store.db import Database
 from digests.store.summaries import (
@@ -66,11 +66,15 @@ def index_entry(article_id: int, content_hash: str, title: str, document: Docume
     )
 
 
-def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None = None) -> int:
-    """Index summarized articles the index does not hold (an older database, a
+def index_stored(
+    db: Database,
+    index: SearchIndex,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Index summarized articles ``index`` does not hold (an older database, a
     rebuild); returns how many. ``on_progress(done, total)`` after each batch."""
     with db.write() as session:
-        index = search_index_for(session)
         if not index.available:
             return 0
         index.store(session, [])  # drop what was deleted or changed (an outside index)
@@ -96,7 +100,7 @@ def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None
                 failed.add(article_id)
                 log.exception("article #%d: not indexed", article_id)
         with db.write() as session:
-            written = search_index_for(session).store(session, entries)
+            written = index.store(session, entries)
         if not written:  # the index is busy (another process): the next round
             return done
         done += len(entries)
@@ -104,8 +108,9 @@ def index_stored(db: Database, *, on_progress: Callable[[int, int], None] | None
             on_progress(done, total)
 
 
-def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
-    """Summarize every stored article that needs it (or only ``ids``); returns how many."""
+def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None = None) -> int:
+    """Summarize every stored article that needs it (or only ``ids``) and write
+    its entry in ``index``; returns how many."""
     done = 0
     failed: set[int] = set()
     while True:
@@ -117,7 +122,7 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
             ][:BATCH]
         if not rows:
             if ids is None:
-                index_stored(db)  # anything summarized but not indexed (an older database)
+                index_stored(db, index)  # anything summarized but not indexed (an older database)
             return done
         prepared: list[_Prepared] = []
         titles = {article_id: title for article_id, _h, _f, title, _b in rows}
@@ -161,7 +166,6 @@ def summarize_stored(db: Database, ids: Sequence[int] | None = None) -> int:
                     counts.update(terms[item.article_id])
             add_term_counts(session, counts)
             store_summaries(session, summaries)
-            index = search_index_for(session)
             index.store(
                 session,
                 [

@@ -1,5 +1,6 @@
-"""``newsdigest db migrate-to URL``: copy the configured database into another
-(SQLite to PostgreSQL, or SQLite to a fresh, compact SQLite file)."""
+"""``newsdigest db``: ``upgrade`` (migrate the schema) and ``migrate-to URL``
+(copy the configured database into another: SQLite to PostgreSQL, or SQLite to
+a fresh, compact SQLite file)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,15 @@ import argparse
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from digests.cli.common import EXIT_ERROR, EXIT_OK, open_engine, progress_bar
 from digests.config import Settings
+from digests.engine import BATCH_ROWS, Engine, Migration
 from digests.errors import InputError
 from digests.redact import register_secret
-from digests.store.copy import (
-    BATCH_ROWS,
-    CopyReport,
-    SearchRebuild,
-    copy_database,
-    open_target,
-    rebuild_search,
-)
-from digests.store.db import Database, describe_url
 
 ENGINE_NAMES = {
     "tantivy": "tantivy",
@@ -32,7 +25,14 @@ ENGINE_NAMES = {
 }
 
 
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    open_engine(settings).close()
+    print("database schema is up to date")
+    return EXIT_OK
+
+
 def _register_password(url: str) -> None:
+    """A password given on the command line is a secret from the start."""
     try:
         password = make_url(url).password
     except ArgumentError:
@@ -41,20 +41,9 @@ def _register_password(url: str) -> None:
         register_secret(str(password))
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,  # the table of counts says it all when done; errors stay one line
-        disable=not console.is_terminal,
-    )
-
-
-def _copy(source: Database, target: Database, batch: int, console: Console) -> CopyReport:
-    with _progress(console) as progress:
+def _migrate(engine: Engine, url: str, batch: int) -> Migration:
+    # The table of counts says it all when done; errors stay one line.
+    with progress_bar("{task.description:<16}") as progress:
         tasks: dict[str, Any] = {}
 
         def started(table: str, rows: int) -> None:
@@ -63,30 +52,29 @@ def _copy(source: Database, target: Database, batch: int, console: Console) -> C
         def copied(table: str, rows: int) -> None:
             progress.advance(tasks[table], rows)
 
-        return copy_database(source, target, batch=batch, on_table=started, on_rows=copied)
+        def indexing(total: int) -> None:
+            tasks["search index"] = progress.add_task("search index", total=total)
 
+        def indexed(done: int, _total: int) -> None:
+            progress.update(tasks["search index"], completed=done)
 
-def _reindex(
-    target: Database, settings: Settings, source_is_sqlite: bool, console: Console
-) -> SearchRebuild:
-    with _progress(console) as progress:
-        task = progress.add_task("search index", total=None)
-        return rebuild_search(
-            target,
-            settings.search,
-            source_is_sqlite=source_is_sqlite,
-            on_total=lambda total: progress.update(task, total=total),
-            on_progress=lambda done, _total: progress.update(task, completed=done),
+        return engine.migrate_to(
+            url,
+            batch=batch,
+            on_table=started,
+            on_rows=copied,
+            on_index_total=indexing,
+            on_index_progress=indexed,
         )
 
 
-def _counts_table(report: CopyReport) -> Table:
+def _counts_table(migration: Migration) -> Table:
     table = Table(title="Rows copied")
     table.add_column("table")
     table.add_column("source", justify="right")
     table.add_column("target", justify="right")
     table.add_column("")
-    for count in report.tables:
+    for count in migration.report.tables:
         table.add_row(
             count.table,
             f"{count.source:,}",
@@ -97,26 +85,18 @@ def _counts_table(report: CopyReport) -> Table:
 
 
 def cmd_migrate_to(args: argparse.Namespace, settings: Settings) -> int:
-    from digests.cli import EXIT_ERROR, EXIT_OK, err_console
-
     if args.batch_size < 1:
         raise InputError("--batch-size must be at least 1")
     _register_password(settings.database_url)
     _register_password(args.url)
-    source = Database(settings.database_url)
-    target = open_target(args.url)
-    shown = describe_url(args.url)
+    engine = Engine.open_as_is(settings)  # the source is only read, never upgraded
     try:
-        report = _copy(source, target, args.batch_size, err_console)
-        search = _reindex(target, settings, source.is_sqlite, err_console)
+        migration = _migrate(engine, args.url, args.batch_size)
     finally:
-        source.close()
-        target.close()
-    Console(highlight=False).print(_counts_table(report))
-    print(
-        f"copied {describe_url(settings.database_url)} into {shown} "
-        f"(schema revision {report.revision})"
-    )
+        engine.close()
+    report, search = migration.report, migration.search
+    Console(highlight=False).print(_counts_table(migration))
+    print(f"copied {migration.source} into {migration.target} (schema revision {report.revision})")
     where = f" in {search.directory}" if search.directory else ""
     print(
         f"search index rebuilt on the target ({ENGINE_NAMES[search.engine]}{where}): "
@@ -131,14 +111,19 @@ def cmd_migrate_to(args: argparse.Namespace, settings: Settings) -> int:
             "(or remove it) along with the database URL"
         )
     print(
-        f"next: set NEWSDIGEST_DATABASE_URL (or database_url in config.toml) to {shown} "
+        f"next: set NEWSDIGEST_DATABASE_URL (or database_url in config.toml) to {migration.target} "
         "and restart newsdigest; the source is left as it was"
     )
     return EXIT_OK
 
 
 def register(commands: Any, groups: dict[str, Any]) -> None:
-    migrate = groups["db"].add_parser(
+    db = commands.add_parser("db", help="database maintenance")
+    actions = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    groups["db"] = actions
+    upgrade = actions.add_parser("upgrade", help="migrate the schema to the newest version")
+    upgrade.set_defaults(run=cmd_db_upgrade)
+    migrate = actions.add_parser(
         "migrate-to",
         help="copy every row of the configured database into another, empty one "
         "(e.g. postgresql+psycopg://user@host/db)",

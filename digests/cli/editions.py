@@ -1,7 +1,8 @@
-"""Operators' commands: ``schedules``, ``editions`` and ``subscribers``.
+"""Editions and their schedules: ``digest`` (build or preview one and print
+it), ``schedules`` (list or change them) and ``editions`` (list, show, send).
 
 Schedule changes are stored in the database (they override the config file);
-a running bot picks them up within ``bot.jobs.SYNC_EVERY_SECONDS``.
+a running bot picks them up within ``digests.runtime``'s sync interval.
 """
 
 from __future__ import annotations
@@ -9,24 +10,52 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-from digests.cli import EXIT_OK, open_engine, say_error
+from digests.cli.common import EXIT_OK, open_engine, say_error
 from digests.config import Settings
-from digests.editions.compose import digest_from_dict
-from digests.editions.pages import render_text
+from digests.editions.pages import render_page, render_text
 from digests.editions.reports import DeliveryReport
 from digests.editions.schedule import upcoming_slot
-from digests.store.schedules import ScheduleState, split_times
+from digests.engine import Engine, ScheduleState
+from digests.errors import InputError
+
+# -- digest ------------------------------------------------------------------
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    built = open_engine(settings).due_edition(args.schedule, preview=args.preview)
+    language, title = settings.digest.language, settings.digest.title
+    zone = ZoneInfo(settings.digest.timezone)
+    print(render_text(built.digest, language=language, title=title, tz=zone))
+    if args.html:
+        page = render_page(built.digest, language=language, title=title, tz=zone)
+        try:
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--html: cannot write {args.html} ({exc.strerror or exc})") from exc
+    if args.preview:
+        state = "preview, not saved"
+    elif built.created:
+        state = "built and saved"
+    elif built.stored:
+        state = "already built; shown as saved"
+    else:
+        state = "nothing new; no edition saved (digest.empty_edition = skip)"
+    say_error(f"newsdigest: edition {args.schedule} {built.digest.edition_date}: {state}")
+    return EXIT_OK
+
 
 # -- schedules ---------------------------------------------------------------
 
 
 def schedule_record(state: ScheduleState, now: datetime) -> dict[str, Any]:
+    """A schedule in force (``Engine.schedule_states``) as shown and as JSON."""
     upcoming = upcoming_slot(state, now)
     local = upcoming.fire_at.astimezone(ZoneInfo(state.spec.timezone)) if upcoming else None
     return {
@@ -40,7 +69,8 @@ def schedule_record(state: ScheduleState, now: datetime) -> dict[str, Any]:
     }
 
 
-def _print_schedules(states: list[ScheduleState], now: datetime, as_json: bool) -> None:
+def _print_schedules(engine: Engine, states: list[ScheduleState], as_json: bool) -> None:
+    now = engine.clock()
     records = [schedule_record(state, now) for state in states]
     if as_json:
         for record in records:
@@ -63,8 +93,13 @@ def _print_schedules(states: list[ScheduleState], now: datetime, as_json: bool) 
 
 def cmd_schedules_list(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    _print_schedules(engine.schedule_states(), engine.clock(), args.json)
+    _print_schedules(engine, engine.schedule_states(), args.json)
     return EXIT_OK
+
+
+def _times(text: str) -> list[str]:
+    """ "07:30,18:00" or "07:30 18:00" -> ["07:30", "18:00"] (checked by the engine)."""
+    return [part for part in text.replace(",", " ").split() if part]
 
 
 def _sources(text: str | None) -> list[str] | None:
@@ -79,14 +114,14 @@ def cmd_schedules_change(args: argparse.Namespace, settings: Settings) -> int:
     if action == "set":
         state = engine.set_schedule(
             args.name,
-            times=split_times(args.times) if args.times else None,
+            times=_times(args.times) if args.times else None,
             timezone=args.timezone,
             sources=_sources(args.sources),
         )
     elif action == "add":
         state = engine.add_schedule(
             args.name,
-            times=split_times(args.times),
+            times=_times(args.times),
             timezone=args.timezone,
             sources=_sources(args.sources) or [],
         )
@@ -97,7 +132,7 @@ def cmd_schedules_change(args: argparse.Namespace, settings: Settings) -> int:
     if action == "remove":
         say_error(f"newsdigest: schedule {state.name!r} removed; no new editions will be built")
         return EXIT_OK
-    _print_schedules([state], engine.clock(), as_json=False)
+    _print_schedules(engine, [state], as_json=False)
     return EXIT_OK
 
 
@@ -109,9 +144,16 @@ def _state_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{state} {counts[state]}" for state in order if counts.get(state))
 
 
+def delivery_line(report: DeliveryReport) -> str:
+    """How an edition's delivery went, in one line."""
+    counts = _state_counts(report.counts) or "no deliveries planned yet"
+    duration = report.duration_seconds
+    took = f"; last message {duration:.0f}s after the build" if duration is not None else ""
+    return f"{counts} to {report.chats} chats{took}"
+
+
 def cmd_editions_list(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    reports = [engine.delivery_report(e) for e in engine.recent_editions(args.limit)]
+    reports = open_engine(settings).edition_reports(args.limit)
     if args.json:
         for report in reports:
             print(
@@ -144,10 +186,7 @@ def cmd_editions_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_editions_show(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    edition = engine.edition(args.id)
-    report = engine.delivery_report(edition)
-    digest = digest_from_dict(edition.content)
+    digest, report = open_engine(settings).edition_with_report(args.id)
     print(
         render_text(
             digest,
@@ -157,15 +196,8 @@ def cmd_editions_show(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     print()
-    print(f"edition #{report.edition_id}: {_delivery_line(report)}")
+    print(f"edition #{report.edition_id}: {delivery_line(report)}")
     return EXIT_OK
-
-
-def _delivery_line(report: DeliveryReport) -> str:
-    counts = _state_counts(report.counts) or "no deliveries planned yet"
-    duration = report.duration_seconds
-    took = f"; last message {duration:.0f}s after the build" if duration is not None else ""
-    return f"{counts} to {report.chats} chats{took}"
 
 
 def cmd_editions_send(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,68 +210,22 @@ def cmd_editions_send(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-# -- subscribers -------------------------------------------------------------
-
-
-def cmd_subscribers_stats(args: argparse.Namespace, settings: Settings) -> int:
-    engine = open_engine(settings)
-    stats = engine.subscriber_stats()
-    report = engine.last_delivery_report()
-    if args.json:
-        record: dict[str, Any] = {
-            "active": stats.active,
-            "blocked": stats.blocked,
-            "stopped": stats.stopped,
-            "other_inactive": stats.other_inactive,
-            "by_schedule": stats.by_schedule,
-            "by_chat_type": stats.by_chat_type,
-            "by_language": stats.by_language,
-            "last_edition": None,
-        }
-        if report is not None:
-            record["last_edition"] = {
-                "id": report.edition_id,
-                "schedule": report.schedule,
-                "deliveries": report.counts,
-                "chats": report.chats,
-                "duration_seconds": report.duration_seconds,
-            }
-        print(json.dumps(record))
-        return EXIT_OK
-    table = Table(title="Subscribers")
-    table.add_column("")
-    table.add_column("chats", justify="right")
-    for label, value in (
-        ("active", stats.active),
-        ("blocked the bot / removed it", stats.blocked),
-        ("unsubscribed (/stop)", stats.stopped),
-        ("other inactive (e.g. moved)", stats.other_inactive),
-    ):
-        table.add_row(label, str(value))
-    for name, count in sorted(stats.by_schedule.items()):
-        table.add_row(f"  schedule {name}", str(count))
-    for kind, count in sorted(stats.by_chat_type.items()):
-        table.add_row(f"  {kind} chats", str(count))
-    console = Console()
-    console.print(table)
-    if report is not None:
-        console.print(
-            f"Last edition #{report.edition_id} ({report.schedule} {report.edition_date} "
-            f"{report.slot or 'by hand'}): {_delivery_line(report)}",
-            markup=False,
-        )
-    return EXIT_OK
-
-
 # -- wiring ------------------------------------------------------------------
 
 
 def register(commands: Any, groups: dict[str, Any]) -> None:
+    digest = commands.add_parser("digest", help="build (or preview) an edition and print it")
+    digest.add_argument("--schedule", default="daily", help="schedule name (default: daily)")
+    digest.add_argument("--preview", action="store_true", help="compose without saving")
+    digest.add_argument("--html", metavar="FILE", help="also write the edition as an HTML page")
+    digest.set_defaults(run=cmd_digest)
+
     schedules = commands.add_parser(
         "schedules", help="list or change edition schedules (stored; overrides the config)"
     )
     schedules.set_defaults(run=cmd_schedules_list, json=False)
     actions = schedules.add_subparsers(dest="schedules_command", metavar="ACTION")
+    groups["schedules"] = actions
     listing = actions.add_parser("list", help="schedules with their next run (the default)")
     listing.add_argument("--json", action="store_true", help="one JSON object per schedule")
     listing.set_defaults(run=cmd_schedules_list)
@@ -268,6 +254,7 @@ def register(commands: Any, groups: dict[str, Any]) -> None:
     edition_actions = editions.add_subparsers(
         dest="editions_command", required=True, metavar="ACTION"
     )
+    groups["editions"] = edition_actions
     listing = edition_actions.add_parser("list", help="recent editions and their deliveries")
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--json", action="store_true")
@@ -280,13 +267,3 @@ def register(commands: Any, groups: dict[str, Any]) -> None:
     )
     send.add_argument("--schedule", help="schedule name (default: bot.default_schedule)")
     send.set_defaults(run=cmd_editions_send)
-
-    subscribers = commands.add_parser("subscribers", help="subscriber counts")
-    subscriber_actions = subscribers.add_subparsers(
-        dest="subscribers_command", required=True, metavar="ACTION"
-    )
-    stats = subscriber_actions.add_parser(
-        "stats", help="active, blocked and unsubscribed chats; the last edition's delivery"
-    )
-    stats.add_argument("--json", action="store_true")
-    stats.set_defaults(run=cmd_subscribers_stats)

@@ -1,0 +1,38 @@
+"""``newsdigest run-scheduler``: the periodic work without a bot (build editions
+on schedule, catching up at start; fetch due sources every minute)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from digests.cli.common import EXIT_OK, open_engine
+from digests.config import Settings
+
+
+def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
+    from digests.runtime import run_scheduler
+
+    engine = open_engine(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_scheduler(engine, stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.close()
+    return EXIT_OK
+
+
+def register(commands: Any, groups: dict[str, Any]) -> None:
+    scheduler = commands.add_parser(
+        "run-scheduler", help="build editions on schedule and fetch due sources (no bot)"
+    )
+    scheduler.set_defaults(run=cmd_run_scheduler)

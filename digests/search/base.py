@@ -1,0 +1,292 @@
+"""What every search index shares: the interface, its data and the query building.
+
+An index lives beside the articles and is written with them: an article's
+entry is stored with its summary (the summarize stage segments each article
+once, for both), dropped when the article is deleted (also through its
+source) or its text changes, and ``newsdigest reindex`` rebuilds it. Each
+engine (``fts5``, ``tantivy_index``, ``postgres``) imports this module and no
+other engine; ``factory.open_search_index`` chooses one from the settings.
+
+User input reaches an engine only as quoted words built here (``Syntax`` is
+how one engine spells a word, AND, OR and NOT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from digests.errors import StoreError
+from digests.search.query import Query, Term
+from digests.search.terms import is_han, query_words
+from digests.store.models import Article
+
+# Results are counted up to here ("3000+"): counting every match of a very
+# common word costs more than the answer is worth.
+COUNT_CAP = 3000
+# A title match counts this many times a body match (the conventional boost).
+TITLE_BOOST = 2.0
+# One- and two-character queries that the word index does not answer fall
+# back to a substring scan over this many newest articles.
+FALLBACK_SCAN = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    article_id: int
+    content_hash: str
+    title: str  # analyzed words, space-joined
+    body: str
+    grams: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    article_id: int
+    title: str
+    body: str
+    source: str
+    link: str | None
+    when: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    hits: list[Hit]
+    total: int
+    needles: list[str]  # what to highlight in snippets
+    fallback: bool = False  # found by substring scan, not the word index
+
+
+class SearchIndex(Protocol):
+    available: bool
+
+    def store(self, session: Session, entries: Sequence[IndexEntry]) -> bool:
+        """Write the entries; False when the index could not be written now."""
+        ...
+
+    def clear(self, session: Session) -> None: ...
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results: ...
+
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        """Matches among articles (after_id, until_id], oldest first, and the
+        alert's next cursor (see ``cursor_after``)."""
+        ...
+
+    def max_indexed_id(self, session: Session) -> int:
+        """The newest article the index holds (articles are indexed in id order)."""
+        ...
+
+
+# -- query building ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Syntax:
+    """How one engine spells a query: a word (in which fields), AND, OR, NOT."""
+
+    word: Callable[[str, bool], str]  # (word, titles only) -> clause
+    both: str
+    either: str
+    without: str  # "{kept} ... {dropped}"
+
+
+def term_clause(term: Term, syntax: Syntax, titles_only: bool = False) -> str | None:
+    words = query_words(term.text)
+    if not words:
+        return None
+    return "(" + syntax.both.join(syntax.word(word, titles_only) for word in words) + ")"
+
+
+def match_expression(query: Query, syntax: Syntax, *, titles_only: bool = False) -> str | None:
+    """The engine's query for ``query`` (over titles only: for ranking title
+    matches); None when nothing is searchable. Every word is quoted."""
+    groups = []
+    for group in query.groups:
+        clauses = [c for term in group if (c := term_clause(term, syntax, titles_only))]
+        if clauses:
+            groups.append("(" + syntax.either.join(clauses) + ")")
+    if not groups:
+        return None
+    expression = syntax.both.join(groups)
+    if titles_only:
+        return expression
+    excluded = [c for term in query.excluded if (c := term_clause(term, syntax))]
+    if excluded:
+        expression = syntax.without.format(kept=expression, dropped=syntax.either.join(excluded))
+    return expression
+
+
+def searchable(query: Query) -> bool:
+    """Whether any wanted term has a word an index holds (not only punctuation,
+    emoji or stop words): what ``match_expression`` needs to say anything."""
+    return any(query_words(term.text) for term in query.terms)
+
+
+def needles(query: Query) -> list[str]:
+    """Words to highlight: each term as typed and the words it was analyzed into."""
+    out: list[str] = []
+    for term in query.terms:
+        out.append(term.text)
+        out.extend(term.text.split())
+        out.extend(word for word in query_words(term.text) if len(word) > 1 or is_han(word))
+    return sorted(set(out), key=len, reverse=True)
+
+
+def phrases_hold(query: Query, title: str, body: str) -> bool:
+    """Quoted phrases appear as written (the index only knows words)."""
+    if not any(term.phrase for term in query.terms):
+        return True
+    haystack = " ".join(f"{title}\n{body}".split()).casefold()
+    for group in query.groups:
+        phrases = [t for t in group if t.phrase]
+        if (
+            phrases
+            and len(phrases) == len(group)
+            and not any(" ".join(t.text.split()).casefold() in haystack for t in phrases)
+        ):
+            return False
+    return True
+
+
+def phrase_page(
+    query: Query, rows: Sequence[Any], offset: int, limit: int
+) -> tuple[list[Any], int]:
+    """Of candidate rows (id, title, body, ...), those whose quoted phrases hold:
+    one page of them, and how many there are."""
+    kept = [row for row in rows if phrases_hold(query, row[1], row[2])]
+    return kept[offset : offset + limit], len(kept)
+
+
+def cursor_after(hits: Sequence[Hit], limit: int, until_id: int) -> int:
+    """Where an alert's next look starts: after the last article read when the
+    page was full, else after everything indexed up to ``until_id``."""
+    return hits[-1].article_id if len(hits) == limit else until_id
+
+
+# -- SQL every engine reads its hits with -----------------------------------------
+
+# Columns of a hit, in ``hit_of``'s order, over ``m`` (rows with the article id
+# as ``rowid``) joined as in ``HIT_FILTERS``.
+HIT_SELECT = (
+    "SELECT a.id, a.title, a.body, s.name, coalesce(a.url, a.link), "
+    "coalesce(a.published_at, a.fetched_at) AS at "
+)
+HIT_FILTERS = """
+    JOIN articles a ON a.id = m.rowid
+    JOIN sources s ON s.id = a.source_id
+    WHERE {where}
+"""
+
+
+def add_filters(
+    query: Query, conditions: list[str], parameters: dict[str, object], *, native_datetimes: bool
+) -> None:
+    """source: and since: as SQL conditions on ``a`` (articles) and ``s`` (sources).
+    SQLite compares stored datetimes as text; PostgreSQL takes a datetime."""
+    if query.sources:
+        names = []
+        for number, name in enumerate(query.sources):
+            parameters[f"source{number}"] = name.casefold()
+            names.append(f":source{number}")
+        conditions.append(f"lower(s.name) IN ({', '.join(names)})")
+    if query.since is not None:
+        since = query.since.astimezone(UTC)
+        parameters["since"] = (
+            since if native_datetimes else since.replace(tzinfo=None).isoformat(sep=" ")
+        )
+        conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+
+
+def substring_fallback(
+    session: Session, query: Query, found: list[str], limit: int, *, native_datetimes: bool
+) -> Results:
+    """Short Chinese queries the word index missed: a substring scan of the
+    newest articles, so a one-character query is answered, not refused."""
+    terms = [t.text for t in query.terms]
+    if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
+        return Results([], 0, found)
+    conditions = ["1=1"]
+    parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "limit": limit}
+    add_filters(query, conditions, parameters, native_datetimes=native_datetimes)
+    likes = []
+    for number, term in enumerate(terms):
+        parameters[f"like{number}"] = f"%{term}%"
+        likes.append(f"(a.title LIKE :like{number} OR a.body LIKE :like{number})")
+    rows = session.execute(
+        text(
+            HIT_SELECT
+            + "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
+            + HIT_FILTERS.format(where=" AND ".join(conditions))
+            + " AND ("
+            + " OR ".join(likes)
+            + ") ORDER BY at DESC, a.id DESC LIMIT :limit"
+        ),
+        parameters,
+    ).all()
+    return Results([hit_of(row) for row in rows], len(rows), found, fallback=True)
+
+
+def hit_of(row: Sequence[object]) -> Hit:
+    """A row of ``HIT_SELECT`` as a ``Hit``."""
+    when = row[5]
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    assert isinstance(when, datetime)
+    return Hit(
+        article_id=int(row[0]),  # type: ignore[call-overload]
+        title=str(row[1]),
+        body=str(row[2]),
+        source=str(row[3]),
+        link=str(row[4]) if row[4] else None,
+        when=when,
+    )
+
+
+def mark_indexed(session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    """Record which version of each article's text the index now holds."""
+    if not entries:
+        return
+    articles = cast(Table, Article.__table__)
+    session.execute(
+        update(articles)
+        .where(articles.c.id == bindparam("key"))
+        .values(indexed_hash=bindparam("hash")),
+        [{"key": e.article_id, "hash": e.content_hash} for e in entries],
+    )
+
+
+class UnavailableSearchIndex:
+    """Where no index exists (a database kind without an engine): storing is a
+    no-op, so ingest and summaries work; searching says why not."""
+
+    available = False
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+    def store(self, session: Session | Connection, entries: Sequence[IndexEntry]) -> bool:
+        return False
+
+    def clear(self, session: Session) -> None:
+        return None
+
+    def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
+        raise StoreError(f"search is not available on {self.dialect} yet")
+
+    def newer_matches(
+        self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        return [], until_id
+
+    def max_indexed_id(self, session: Session) -> int:
+        return 0
