@@ -28,11 +28,17 @@ class ArticleSummary:
 
 
 def articles_to_summarize(
-    session: Session, ids: Sequence[int] | None = None, limit: int | None = None
+    session: Session,
+    ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    *,
+    after_id: int = 0,
 ) -> list[Article]:
-    """Articles whose summary is missing or older than their text."""
+    """Articles whose summary is missing or older than their text, by id from
+    ``after_id`` on (a run's cursor: each batch starts where the last ended)."""
     query = select(Article).where(
-        (Article.summarized_hash.is_(None)) | (Article.summarized_hash != Article.content_hash)
+        (Article.summarized_hash.is_(None)) | (Article.summarized_hash != Article.content_hash),
+        Article.id > after_id,
     )
     if ids is not None:
         query = query.where(Article.id.in_(list(ids)))
@@ -49,8 +55,10 @@ def _unindexed() -> ColumnElement[bool]:
     )
 
 
-def articles_to_index(session: Session, limit: int | None = None) -> list[Article]:
-    query = select(Article).where(_unindexed()).order_by(Article.id)
+def articles_to_index(
+    session: Session, limit: int | None = None, *, after_id: int = 0
+) -> list[Article]:
+    query = select(Article).where(_unindexed(), Article.id > after_id).order_by(Article.id)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
@@ -60,8 +68,17 @@ def count_unindexed(session: Session) -> int:
     return int(session.scalar(select(func.count(Article.id)).where(_unindexed())) or 0)
 
 
-def idf_table(session: Session, terms: Iterable[str]) -> IdfTable:
-    """Document frequencies for ``terms`` (only those are loaded) and the corpus size."""
+def corpus_size(session: Session) -> int:
+    """How many articles have been summarized: the IDF's document count."""
+    return int(
+        session.scalar(select(func.count(Article.id)).where(Article.summarized_hash.is_not(None)))
+        or 0
+    )
+
+
+def idf_table(session: Session, terms: Iterable[str], documents: int | None = None) -> IdfTable:
+    """Document frequencies for ``terms`` (only those are loaded) and the corpus
+    size (``documents`` when the caller keeps count, else counted)."""
     wanted = sorted({t[:MAX_TERM_CHARS] for t in terms})
     frequencies: dict[str, int] = {}
     for start in range(0, len(wanted), _CHUNK):
@@ -71,10 +88,9 @@ def idf_table(session: Session, terms: Iterable[str]) -> IdfTable:
             )
         )
         frequencies.update({term: documents for term, documents in rows})
-    documents = session.scalar(
-        select(func.count(Article.id)).where(Article.summarized_hash.is_not(None))
-    )
-    return IdfTable(int(documents or 0), frequencies)
+    if documents is None:
+        documents = corpus_size(session)
+    return IdfTable(documents, frequencies)
 
 
 def add_term_counts(session: Session, counts: Counter[str]) -> None:

@@ -20,6 +20,7 @@ from digests.store.summaries import (
     add_term_counts,
     articles_to_index,
     articles_to_summarize,
+    corpus_size,
     count_unindexed,
     idf_table,
     store_summaries,
@@ -80,16 +81,16 @@ def index_stored(
         index.store(session, [])  # drop what was deleted or changed (an outside index)
         total = count_unindexed(session)
     done = 0
-    failed: set[int] = set()
+    cursor = 0
     while True:
         with db.read() as session:
             rows = [
                 (row.id, row.content_hash, row.title, row.body)
-                for row in articles_to_index(session, limit=BATCH + len(failed))
-                if row.id not in failed
-            ][:BATCH]
+                for row in articles_to_index(session, limit=BATCH, after_id=cursor)
+            ]
         if not rows:
             return done
+        cursor = rows[-1][0]
         entries = []
         for article_id, content_hash, title, body in rows:
             try:
@@ -97,7 +98,6 @@ def index_stored(
                     index_entry(article_id, content_hash, title, prepare(body, title or None))
                 )
             except Exception:  # one article's failure never stops the others
-                failed.add(article_id)
                 log.exception("article #%d: not indexed", article_id)
         with db.write() as session:
             written = index.store(session, entries)
@@ -112,18 +112,20 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
     """Summarize every stored article that needs it (or only ``ids``) and write
     its entry in ``index``; returns how many."""
     done = 0
-    failed: set[int] = set()
+    cursor = 0  # each batch starts after the last: a run reads the table once
+    with db.read() as session:
+        corpus = corpus_size(session)  # summarized articles: counted once, then kept up to date
     while True:
         with db.read() as session:
             rows = [
                 (row.id, row.content_hash, row.summarized_hash is None, row.title, row.body)
-                for row in articles_to_summarize(session, ids, limit=BATCH + len(failed))
-                if row.id not in failed
-            ][:BATCH]
+                for row in articles_to_summarize(session, ids, limit=BATCH, after_id=cursor)
+            ]
         if not rows:
             if ids is None:
                 index_stored(db, index)  # anything summarized but not indexed (an older database)
             return done
+        cursor = rows[-1][0]
         prepared: list[_Prepared] = []
         titles = {article_id: title for article_id, _h, _f, title, _b in rows}
         for article_id, content_hash, first_time, title, body in rows:
@@ -132,7 +134,6 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
                     _Prepared(article_id, content_hash, first_time, prepare(body, title or None))
                 )
             except Exception:  # one article's failure never stops the others
-                failed.add(article_id)
                 log.exception("article #%d: not summarized", article_id)
         terms = {item.article_id: document_terms(item.document) for item in prepared}
         with db.write() as session:
@@ -146,7 +147,7 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
                 )
             }
             prepared = [item for item in prepared if item.article_id in still]
-            idf = idf_table(session, set().union(*terms.values()) if terms else set())
+            idf = idf_table(session, set().union(*terms.values()) if terms else set(), corpus)
             summaries = []
             for item in prepared:
                 line, summary = summary_products(item.document)
@@ -176,3 +177,4 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
                 ],
             )
         done += len(summaries)
+        corpus += sum(1 for item in prepared if item.first_time)
