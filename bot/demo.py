@@ -24,8 +24,6 @@ from digests.config import FetchSettings, Settings
 from digests.engine import Engine
 from digests.feedserver import FeedServer
 from digests.store.db import Database
-from digests.store.queries import recent_articles
-from digests.store.sources import add_source, list_sources
 
 CORPUS = Path(__file__).resolve().parents[1] / "digests" / "demo_corpus"
 DEMO_FEEDS = (
@@ -64,35 +62,21 @@ def run_demo(data_dir: Path) -> int:
         database_url=f"sqlite:///{data_dir / 'newsdigest.db'}",
         fetch=FetchSettings(allowed_networks=["127.0.0.0/8"]),
     )
-    db = Database(settings.database_url)
-    db.upgrade()
+    engine = Engine.open(settings)
+    db = engine.db
     with FeedServer(root=CORPUS) as server:
-        with db.write() as session:
-            for file, name in DEMO_FEEDS:
-                add_source(
-                    session,
-                    kind="feed",
-                    location=server.url(f"files/{file}"),
-                    name=name,
-                    interval_seconds=1800,
-                )
-            add_source(
-                session,
-                kind="folder",
-                location=str(epaper.resolve()),
-                name="临江区报 e-paper",
-                interval_seconds=600,
-            )
+        for file, name in DEMO_FEEDS:
+            engine.add_source(server.url(f"files/{file}"), name=name, interval_seconds=1800)
+        engine.add_source(str(epaper.resolve()), name="临江区报 e-paper", interval_seconds=600)
         shutil.copy(CORPUS / ISSUE, epaper / ISSUE)
         console.rule("newsdigest demo: first fetch")
         console.print(f"feeds served on 127.0.0.1:{server.port}; e-paper folder {epaper}")
-        console.print(_summary(run_fetch(Engine(settings, db), force=True)), markup=False)
+        console.print(_summary(run_fetch(engine, force=True)), markup=False)
         console.rule("second fetch: unchanged feeds cost one conditional GET each")
-        console.print(_summary(run_fetch(Engine(settings, db), force=True)), markup=False)
+        console.print(_summary(run_fetch(engine, force=True)), markup=False)
 
-    with db.read() as session:
-        rows = recent_articles(session, limit=100)
-        sources = list_sources(session)
+    rows = engine.recent_articles(limit=100)
+    sources = engine.sources()
     table = Table(title=f"{len(rows)} articles stored in {data_dir / 'newsdigest.db'}")
     for column in ("id", "source", "title / one-line summary / keywords", "same story as"):
         table.add_column(column, overflow="fold")
@@ -113,7 +97,7 @@ def run_demo(data_dir: Path) -> int:
         f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db newsdigest chat",
         markup=False,
     )
-    db.close()
+    engine.close()
     return 0
 
 
