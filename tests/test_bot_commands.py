@@ -224,7 +224,7 @@ async def test_a_failing_handler_answers_politely_and_logs_its_traceback_once(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("database unavailable")
 
-    monkeypatch.setattr("digests.engine.subscribe", broken)
+    monkeypatch.setattr("digests.engine.readers.subscribe", broken)
     await sandbox.say(READER, "/start")
     assert said(sandbox)[-1] == "抱歉，出了点问题，请稍后再试。"
     [line] = [r for r in caplog.records if r.name == "newsdigest.bot"]

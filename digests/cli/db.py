@@ -14,9 +14,10 @@ from sqlalchemy.exc import ArgumentError
 
 from digests.cli.common import EXIT_ERROR, EXIT_OK, open_engine, progress_bar
 from digests.config import Settings
-from digests.engine import BATCH_ROWS, Engine, Migration
+from digests.engine import Engine, Migration
 from digests.errors import InputError
 from digests.redact import register_secret
+from digests.store.copy import BATCH_ROWS
 
 ENGINE_NAMES = {
     "tantivy": "tantivy",

@@ -22,8 +22,9 @@ from digests.config import Settings
 from digests.editions.pages import render_page, render_text
 from digests.editions.reports import DeliveryReport
 from digests.editions.schedule import upcoming_slot
-from digests.engine import Engine, ScheduleState
+from digests.engine import Engine
 from digests.errors import InputError
+from digests.store.schedules import ScheduleState
 
 # -- digest ------------------------------------------------------------------
 

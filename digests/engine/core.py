@@ -1,0 +1,100 @@
+"""What one engine owns: settings, database, clock, renderer, search index, parser pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+from digests.config import Settings
+from digests.editions.planning import Renderer
+from digests.errors import ConfigError
+from digests.ingest.isolation import ParserPool
+from digests.search.base import SearchIndex
+from digests.search.factory import open_search_index
+from digests.sources.refresh import parser_pool
+from digests.store.db import Database
+from digests.text.tokens import load_segmenter
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def apply_text_settings(settings: Settings) -> None:
+    from digests.text.tokens import configure_user_dictionary
+
+    path = settings.text.user_dictionary
+    if not path:
+        return
+    if not Path(path).is_file():
+        raise ConfigError(f"text.user_dictionary: no such file {path!r}")
+    configure_user_dictionary(Path(path))
+
+
+class EngineCore:
+    """The resources every use case works with; built once per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.renderer = renderer
+        self._parser: ParserPool | None = None
+        self._search_index: SearchIndex | None = None
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        renderer: Renderer | None = None,
+    ) -> Self:
+        """The engine for ``settings``: database opened and upgraded, segmenter
+        configured."""
+        apply_text_settings(settings)
+        db = Database(settings.database_url)
+        db.upgrade()
+        return cls(settings, db, clock=clock, renderer=renderer)
+
+    def close(self) -> None:
+        if self._parser is not None:
+            self._parser.close()
+            self._parser = None
+        self.db.close()
+
+    def warm_up(self, *, parser: bool = True) -> None:
+        """Pay the one-time costs before serving: jieba's dictionary (its load holds
+        the interpreter for a few hundred milliseconds, which would stall the event
+        loop if it happened in a worker thread mid-service) and the parser processes."""
+        load_segmenter()
+        if parser:
+            self.parser().start()
+
+    def parser(self) -> ParserPool:
+        """The worker processes that parse fetched feeds (started on first use)."""
+        if self._parser is None:
+            self._parser = parser_pool(self.settings.fetch)
+        return self._parser
+
+    @property
+    def search_index(self) -> SearchIndex:
+        """The database's search index, chosen once from ``settings.search`` (on
+        first use: a tantivy directory is only made for what needs it)."""
+        if self._search_index is None:
+            self._search_index = open_search_index(self.settings.search, self.db)
+        return self._search_index
+
+    def _renderer(self) -> Renderer:
+        if self.renderer is None:
+            raise ConfigError("this engine was built without a message renderer")
+        return self.renderer
