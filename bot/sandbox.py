@@ -27,7 +27,7 @@ from bot.services import BotServices, offload
 from digests.config import Settings
 from digests.engine import Engine, utc_now
 from digests.store.db import Database
-from digests.store.deliveries import due_messages, ledger_counts
+from digests.store.deliveries import ledger_counts, unsettled
 
 LAST_GROUP = 1_000_000
 
@@ -141,10 +141,10 @@ class Sandbox:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             with self.db.read() as session:
-                counts = ledger_counts(session)
-                due = due_messages(session, self.clock(), 1)
-            if not due and not counts.get("sending"):
-                return counts
+                settled = unsettled(session, self.clock()) == 0
+            if settled:
+                with self.db.read() as session:
+                    return ledger_counts(session)
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError("deliveries still pending")
             await asyncio.sleep(0.05)

@@ -345,16 +345,25 @@ def claim_due(
     )
 
 
-def due_messages(session: Session, now: datetime, limit: int | None = None) -> list[DueMessage]:
-    """Pending rows due by ``now`` (to see what is left; sending claims instead)."""
-    return _due_rows(
-        session,
-        and_(
-            Delivery.state == PENDING,
-            Delivery.not_before <= now,
-            Subscriber.active.is_(True),
-        ),
-        limit,
+def unsettled(session: Session, now: datetime) -> int:
+    """Rows still to be worked on: being sent, or pending and due by ``now`` for an
+    active subscriber. One statement, so one consistent view on every backend."""
+    return int(
+        session.scalar(
+            select(func.count(Delivery.id))
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(
+                or_(
+                    Delivery.state == SENDING,
+                    and_(
+                        Delivery.state == PENDING,
+                        Delivery.not_before <= now,
+                        Subscriber.active.is_(True),
+                    ),
+                )
+            )
+        )
+        or 0
     )
 
 
