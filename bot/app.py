@@ -30,7 +30,7 @@ from bot.services import BotServices
 from digests.engine import Engine
 from digests.errors import ConfigError
 from digests.redact import register_secret
-from digests.runtime import Runtime, Work
+from digests.runtime import Runtime, Work, job_options
 
 log = logging.getLogger("newsdigest.bot")
 
@@ -204,16 +204,6 @@ class JobQueueHost:
     def __init__(self, job_queue: JobQueue[Any]) -> None:
         self.job_queue = job_queue
 
-    @staticmethod
-    def _kwargs(name: str, grace: int) -> dict[str, Any]:
-        return {
-            "id": name,
-            "replace_existing": True,
-            "misfire_grace_time": grace,
-            "coalesce": True,
-            "max_instances": 1,
-        }
-
     def every(self, name: str, seconds: float, first: float, work: Work, grace: int) -> None:
         async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
             await work()
@@ -221,14 +211,14 @@ class JobQueueHost:
         # PTB cannot start an interval job at 0 (APScheduler then waits a whole
         # interval); a second from now is "at once" and still misfire-safe.
         self.job_queue.run_repeating(
-            callback, seconds, first=max(first, 1), name=name, job_kwargs=self._kwargs(name, grace)
+            callback, seconds, first=max(first, 1), name=name, job_kwargs=job_options(name, grace)
         )
 
     def daily(self, name: str, at: time, work: Work, grace: int) -> None:
         async def callback(_context: ContextTypes.DEFAULT_TYPE) -> None:
             await work()
 
-        self.job_queue.run_daily(callback, at, name=name, job_kwargs=self._kwargs(name, grace))
+        self.job_queue.run_daily(callback, at, name=name, job_kwargs=job_options(name, grace))
 
     def daily_jobs(self) -> dict[str, tzinfo | None]:
         return {
