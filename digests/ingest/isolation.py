@@ -31,6 +31,7 @@ import multiprocessing
 import pickle
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
@@ -172,6 +173,11 @@ class ParserPool:
         self.workers = workers
         self.budget_seconds = budget_seconds
         self._pool: ProcessPool | None = None
+        # Each worker releases it once it has started: a pool is never torn down
+        # under a worker still reading its start-up arguments (the semaphores it
+        # would read are gone then, and the fork server prints a traceback).
+        self._up: Any = None
+        self._seen_up = 0
         self._pending: set[Future[bytes]] = set()
         self._closed = False
         self._lock = threading.Lock()
@@ -188,8 +194,20 @@ class ParserPool:
         self.close()
 
     def start(self) -> None:
-        """Start the workers now and wait until one answers (blocks)."""
+        """Start the workers now and wait until they are up (blocks)."""
         self.run_sync(_ready)
+        self._wait_for_workers(timeout=self.budget_seconds)
+
+    def _wait_for_workers(self, timeout: float) -> None:
+        """Until every worker of the current pool has started (or ``timeout``)."""
+        up = self._up
+        if up is None:
+            return
+        deadline = time.monotonic() + timeout
+        while self._seen_up < self.workers:
+            if not up.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return
+            self._seen_up += 1
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` in a worker, awaited without blocking the loop.
@@ -227,6 +245,7 @@ class ParserPool:
             pool, self._pool = self._pool, None
             pending = list(self._pending)
         if pool is not None:
+            self._wait_for_workers(timeout=10)
             _stop(pool)
         for future in pending:
             with contextlib.suppress(InvalidStateError):  # unless it finished first
@@ -244,7 +263,9 @@ class ParserPool:
                 raise FeedError("the parser pool is closed")
             pool = self._pool
             if pool is None or not pool.active:  # ``active`` also starts a new pool
-                broken, pool = pool, _new_pool(self.workers)
+                self._up = _semaphore()
+                self._seen_up = 0
+                broken, pool = pool, _new_pool(self.workers, self._up)
                 self._pool = pool
                 pool.active  # noqa: B018 - pebble starts the workers on first use
         if broken is not None:
@@ -281,12 +302,27 @@ class ParserPool:
         return ParseTimeout(self.budget_seconds)
 
 
-def _new_pool(workers: int) -> ProcessPool:
+def _context() -> Any:
     if _FORKSERVER:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
-        return ProcessPool(max_workers=workers, context=context)
-    return ProcessPool(max_workers=workers, context=multiprocessing.get_context("spawn"))
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _semaphore() -> Any:
+    return _context().Semaphore(0)
+
+
+def _worker_up(up: Any) -> None:
+    """Each worker's initializer: tell the pool it has started."""
+    up.release()
+
+
+def _new_pool(workers: int, up: Any) -> ProcessPool:
+    return ProcessPool(
+        max_workers=workers, initializer=_worker_up, initargs=(up,), context=_context()
+    )
 
 
 def _stop(pool: ProcessPool) -> None:
