@@ -1,6 +1,7 @@
 """Delivery benchmark: one edition to 10^4 subscribers on the fake Bot API server.
 
     .venv/bin/python -m benchmarks.delivery [--chats 10000] [--paced-chats 10000]
+        [--runs 1] [--before REV] [--keep-worktree]
 
 Each run: a fresh SQLite copy holding the same news and N subscribers; the
 edition is built, planned and delivered by the real Deliverer through
@@ -19,6 +20,13 @@ Reported: messages/s (sent / time between the first and the last arrival),
 build-to-last-delivery time, and per chat: exactly once, twice or more
 (duplicated), never (lost: neither arrived nor accounted for), blocked (403,
 correctly not sent), ambiguous (timed out after sending: ``unknown``).
+
+--runs N repeats the whole set N times (the table shows, per run, the pass
+with the median msg/s; every pass is listed too). --before REV (default off)
+also measures revision REV with its own copy of this module (the benchmark
+changed with the product), checked out in a worktree: each pass of each side
+is then a fresh process of that side's code (``benchmarks.revisions``),
+before and after interleaved, and a before-vs-after table is added.
 Writes benchmarks/results/delivery.md and delivery.json.
 """
 
@@ -27,9 +35,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
+import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -37,11 +46,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
 
+from benchmarks import revisions
 from bot.delivery import Deliverer
 from bot.fake_telegram import FakeTelegram, RandomFaults
 from bot.render import TelegramRenderer
@@ -258,34 +269,262 @@ async def main_async(chats: int, paced_chats: int) -> list[Outcome]:
     return outcomes
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chats", type=int, default=10_000)
-    parser.add_argument("--paced-chats", type=int, default=10_000, help="0 skips the paced run")
-    args = parser.parse_args(argv)
-    started = time.monotonic()
-    outcomes = asyncio.run(main_async(args.chats, args.paced_chats))
-    table = _table(outcomes)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, Python {platform.python_version()}"
-    (RESULTS / "delivery.md").write_text(
+@dataclass
+class Pass:
+    side: str  # "before", "after", or "this tree" (no --before)
+    number: int
+    outcomes: list[Outcome]
+
+
+def outcomes_of(data: Any) -> list[Outcome]:
+    """The outcomes in a delivery.json: a list of them (older revisions) or this
+    module's record (every pass's)."""
+    rows = data if isinstance(data, list) else [o for p in data["passes"] for o in p["outcomes"]]
+    return [Outcome(**revisions.known_fields(Outcome, row)) for row in rows]
+
+
+def median_outcomes(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Per run (in the order first seen), the pass with the median msg/s (the
+    lower one of two middles): its other numbers come with it."""
+    by_run: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_run.setdefault(outcome.run, []).append(outcome)
+    return [
+        sorted(runs, key=lambda o: o.messages_per_second)[(len(runs) - 1) // 2]
+        for runs in by_run.values()
+    ]
+
+
+def comparison_rows(passes: Sequence[Pass]) -> list[tuple[str, ...]]:
+    """Per run: msg/s before and after (median and range over passes), the change
+    of the medians, and the worst pass of each side for exactly once,
+    duplicated and lost ("before / after")."""
+    runs: dict[str, None] = {}
+    for p in passes:
+        for outcome in p.outcomes:
+            runs.setdefault(outcome.run)
+
+    def of(side: str, run: str) -> list[Outcome]:
+        return [o for p in passes if p.side == side for o in p.outcomes if o.run == run]
+
+    rows = []
+    for run in runs:
+        both = (of("before", run), of("after", run))
+        rates = [[o.messages_per_second for o in side] for side in both]
+        rows.append(
+            (
+                run,
+                f"{len(both[0])} / {len(both[1])}",
+                revisions.spread(rates[0]),
+                revisions.spread(rates[1]),
+                revisions.change(statistics.median(rates[0]), statistics.median(rates[1]))
+                if all(rates)
+                else "-",
+                _worst(both, "exactly_once", min),
+                _worst(both, "duplicated", max),
+                _worst(both, "lost", max),
+                _worst(both, "ambiguous", max),
+            )
+        )
+    return rows
+
+
+def _worst(both: Sequence[Sequence[Outcome]], name: str, choose: Any) -> str:
+    """``choose`` (min or max) of one count over each side's passes: "before / after"."""
+    return " / ".join(
+        f"{choose(getattr(o, name) for o in side):,}" if side else "-" for side in both
+    )
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    return (
+        "| " + " | ".join(header) + " |\n"
+        "|"
+        + "---|" * left
+        + "---:|" * (len(header) - left)
+        + "\n"
+        + "".join("| " + " | ".join(row) + " |\n" for row in rows)
+    )
+
+
+COMPARISON_HEADER = (
+    "run",
+    "passes (before / after)",
+    "msg/s before: median (min–max)",
+    "msg/s after: median (min–max)",
+    "change",
+    "exactly once, worst pass",
+    "duplicated, worst pass",
+    "lost, worst pass",
+    "ambiguous, most",
+)
+
+
+def _every_pass(passes: Sequence[Pass]) -> str:
+    rows = [
+        (
+            p.side,
+            str(p.number),
+            o.run,
+            f"{o.chats:,}",
+            f"{o.messages_per_second:,.1f}",
+            f"{o.build_to_last_delivery_s:.1f}",
+            f"{o.exactly_once:,}",
+            str(o.duplicated),
+            str(o.lost),
+            str(o.blocked),
+            f"{o.ambiguous} ({o.ambiguous_arrived})",
+            f"{o.attempts:,}",
+        )
+        for p in passes
+        for o in p.outcomes
+    ]
+    header = (
+        "side",
+        "#",
+        "run",
+        "chats",
+        "msg/s",
+        "build → last delivery (s)",
+        "exactly once",
+        "duplicated",
+        "lost",
+        "blocked (403)",
+        "ambiguous (arrived)",
+        "requests",
+    )
+    return _markdown(header, rows, left=3)
+
+
+def report(
+    argv: Sequence[str],
+    facts: dict[str, Any],
+    found: Sequence[revisions.Side],
+    passes: Sequence[Pass],
+    runs: int,
+) -> str:
+    command = " ".join([".venv/bin/python -m benchmarks.delivery", *argv])
+    main_side = "after" if found else "this tree"
+    shown = median_outcomes([o for p in passes if p.side == main_side for o in p.outcomes])
+    if found:
+        title = (
+            f"## After (the working tree): per run, the pass with the median msg/s of {runs}\n\n"
+        )
+    elif runs > 1:
+        title = f"Per run, the pass with the median msg/s of {runs}.\n\n"
+    else:
+        title = ""
+    text = (
         "# Delivery benchmark\n\n"
-        f"`.venv/bin/python -m benchmarks.delivery --chats {args.chats} "
-        f"--paced-chats {args.paced_chats}` ({machine}; "
-        f"{time.monotonic() - started:.0f} s in all).\n\n"
-        "One edition (one message per chat) to every subscriber; the fake Bot API server's\n"
+        f"`{command}`\n\n"
+        + revisions.machine_line(facts, f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+        + "\n\n"
+        + ("\n".join(revisions.sides_lines(found)) + "\n\n" if found else "")
+        + "One edition (one message per chat) to every subscriber; the fake Bot API server's\n"
         "record is the truth. Faults: 5% 429 (retry_after 1 s), 1% 500, 1% hang (no answer,\n"
         "not delivered), 0.5% 403. *lost*: never arrived and not accounted for by the ledger;\n"
         "*ambiguous*: timed out after the request left (marked `unknown`; in brackets how\n"
         "many had in fact arrived — the fake's hang never delivers, so all of them are\n"
-        "missing under `skip` and resent once under `resend`).\n\n" + table,
-        "utf-8",
+        "missing under `skip` and resent once under `resend`).\n\n" + title + _table(shown)
     )
+    if found:
+        text += (
+            "\n## Before vs after\n\n"
+            f"Each pass of each side is a fresh process running that side's own copy of\n"
+            "`benchmarks/delivery.py` (cwd and PYTHONPATH at its root), before and after\n"
+            f"interleaved, {runs} pass(es) each. The anchors (gather, no ledger) run the same\n"
+            "python-telegram-bot and fake server on both sides: their difference is the\n"
+            "machine's noise between passes. *change*: after's median against before's.\n"
+            "Exactly once, duplicated, lost: the worst pass of each side (before / after);\n"
+            "with faults, exactly once + blocked + ambiguous = chats when nothing is lost.\n\n"
+            + _markdown(COMPARISON_HEADER, comparison_rows(passes))
+        )
+    if len(passes) > 1:
+        text += "\n## Every pass\n\n" + _every_pass(passes)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--paced-chats", type=int, default=10_000, help="0 skips the paced run")
+    parser.add_argument("--runs", type=int, default=1, help="timed passes (per side with --before)")
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="REV",
+        help="also run REV's own copy of this benchmark in a git worktree, interleaved "
+        "with this tree's (default: off)",
+    )
+    parser.add_argument(
+        "--keep-worktree", action="store_true", help="with --before: leave a worktree made here"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    started = time.monotonic()
+    load_start = os.getloadavg()[0]
+    passes: list[Pass] = []
+    found: list[revisions.Side] = []
+    if args.before:
+        child_argv = ["--chats", str(args.chats), "--paced-chats", str(args.paced_chats)]
+        with (
+            revisions.sides(args.before, args.keep_worktree, say) as found,
+            tempfile.TemporaryDirectory(prefix="nd-delivery-") as directory,
+        ):
+            for side in found:
+                say(f"{side.label}: {side.describe}; imports {side.imports}")
+            for number in range(1, args.runs + 1):
+                for side in found:
+                    say(f"… {side.label}, pass {number}/{args.runs}")
+                    out = Path(directory) / f"{side.label}-{number}"
+                    revisions.run_child(side, "delivery", child_argv, out)
+                    data = json.loads((out / "delivery.json").read_text("utf-8"))
+                    passes.append(Pass(side.label, number, outcomes_of(data)))
+                    say(
+                        f"{side.label} #{number}: "
+                        + ", ".join(
+                            f"{o.run}: {o.messages_per_second:,.1f} msg/s"
+                            for o in passes[-1].outcomes
+                        )
+                    )
+    else:
+        for number in range(1, args.runs + 1):
+            if args.runs > 1:
+                say(f"pass {number}/{args.runs}")
+            outcomes = asyncio.run(main_async(args.chats, args.paced_chats))
+            passes.append(Pass("this tree", number, outcomes))
+    facts = revisions.machine_facts(load_start, time.monotonic() - started)
+    shown_argv = list(argv if argv is not None else sys.argv[1:])
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "delivery.md").write_text(
+        report(shown_argv, facts, found, passes, args.runs), "utf-8"
+    )
+    record = {
+        "machine": facts,
+        "settings": {"chats": args.chats, "paced_chats": args.paced_chats, "runs": args.runs},
+        "sides": {side.label: {"code": side.describe, "imports": side.imports} for side in found},
+        "passes": [
+            {"side": p.side, "pass": p.number, "outcomes": [asdict(o) for o in p.outcomes]}
+            for p in passes
+        ],
+    }
+    if found:
+        record["before_vs_after"] = [
+            dict(zip(COMPARISON_HEADER, row, strict=True)) for row in comparison_rows(passes)
+        ]
     (RESULTS / "delivery.json").write_text(
-        json.dumps([asdict(o) for o in outcomes], indent=2, ensure_ascii=False) + "\n", "utf-8"
+        json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8"
     )
-    print(table)
+    shown = median_outcomes([o for p in passes if p.side != "before" for o in p.outcomes])
+    print(_table(shown))
+    if found:
+        print(_markdown(COMPARISON_HEADER, comparison_rows(passes)))
     return 0
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

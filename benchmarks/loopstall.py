@@ -85,6 +85,9 @@ HOSTILE_CHARS = 80 * 1024
 GOAL_MS = 100.0
 WARM_CHAT = 9_999_999
 FIRST_CHAT = 10_000_000
+# How the bot is started (before --config FILE run); benchmarks.loopprobe starts
+# it through its probes instead.
+BOT: list[str] = ["-m", "bot.cli"]
 
 
 # -- the numbers (pure) -----------------------------------------------------------
@@ -512,7 +515,7 @@ def _measure(
 
         with log.open("wb") as handle:
             bot = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
+                [sys.executable, *BOT, "--config", str(config), "run"],
                 cwd=directory,
                 env=environment(side, telegram.token),
                 stdout=handle,

@@ -1,6 +1,7 @@
 """Scale benchmark: one and two workers on PostgreSQL, one process on SQLite.
 
     .venv/bin/python -m benchmarks.scale [--feeds 200] [--items 5] [--chats 5000] [--repeat 1]
+        [--before REV] [--keep-worktree]
 
 Three setups side by side, each running the real commands as separate processes:
 
@@ -26,7 +27,14 @@ their own event loops), so on a small machine they compete with the processes
 for the same cores and may be the bottleneck; CPU seconds per phase are reported
 to show where the time went. PostgreSQL: $TEST_POSTGRES_URL, else the throwaway
 server of ``scripts/postgres.sh`` on port 55433; a database is created per phase
-and dropped after. Writes benchmarks/results/scale.md.
+and dropped after.
+
+--before REV (default off) also measures revision REV with its own copy of this
+module (the benchmark changed with the product), checked out in a worktree:
+each round of each side is then a fresh process of that side's code
+(``benchmarks.revisions``; its ``newsdigest`` processes import that side's
+code too), before and after interleaved round by round, and a before-vs-after
+table is added. Writes benchmarks/results/scale.md.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import Progress, TaskID
@@ -56,6 +64,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from benchmarks import revisions
 from benchmarks.delivery import ArrivalClock, TimedFake
 from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
@@ -667,12 +676,119 @@ def detail_table(outcomes: Sequence[Outcome]) -> str:
     return head + rows
 
 
+def outcome_from(data: dict[str, Any]) -> Outcome:
+    """An Outcome from its ``dataclasses.asdict`` form (a child's record)."""
+
+    def phase(values: dict[str, Any]) -> Phase:
+        cpu = {**values["cpu"], "processes": tuple(values["cpu"]["processes"])}
+        return Phase(
+            **{
+                **revisions.known_fields(Phase, values),
+                "cpu": Cpu(**revisions.known_fields(Cpu, cpu)),
+            }
+        )
+
+    delivered = data["delivery"]
+    return Outcome(
+        setup=Setup(**revisions.known_fields(Setup, data["setup"])),
+        ingest=phase(data["ingest"]),
+        delivery=Delivered(
+            **{
+                **revisions.known_fields(Delivered, delivered),
+                "phase": phase(delivered["phase"]),
+            }
+        ),
+    )
+
+
+COMPARISON_HEADER = (
+    "setup",
+    "runs (before / after)",
+    "ingest articles/s before: median (min–max)",
+    "ingest after",
+    "change",
+    "delivery msg/s before: median (min–max)",
+    "delivery after",
+    "change",
+    "exactly once, worst run (before / after)",
+    "duplicated, worst",
+    "missing, worst",
+)
+
+
+def comparison_rows(before: Sequence[Outcome], after: Sequence[Outcome]) -> list[list[str]]:
+    """Per setup: ingest articles/s and delivery msg/s of each side (median and
+    range over runs) with the change of the medians, and the worst run of each
+    side for exactly once, duplicated and missing."""
+    rows = []
+    for setup in SETUPS:
+        sides = [[o for o in outcomes if o.setup == setup] for outcomes in (before, after)]
+        if not any(sides):
+            continue
+        cells = [setup.name, " / ".join(str(len(side)) for side in sides)]
+        for rate in (
+            lambda o: o.ingest.per_second,
+            lambda o: o.delivery.phase.per_second,
+        ):
+            values = [[rate(o) for o in side] for side in sides]
+            cells += [revisions.spread(values[0]), revisions.spread(values[1])]
+            cells.append(
+                revisions.change(median(values[0]), median(values[1])) if all(values) else "-"
+            )
+        for count, choose in (("exactly_once", min), ("duplicated", max), ("missing", max)):
+            cells.append(
+                " / ".join(
+                    f"{choose(getattr(o.delivery, count) for o in side):,}" if side else "-"
+                    for side in sides
+                )
+            )
+        rows.append(cells)
+    return rows
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return (
+        "| "
+        + " | ".join(header)
+        + " |\n|---|"
+        + "---:|" * (len(header) - 1)
+        + "\n"
+        + "".join("| " + " | ".join(row) + " |\n" for row in rows)
+    )
+
+
+def before_after(
+    before: Sequence[Outcome], after: Sequence[Outcome], found: Sequence[revisions.Side]
+) -> str:
+    revision = found[0].describe.split(" ", 1)[0] if found else "before"
+    return (
+        "\n## Before vs after\n\n"
+        "Each round of each side is a fresh process running that side's own copy of\n"
+        "`benchmarks/scale.py` (cwd and PYTHONPATH at its root; the `newsdigest` processes\n"
+        "it starts inherit that PYTHONPATH), one round of the three setups, before and\n"
+        "after interleaved round by round. The SQLite `newsdigest run` row is the anchor\n"
+        "(one file, one process). *change*: after's median against before's. Exactly\n"
+        "once, duplicated and missing: the worst run of each side (before / after).\n\n"
+        + _markdown(COMPARISON_HEADER, comparison_rows(before, after))
+        + f"\n## Before ({revision}): where the time went\n\n"
+        + detail_table(before)
+    )
+
+
 def report(
     outcomes: Sequence[Outcome],
     args: argparse.Namespace,
     jieba_s: float,
     load: tuple[float, float],
     elapsed: float,
+    before: Sequence[Outcome] = (),
+    found: Sequence[revisions.Side] = (),
 ) -> str:
     repeat = (
         f"Each number is the median of {args.repeat} runs (the setups interleaved, so load\n"
@@ -681,14 +797,25 @@ def report(
         if args.repeat > 1
         else "\n"
     )
+    before_option = f" --before {args.before}" if getattr(args, "before", "") else ""
+    sides = "\n".join(revisions.sides_lines(found)) + "\n\n" if found else ""
     return (
         "# Scale benchmark: one process on SQLite, one and two workers on PostgreSQL\n\n"
         f"`.venv/bin/python -m benchmarks.scale --feeds {args.feeds} --items {args.items} "
-        f"--chats {args.chats} --repeat {args.repeat} --settle {args.settle:.0f}`\n\n"
+        f"--chats {args.chats} --repeat {args.repeat} --settle {args.settle:.0f}"
+        f"{before_option}`\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on **{os.cpu_count()} CPUs** "
-        f"({platform.machine()}), Python {platform.python_version()}; load average "
+        f"({revisions.cpu_model()}, {platform.machine()}), Python "
+        f"{platform.python_version()}; load average "
         f"{load[0]:.1f} at the start, {load[1]:.1f} at the end; {elapsed:.0f} s in all.\n\n"
-        "Real processes: `newsdigest run` (the bot, which also long-polls the Bot API) on\n"
+        + sides
+        + (
+            "The first two tables are the working tree's (after); the before-vs-after\n"
+            "table and the before side's detail follow them.\n\n"
+            if found
+            else ""
+        )
+        + "Real processes: `newsdigest run` (the bot, which also long-polls the Bot API) on\n"
         "SQLite, `newsdigest worker` on PostgreSQL; a fresh database per phase.\n\n"
         f"- **Ingest**: {args.feeds} RSS feeds × {args.items} distinct articles (synthetic "
         "Chinese drawn\n  from the demo corpus's words), all due at once, served from this "
@@ -718,43 +845,26 @@ def report(
         "  Summarizing splits less: both workers summarize what is stored, and when they\n"
         "  prepare the same batch the one that writes second keeps only what is still\n"
         "  unsummarized (a transaction lock), so part of its work is discarded.\n"
-        "- Delivery splits per chat: both workers send. A worker's event loop calls the\n"
-        "  database synchronously, a claim and a mark (each its own write transaction)\n"
-        "  per message, so one process waits on PostgreSQL round trips that SQLite answers\n"
-        "  in-process; two workers overlap those waits until the cores run out (two\n"
-        "  workers, PostgreSQL and the fake server share them: see *machine busy*).\n\n"
+        "- Delivery splits per chat: both workers send. Each message costs a claim and a\n"
+        "  mark (each its own write transaction); the code measured here runs them in\n"
+        "  threads (`bot.services.offload`), the event loop only waits (at 0a3efbc the\n"
+        "  loop made those calls itself). PostgreSQL round trips that SQLite answers\n"
+        "  in-process still cost each message; two workers overlap them until the cores\n"
+        "  run out (two workers, PostgreSQL and the fake server share them: see *machine\n"
+        "  busy*).\n\n"
         "Limits: the fake Bot API and feed servers share this process (one Python thread\n"
         "each, a new TCP connection per request) and the machine's cores with the processes\n"
         "and PostgreSQL, so on a small machine they may be the bottleneck; the numbers\n"
         "compare setups on one machine, not Telegram's real speed.\n"
+        + (before_after(before, outcomes, found) if before else "")
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=200, help="feed sources to ingest")
-    parser.add_argument("--items", type=int, default=5, help="articles per feed")
-    parser.add_argument("--chats", type=int, default=5000, help="subscribers to deliver to")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per setup (median)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per phase")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=120,
-        help="seconds to wait, at most, for a busy machine to go idle before each phase",
-    )
-    args = parser.parse_args(argv)
-    for name in ("feeds", "items", "chats", "repeat"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be at least 1")
-    started = time.monotonic()
-    load_at_start = os.getloadavg()[0]
+def run_rounds(
+    args: argparse.Namespace, articles: Sequence[tuple[str, str]], console: Console
+) -> list[Outcome]:
+    """``args.repeat`` rounds of the three setups in this process (this tree's code)."""
     postgres_url = os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES
-    jieba_started = time.perf_counter()
-    load_segmenter()
-    jieba_s = time.perf_counter() - jieba_started
-    articles = make_articles(demo_words(), args.feeds * args.items)
-    console = Console(stderr=True)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="newsdigest-scale-") as directory:
         databases = Databases(Path(directory), postgres_url)
@@ -800,6 +910,83 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
         finally:
             databases.close()
+    return outcomes
+
+
+def run_sides(
+    args: argparse.Namespace, console: Console
+) -> tuple[list[Outcome], list[Outcome], list[revisions.Side]]:
+    """--before: each side's own benchmark, one round per child process, the sides
+    interleaved round by round. Returns (before, after, the sides)."""
+    child_argv = [
+        *("--feeds", str(args.feeds), "--items", str(args.items), "--chats", str(args.chats)),
+        *("--repeat", "1", "--timeout", str(args.timeout), "--settle", str(args.settle)),
+    ]
+    results: dict[str, list[Outcome]] = {"before": [], "after": []}
+    with (
+        revisions.sides(args.before, args.keep_worktree, console.print) as found,
+        tempfile.TemporaryDirectory(prefix="nd-scale-") as directory,
+    ):
+        for side in found:
+            console.print(f"{side.label}: {side.describe}; imports {side.imports}")
+        for number in range(1, args.repeat + 1):
+            for side in found:
+                console.print(f"… {side.label}, round {number}/{args.repeat}")
+                out = Path(directory) / f"{side.label}-{number}"
+                record = revisions.run_child(side, "scale", child_argv, out)
+                got = [outcome_from(data) for data in record["outcomes"] or []]
+                if len(got) != len(SETUPS):
+                    raise SystemExit(f"scale: {side.label} reported {len(got)} outcomes")
+                results[side.label] += got
+                for outcome in got:
+                    console.print(
+                        f"{side.label} #{number}, {outcome.setup.name}: ingest "
+                        f"{outcome.ingest.per_second:,.1f} articles/s, delivery "
+                        f"{outcome.delivery.phase.per_second:,.1f} msg/s"
+                    )
+    return results["before"], results["after"], found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=200, help="feed sources to ingest")
+    parser.add_argument("--items", type=int, default=5, help="articles per feed")
+    parser.add_argument("--chats", type=int, default=5000, help="subscribers to deliver to")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per setup (median)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per phase")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=120,
+        help="seconds to wait, at most, for a busy machine to go idle before each phase",
+    )
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="REV",
+        help="also run REV's own copy of this benchmark in a git worktree, round by round "
+        "with this tree's (default: off)",
+    )
+    parser.add_argument(
+        "--keep-worktree", action="store_true", help="with --before: leave a worktree made here"
+    )
+    args = parser.parse_args(argv)
+    for name in ("feeds", "items", "chats", "repeat"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
+    jieba_started = time.perf_counter()
+    load_segmenter()
+    jieba_s = time.perf_counter() - jieba_started
+    console = Console(stderr=True)
+    before: list[Outcome] = []
+    found: list[revisions.Side] = []
+    if args.before:
+        before, outcomes, found = run_sides(args, console)
+    else:
+        articles = make_articles(demo_words(), args.feeds * args.items)
+        outcomes = run_rounds(args, articles, console)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scale.md").write_text(
         report(
@@ -808,10 +995,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             jieba_s,
             (load_at_start, os.getloadavg()[0]),
             time.monotonic() - started,
+            before,
+            found,
         ),
         "utf-8",
     )
     print(summary_table(outcomes))
+    if before:
+        print(_markdown(COMPARISON_HEADER, comparison_rows(before, outcomes)))
     return 0
 
 
