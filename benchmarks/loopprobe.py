@@ -76,6 +76,34 @@ def phase_windows(marks: Sequence[dict[str, Any]], end: float) -> dict[str, tupl
     }
 
 
+def longest_stall_from(
+    commands: Sequence[loopstall.Command], end: float, window: tuple[float, float]
+) -> float:
+    """loopstall's longest stall over all ``commands`` (no reply while some command
+    is outstanding), among the stalls that began within ``window``; seconds."""
+    events: list[tuple[float, int]] = []
+    for command in commands:
+        events.append((command.sent, 1))
+        if command.replied is not None and command.replied <= end:
+            events.append((command.replied, 0))
+    events.sort()
+    outstanding, since, best = 0, None, 0.0
+    for at, is_send in events:
+        if is_send:
+            outstanding += 1
+            if since is None:
+                since = at
+            continue
+        assert since is not None
+        if window[0] <= since < window[1]:
+            best = max(best, at - since)
+        outstanding -= 1
+        since = at if outstanding else None
+    if outstanding and since is not None and window[0] <= since < window[1]:
+        best = max(best, end - since)
+    return best
+
+
 @dataclass
 class PhaseNumbers:
     commands: int = 0
@@ -99,8 +127,8 @@ def phase_numbers(
     collections: Sequence[dict[str, Any]],
     window: tuple[float, float],
 ) -> PhaseNumbers:
-    """The numbers of the commands sent, the loop's sleeps begun and the
-    generation-2 collections begun within ``window``."""
+    """The numbers of the commands sent, the stalls, the loop's sleeps and the
+    generation-2 collections that began within ``window``."""
     begin, stop = window
     sent = [c for c in commands if begin <= c.sent < stop]
     values = [value for value, _censored in loopstall.latencies(sent, end)]
@@ -111,7 +139,7 @@ def phase_numbers(
         p50_ms=loopstall.percentile(values, 0.5) * 1000 if values else 0.0,
         p95_ms=loopstall.percentile(values, 0.95) * 1000 if values else 0.0,
         max_ms=max(values, default=0.0) * 1000,
-        stall_ms=loopstall.longest_stall(sent, end).seconds * 1000,
+        stall_ms=longest_stall_from(commands, end, window) * 1000,
         sleeps=len(late),
         late_mean_ms=statistics.mean(late) if late else 0.0,
         late_p95_ms=loopstall.percentile(late, 0.95) if late else 0.0,
@@ -285,15 +313,16 @@ def report(
         "part of the summarize stage is measured too. Variants change the process, not "
         "the code: *gc-freeze* = `gc.collect(); gc.freeze()` after the engine's warm-up; "
         "*switch-0.5ms* = `sys.setswitchinterval(0.0005)` (default 5 ms). Latency per "
-        "phase: commands sent in it; longest stall as loopstall's (no reply while a "
-        "command is outstanding).",
+        "phase: commands sent in it; longest stall: loopstall's (no reply while a "
+        "command is outstanding) among those that began in the phase. The summarize "
+        "stage outlasts the pass: its rows cover its first seconds.",
         "",
         *loopstall._table(HEADER, rows),
         "",
         "## What coincided with each pass's longest stall",
         "",
         *[
-            f"- {p.variant} #{p.number}: longest stall {p.stall_ms:,.0f} ms (loopstall's window), "
+            f"- {p.variant} #{p.number}: longest stall {p.stall_ms:,.0f} ms (whole pass), "
             f"p95 {p.p95_ms:,.0f} ms; "
             + ("; ".join(p.stall_with) or "nothing recorded")
             + (f"; {p.froze}" if p.froze else "")

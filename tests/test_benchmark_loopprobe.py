@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.loopprobe import coinciding, phase_numbers, phase_windows
-from benchmarks.loopstall import Command, Stall
+from benchmarks.loopprobe import coinciding, longest_stall_from, phase_numbers, phase_windows
+from benchmarks.loopstall import Command, Stall, longest_stall
 
 MARKS = [
     {"kind": "mark", "at": 10.0, "text": "refresh_sources begins"},
@@ -55,3 +55,16 @@ def test_a_collection_overlapping_the_stall_is_named() -> None:
     assert found[0] == "phase: fetch round"
     assert len(found) == 2 and "90 ms in asyncio_1" in found[1] and "-50 ms" in found[1]
     assert coinciding(Stall(0.0, None, False), collections, windows) == []
+
+
+def test_stalls_are_those_of_all_commands_by_where_they_began() -> None:
+    # a backlog: the command at 2.0 waits behind the one at 1.0, which is slow
+    commands = [Command(0.0, 0.01), Command(1.0, 1.5), Command(2.0, 2.1), Command(3.0, 3.02)]
+    everything = (float("-inf"), float("inf"))
+    assert longest_stall_from(commands, 4.0, everything) == pytest.approx(
+        longest_stall(commands, 4.0).seconds
+    )
+    assert longest_stall_from(commands, 4.0, (0.9, 1.9)) == pytest.approx(0.5)
+    assert longest_stall_from(commands, 4.0, (1.9, 2.5)) == pytest.approx(0.1)
+    # one never answered: censored at the end
+    assert longest_stall_from([Command(5.0, None)], 6.0, (4.0, 5.5)) == pytest.approx(1.0)
