@@ -138,31 +138,6 @@ def _read_head(path: Path, max_bytes: int) -> bytes:
     return path.read_bytes()
 
 
-def _start_over(
-    db: Database,
-    source_id: int,
-    name: str,
-    *,
-    sha256: str,
-    size: int,
-    articles: int,
-    error: str | None,
-    now: datetime,
-) -> int:
-    """The file's row reset for a fresh read (created if new); returns its id."""
-    with db.write() as session:
-        return start_file(
-            session,
-            source_id,
-            name,
-            sha256=sha256,
-            size=size,
-            articles=articles,
-            error=error,
-            now=now,
-        )
-
-
 def _progress(db: Database, source_id: int) -> dict[str, FileProgress]:
     """Each file's row of this source, by file name."""
     with db.read() as session:
@@ -228,16 +203,17 @@ def scan_folder(
                 len(articles),
             )
         else:
-            record_id = _start_over(
-                db,
-                source.id,
-                path.name,
-                sha256=digest,
-                size=size,
-                articles=len(articles),
-                error=error,
-                now=now,
-            )
+            with db.write() as session:
+                record_id = start_file(
+                    session,
+                    source.id,
+                    path.name,
+                    sha256=digest,
+                    size=size,
+                    articles=len(articles),
+                    error=error,
+                    now=now,
+                )
             start = 0
         totals += _store_batches(
             db,
