@@ -247,3 +247,28 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "19 articles stored" in result.stdout
     assert "not modified" in result.stdout
+
+
+@pytest.mark.sqlite_only("the tantivy index lives beside a SQLite file")
+def test_reindex_while_another_process_writes_the_index_is_one_line(tmp_path: Path) -> None:
+    """A busy search writer (a running bot) is IndexBusy: one line, exit 1."""
+    import tantivy
+
+    from digests.config import SearchSettings, Settings
+    from digests.search.factory import open_search_index, tantivy_directory
+    from digests.store.db import Database
+
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    db = Database(url)
+    db.upgrade()
+    open_search_index(SearchSettings(), db)  # creates the index directory
+    directory = tantivy_directory(Settings().search, db)
+    writer = tantivy.Index.open(str(directory)).writer()  # holds the writer lock
+    try:
+        result = newsdigest("reindex", cwd=tmp_path, env={"NEWSDIGEST_DATABASE_URL": url})
+    finally:
+        del writer
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after the routine INFO log line
+    assert last.startswith("newsdigest: error: the search index is being written by another")
+    db.close()
