@@ -909,7 +909,7 @@ def main(argv: list[str] | None = None) -> int:
     jieba.initialize()  # before anything else imports or times jieba
     jieba_load_s = time.perf_counter() - load_started
 
-    from digests.summarize.rank import rank as summarize_module
+    from digests.summarize import rank as summarize_module
 
     source = Path(summarize_module.__file__ or "")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12] if source.is_file() else "?"
