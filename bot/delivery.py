@@ -1,7 +1,9 @@
 """Deliver editions to subscribers through the ledger: exactly once, paced.
 
 Planning is the engine's (``Engine.plan_deliveries``, run off the event loop);
-this module sends, and every ledger write it makes runs off the loop too.
+this module sends, and every ledger write it makes runs off the loop too, the
+claims and marks of all messages in flight grouped into shared transactions
+(``bot.ledger_writes``).
 
 Sending: due rows are claimed (``sending``, committed) right before the
 message leaves and marked after Telegram answers. Parts of one chat go in
@@ -43,6 +45,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.ledger_writes import LedgerWrites
 from bot.pacing import Pacer
 from bot.render import plain_text
 from bot.services import offload
@@ -124,6 +127,7 @@ class Deliverer:
         self.stopping = asyncio.Event()
         self._in_flight = asyncio.Semaphore(self.delivery.concurrency)
         self.presence = WorkerPresence(self.db, worker_id)
+        self.ledger_writes = LedgerWrites(self.db)
         self._claim_chats = max(CLAIM_CHATS, 2 * self.delivery.concurrency)
 
     def recover(self) -> int:
@@ -190,6 +194,7 @@ class Deliverer:
                     waiter.cancel()
         finally:
             await offload(self._release)
+            await offload(self.ledger_writes.close)
 
     async def tick(self) -> int:
         """Plan what is missing, then send everything due. Returns messages handled."""
@@ -257,18 +262,16 @@ class Deliverer:
                 session, self.presence.id, self.clock(), chats=self._claim_chats, busy=busy
             )
 
-    def _claim(self, message: ledger.DueMessage, chat_id: int) -> bool:
-        with self.db.write_statements() as connection:
-            return ledger.claim(connection, message.id, chat_id, self.presence.id, self.clock())
-
-    def _write_mark(
-        self, message: ledger.DueMessage, state: str, values: dict[str, object]
-    ) -> None:
-        with self.db.write_statements() as connection:
-            ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
+    async def _claim(self, message: ledger.DueMessage, chat_id: int) -> bool:
+        worker, now = self.presence.id, self.clock()
+        return await self.ledger_writes.run(
+            lambda connection: ledger.claim(connection, message.id, chat_id, worker, now)
+        )
 
     async def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
-        await offload(self._write_mark, message, state, values)
+        await self.ledger_writes.run(
+            lambda connection: ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
+        )
 
     def _counted(self, outcome: MessageOutcome, count: int = 1) -> None:
         setattr(self.stats, outcome, getattr(self.stats, outcome) + count)
@@ -303,7 +306,7 @@ class Deliverer:
             # Only the request itself holds an in-flight slot: waits for a
             # RetryAfter or a backoff do not keep other chats waiting.
             async with self._in_flight:
-                if not await offload(self._claim, message, chat_id):
+                if not await self._claim(message, chat_id):
                     return "taken", chat_id  # no longer pending: someone else has it
                 failure: TelegramError | None = None
                 try:

@@ -4,7 +4,10 @@ into the running process (wake delivery, re-read the schedules)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, Protocol, TypeVar
 
@@ -19,9 +22,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# Threads for what a chat or a delivery waits on. Background work (an ingest
+# round stores every feed in asyncio's default threads) queues hundreds of calls
+# at once; a reply's database read queued behind them would wait for seconds.
+_FOREGROUND = ThreadPoolExecutor(max_workers=8, thread_name_prefix="foreground")
+
+
 async def offload(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a blocking use case off the event loop: the loop only waits."""
-    return await asyncio.to_thread(function, *args, **kwargs)
+    """Run a blocking use case off the event loop, in threads kept for what a
+    chat or a delivery waits on: the loop only waits, and never behind background work."""
+    call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_FOREGROUND, call)
 
 
 class Wakeable(Protocol):
