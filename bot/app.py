@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from datetime import time, tzinfo
 from typing import Any
@@ -113,6 +114,17 @@ async def register_commands(application: BotApplication) -> None:
         )
 
 
+# How long a thread holding the interpreter (summarizing, storing) may keep the
+# event loop waiting before it must hand over: Python's default is 5 ms, and a
+# loop that needs it a few hundred times per reply fell seconds behind.
+LOOP_SWITCH_INTERVAL = 0.0005
+
+
+def answer_promptly() -> None:
+    """Let the event loop win the interpreter back quickly from busy threads."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), LOOP_SWITCH_INTERVAL))
+
+
 def telegram_engine(engine: Engine) -> Engine:
     """``engine`` with the bot's message renderer (Telegram HTML)."""
     if engine.renderer is None:
@@ -138,6 +150,7 @@ def build_application(
 
     async def post_init(application: BotApplication) -> None:
         engine.warm_up(parser=timed_jobs and ingest)  # before polling: no chat waits on it
+        answer_promptly()
         await register_commands(application)
         deliverer = Deliverer(application.bot, engine, poll_seconds=poll_seconds)
         app_services.deliverer = deliverer

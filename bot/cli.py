@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from rich.console import Console
 
 from bot import doctor
 from digests import cli
-from digests.cli.common import EXIT_OK, open_engine
+from digests.cli.common import EXIT_OK, open_engine, serve_until_signalled
 from digests.config import Settings
 from digests.engine import Engine
 
@@ -30,16 +29,9 @@ def _until_signalled(engine: Engine, serve: Callable[[asyncio.Event], Awaitable[
     """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM."""
     from digests.metrics import database_healthy, serve_metrics
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await serve(stop)
-
     endpoint = serve_metrics(engine.settings.metrics, lambda: database_healthy(engine.db))
     try:
-        asyncio.run(main())
+        serve_until_signalled(engine, serve)
     finally:
         if endpoint is not None:
             endpoint.close()

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digests.config import FetchSettings, SearchSettings
+from digests.config import FetchSettings, SearchSettings, Settings
+from digests.engine import Engine, work
 from digests.feedserver import FeedServer
 from digests.ingest.backoff import next_check_time
 from digests.search.factory import open_search_index
@@ -20,6 +21,7 @@ from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store.db import Database
 from digests.store.models import Article, IngestedFile, Source
 from digests.store.sources import add_source
+from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
 from digests.summarize.stage import summarize_stored
 from tests.builders import rss
 from tests.conftest import CORPUS, SHARED_FEEDS, FreshDatabases
@@ -464,3 +466,80 @@ def test_stored_articles_get_summaries_and_keywords_once(
         assert updated.summary_line == "临江区滨江步道今天正式开放。"
         assert updated.summarized_hash == updated.content_hash
         assert session.get(TermStat, "滨江").documents == 1  # counted once per article
+
+
+def _stored_articles(db: Database) -> list[tuple[str | None, str]]:
+    with db.read() as session:
+        return [(a.title, a.body) for a in session.scalars(select(Article).order_by(Article.id))]
+
+
+def test_summaries_made_in_the_parser_processes_are_those_made_here(
+    settings: Settings, db: Database, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(work, "ANALYSIS_CHUNK", 4)
+    add(db, "wire", feed_server.url("files/zh_wire.xml"))
+    add(db, "world", feed_server.url("files/en_world.xml"))
+    assert all(outcome.error is None for outcome in run(db, settings.fetch).values())
+    articles = _stored_articles(db)
+    here = analyze_batch(articles)
+    assert len(articles) > work.ANALYSIS_CHUNK  # more than one task to the processes
+    assert not any(isinstance(item, NotAnalyzed) for item in here)
+
+    engine = Engine(settings, db)
+    try:
+        engine.parser().start()
+        assert engine.analyze_articles(articles) == here
+        assert engine.summarize_new() == len(articles)
+    finally:
+        engine.parser().close()
+    with db.read() as session:
+        lines = [a.summary_line for a in session.scalars(select(Article).order_by(Article.id))]
+    assert lines == [item.summary_line for item in here if isinstance(item, Analysis)]
+
+
+def test_an_analysis_past_its_budget_loses_only_its_own_article_for_this_round(
+    settings: Settings, db: Database, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    add(db, "wire", feed_server.url("files/zh_wire.xml"))  # Chinese: jieba is needed
+    assert run(db, settings.fetch)["wire"].error is None
+    stored = len(_stored_articles(db))
+    engine = Engine(settings, db)
+    pool = engine.parser()
+    try:
+        pool.start()
+        # A fresh worker loads jieba's dictionary first: far past 1 ms, every time.
+        pool.budget_seconds = 0.001
+        with caplog.at_level(logging.ERROR, logger="newsdigest.summarize"):
+            assert engine.summarize_new() == 0
+        failures = [r.getMessage() for r in caplog.records if "not summarized" in r.getMessage()]
+        assert len(failures) == stored
+        assert all("the summarizing process failed" in line for line in failures)
+        pool.budget_seconds = settings.fetch.parse_budget
+        assert engine.summarize_new() == stored  # nothing lost: the next round has them
+    finally:
+        pool.close()
+
+
+def test_an_interrupted_engine_stops_summarizing_between_batches_and_loses_nothing(
+    settings: Settings, db: Database, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digests.summarize import stage
+
+    monkeypatch.setattr(stage, "BATCH", 3)
+    add(db, "wire", feed_server.url("files/zh_wire.xml"))
+    assert run(db, settings.fetch)["wire"].error is None
+    stored = len(_stored_articles(db))
+    assert stored > stage.BATCH
+    engine = Engine(settings, db)
+    batches = []
+    analyze = engine.analyze_articles
+
+    def analyze_then_stop(articles):  # type: ignore[no-untyped-def]
+        batches.append(len(articles))
+        engine.interrupt()  # a SIGTERM arrives during the first batch
+        return analyze(articles)
+
+    monkeypatch.setattr(engine, "analyze_articles", analyze_then_stop)
+    assert engine.summarize_new() == stage.BATCH  # the batch under way is finished
+    assert batches == [stage.BATCH]
+    assert Engine(settings, db).summarize_new() == stored - stage.BATCH  # the rest, next run

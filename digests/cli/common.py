@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -54,6 +56,28 @@ def progress_bar(
         disable=quiet or not err_console.is_terminal,
         transient=True,
     )
+
+
+def serve_until_signalled(
+    engine: Engine, serve: Callable[[asyncio.Event], Awaitable[None]]
+) -> None:
+    """Run ``serve(stop)`` until SIGINT or SIGTERM sets ``stop``; the signal also
+    interrupts the engine's work in threads (it ends after its current batch),
+    so the process does not wait for a whole summarize run to stop."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        def stop_serving() -> None:
+            stop.set()
+            engine.interrupt()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop_serving)
+        await serve(stop)
+
+    asyncio.run(main())
 
 
 def open_engine(settings: Settings) -> Engine:

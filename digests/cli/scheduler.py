@@ -4,11 +4,9 @@ on schedule, catching up at start; fetch due sources every minute)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 from typing import Any
 
-from digests.cli.common import EXIT_OK, open_engine
+from digests.cli.common import EXIT_OK, open_engine, serve_until_signalled
 from digests.config import Settings
 
 
@@ -16,16 +14,8 @@ def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
     from digests.runtime import run_scheduler
 
     engine = open_engine(settings)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_scheduler(engine, stop)
-
     try:
-        asyncio.run(main())
+        serve_until_signalled(engine, lambda stop: run_scheduler(engine, stop))
     finally:
         engine.close()
     return EXIT_OK

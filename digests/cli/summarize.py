@@ -41,9 +41,9 @@ def _summarize_jsonl(args: argparse.Namespace) -> int:
 
 
 def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
+    from digests.summarize.analysis import summary_products
     from digests.summarize.keywords import keywords
     from digests.summarize.rank import prepare, summarize_document
-    from digests.summarize.stage import summary_products
 
     if args.sentences is not None and args.sentences < 1:
         raise InputError("--sentences must be at least 1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +52,7 @@ class EngineCore:
         self.renderer = renderer
         self._parser: ParserPool | None = None
         self._search_index: SearchIndex | None = None
+        self._interrupted = threading.Event()
 
     @classmethod
     def open(
@@ -66,6 +69,16 @@ class EngineCore:
         db.upgrade()
         return cls(settings, db, clock=clock, renderer=renderer)
 
+    def interrupt(self) -> None:
+        """Ask long work running in threads (the summarize stage) to stop after
+        its current batch; what is left waits for the next run. For shutdown:
+        it stays set."""
+        self._interrupted.set()
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted.is_set()
+
     def close(self) -> None:
         if self._parser is not None:
             self._parser.close()
@@ -75,10 +88,17 @@ class EngineCore:
     def warm_up(self, *, parser: bool = True) -> None:
         """Pay the one-time costs before serving: jieba's dictionary (its load holds
         the interpreter for a few hundred milliseconds, which would stall the event
-        loop if it happened in a worker thread mid-service) and the parser processes."""
+        loop if it happened in a worker thread mid-service) and the parser processes.
+
+        Then what is loaded stays out of garbage collection (``gc.freeze``): a
+        full collection walks every tracked object holding the interpreter, and
+        over the start-up heap of a bot it took 60-110 ms, whatever thread it
+        happened in (``benchmarks/results/loopprobe.md``)."""
         load_segmenter()
         if parser:
             self.parser().start()
+        gc.collect()
+        gc.freeze()
 
     def parser(self) -> ParserPool:
         """The worker processes that parse fetched feeds (started on first use)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,11 +11,20 @@ from digests.editions.build import BuiltEdition
 from digests.editions.planning import plan_alerts, plan_deliveries
 from digests.editions.schedule import EditionRunner, Slot
 from digests.engine.core import EngineCore
+from digests.errors import NewsdigestError
+from digests.ingest.isolation import ParserPool
 from digests.sources.folders import ingest_files
 from digests.sources.refresh import SourceOutcome, fetch_due
 from digests.store import deliveries as ledger
 from digests.store.articles import SaveResult
+from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
 from digests.summarize.stage import index_stored, summarize_stored
+
+log = logging.getLogger("newsdigest.summarize")
+
+# Articles per task sent to a worker process: small enough that reading the
+# answer back is a few milliseconds of the interpreter's time.
+ANALYSIS_CHUNK = 50
 
 
 class PeriodicWork(EngineCore):
@@ -36,8 +46,52 @@ class PeriodicWork(EngineCore):
         )
 
     def summarize_new(self) -> int:
-        """Summarize and index every stored article that needs it; returns how many."""
-        return summarize_stored(self.db, self.search_index)
+        """Summarize and index every stored article that needs it; returns how many.
+        Where this engine runs parser processes, the segmenting and ranking run
+        there too: a bot's threads then only read and write."""
+        return summarize_stored(
+            self.db,
+            self.search_index,
+            analyze=self.analyze_articles,
+            interrupted=lambda: self.interrupted,
+        )
+
+    def analyze_articles(
+        self, articles: Sequence[tuple[str | None, str]]
+    ) -> list[Analysis | NotAnalyzed]:
+        """``analyze_batch`` in the parser processes when this engine has them
+        started, else here. Blocking."""
+        configured = self.settings.text.user_dictionary
+        dictionary = str(Path(configured).resolve()) if configured else None
+        pool = self._parser
+        if pool is None:
+            return analyze_batch(articles, dictionary)
+        results: list[Analysis | NotAnalyzed] = []
+        for start in range(0, len(articles), ANALYSIS_CHUNK):
+            results += self._analyze_in(pool, articles[start : start + ANALYSIS_CHUNK], dictionary)
+        return results
+
+    def _analyze_in(
+        self, pool: ParserPool, articles: Sequence[tuple[str | None, str]], dictionary: str | None
+    ) -> list[Analysis | NotAnalyzed]:
+        try:
+            return pool.run_sync(analyze_batch, articles, dictionary)
+        except NewsdigestError as exc:  # past the budget, or the process died
+            if pool.closed:  # shutting down: nothing to retry on
+                raise
+            if len(articles) == 1:
+                return [NotAnalyzed(f"the summarizing process failed: {exc}", "")]
+            log.warning(
+                "summarize: a batch of %d failed in the worker process (%s); "
+                "trying its articles one by one",
+                len(articles),
+                exc,
+            )
+            return [
+                item
+                for article in articles
+                for item in self._analyze_in(pool, [article], dictionary)
+            ]
 
     def index_missing(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Index summarized articles the search index does not hold."""

@@ -251,6 +251,10 @@ class ParserPool:
             with contextlib.suppress(InvalidStateError):  # unless it finished first
                 future.set_exception(FeedError("the parser pool was closed"))
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _started(self) -> bool:
         pool = self._pool
         return pool is not None and pool.active

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 from digests.records import IdfTable
@@ -42,11 +43,22 @@ def document_terms(document: Document) -> set[str]:
     return terms | {t for t in document.title_tokens if is_candidate(t)}
 
 
-def keywords(
-    document: Document, idf: IdfTable | None = None, count: int = DEFAULT_COUNT
-) -> list[str]:
-    """The ``count`` most characteristic words, as written, best first."""
-    idf = idf or IdfTable()
+@dataclass(frozen=True, slots=True)
+class KeywordCandidates:
+    """An article's keyword material before the corpus weighs in: per candidate
+    term its frequency weight and position boost, and how it is written."""
+
+    weights: tuple[tuple[str, float, float], ...]  # (term, 1 + log tf, boost)
+    surfaces: dict[str, str]
+
+    def best(self, idf: IdfTable | None = None, count: int = DEFAULT_COUNT) -> list[str]:
+        """The ``count`` most characteristic words, as written, best first."""
+        idf = idf or IdfTable()
+        scored = sorted(self.weights, key=lambda w: (-w[1] * idf.idf(w[0]) * w[2], w[0]))
+        return [self.surfaces.get(term, term) for term, _tf, _boost in scored[:count]]
+
+
+def keyword_candidates(document: Document) -> KeywordCandidates:
     frequency: Counter[str] = Counter(
         t for sentence in document.tokens for t in sentence if is_candidate(t)
     )
@@ -58,8 +70,16 @@ def keywords(
         boosts[term] = LEAD_BOOST
     for term in document.title_tokens:
         boosts[term] = TITLE_BOOST
-    scored = sorted(
-        frequency,
-        key=lambda t: (-(1 + math.log(frequency[t])) * idf.idf(t) * boosts.get(t, 1.0), t),
+    return KeywordCandidates(
+        weights=tuple(
+            (term, 1 + math.log(count), boosts.get(term, 1.0)) for term, count in frequency.items()
+        ),
+        surfaces={term: document.surfaces[term] for term in frequency if term in document.surfaces},
     )
-    return [document.surfaces.get(term, term) for term in scored[:count]]
+
+
+def keywords(
+    document: Document, idf: IdfTable | None = None, count: int = DEFAULT_COUNT
+) -> list[str]:
+    """The ``count`` most characteristic words, as written, best first."""
+    return keyword_candidates(document).best(idf, count)

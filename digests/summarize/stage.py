@@ -1,7 +1,8 @@
 """The summarize stage: stored articles -> one-line summary, short summary, keywords.
 
-Each article is segmented once (``prepare``); the same words feed the ranker
-and the keyword extractor. Summaries are computed once per article version
+Each article is segmented once (``digests.summarize.analysis``, which may run
+in a worker process); the same words feed the ranker, the keyword extractor
+and the search entry. Summaries are computed once per article version
 (``summarized_hash`` follows ``content_hash``), never per reader.
 """
 
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from digests.records import IdfTable
 from digests.search.base import IndexEntry, SearchIndex
 from digests.search.terms import index_text, title_grams
 from digests.store.db import Database
@@ -26,34 +28,39 @@ from digests.store.summaries import (
     store_summaries,
 )
 from digests.store.workers import summarizing_lock
-from digests.summarize.keywords import document_terms, keywords
-from digests.summarize.rank import Document, prepare, rank_document
+from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
+from digests.summarize.rank import Document, prepare
 
 log = logging.getLogger("newsdigest.summarize")
 
 BATCH = 200
-# The detail view's summary: two or three sentences, within what a chat
-# message shows without scrolling.
-SUMMARY_SENTENCES = 3
-SUMMARY_MAX_CHARS = 360
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class _Analyzed:
     article_id: int
     content_hash: str
     first_time: bool
-    document: Document
+    analysis: Analysis
 
+    def summary(self, idf: IdfTable) -> ArticleSummary:
+        return ArticleSummary(
+            article_id=self.article_id,
+            content_hash=self.content_hash,
+            language=self.analysis.language,
+            summary_line=self.analysis.summary_line,
+            summary=self.analysis.summary,
+            keywords=self.analysis.keywords.best(idf),
+        )
 
-def summary_products(document: Document) -> tuple[str, list[str]]:
-    """The digest line (one sentence) and the detail summary (two or three)."""
-    ranking = rank_document(document)
-    line = ranking.choose(sentences=1)
-    summary = ranking.choose(sentences=SUMMARY_SENTENCES, chars=SUMMARY_MAX_CHARS)
-    if not summary:  # every sentence is longer than the cap: one sentence still says it
-        summary = line
-    return (line[0] if line else ""), summary
+    def index_entry(self) -> IndexEntry:
+        return IndexEntry(
+            article_id=self.article_id,
+            content_hash=self.content_hash,
+            title=self.analysis.index_title,
+            body=self.analysis.index_body,
+            grams=self.analysis.index_grams,
+        )
 
 
 def index_entry(article_id: int, content_hash: str, title: str, document: Document) -> IndexEntry:
@@ -108,14 +115,29 @@ def index_stored(
             on_progress(done, total)
 
 
-def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None = None) -> int:
+BatchAnalyzer = Callable[[Sequence[tuple[str | None, str]]], list[Analysis | NotAnalyzed]]
+
+
+def summarize_stored(
+    db: Database,
+    index: SearchIndex,
+    ids: Sequence[int] | None = None,
+    *,
+    analyze: BatchAnalyzer = analyze_batch,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> int:
     """Summarize every stored article that needs it (or only ``ids``) and write
-    its entry in ``index``; returns how many."""
+    its entry in ``index``; returns how many. ``analyze`` does the CPU work
+    (``analyze_batch`` here, or the same in a worker process). Stops between
+    batches once ``interrupted()`` (a shutdown): the rest is left for the next run."""
     done = 0
     cursor = 0  # each batch starts after the last: a run reads the table once
     with db.read() as session:
         corpus = corpus_size(session)  # summarized articles: counted once, then kept up to date
     while True:
+        if interrupted():
+            log.info("summarize: interrupted after %d article(s); the rest next run", done)
+            return done
         with db.read() as session:
             rows = [
                 (row.id, row.content_hash, row.summarized_hash is None, row.title, row.body)
@@ -126,16 +148,20 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
                 index_stored(db, index)  # anything summarized but not indexed (an older database)
             return done
         cursor = rows[-1][0]
-        prepared: list[_Prepared] = []
-        titles = {article_id: title for article_id, _h, _f, title, _b in rows}
-        for article_id, content_hash, first_time, title, body in rows:
-            try:
-                prepared.append(
-                    _Prepared(article_id, content_hash, first_time, prepare(body, title or None))
+        analyzed: list[_Analyzed] = []
+        outcomes = analyze([(title, body) for _id, _hash, _first, title, body in rows])
+        for (article_id, content_hash, first_time, _title, _body), outcome in zip(
+            rows, outcomes, strict=True
+        ):
+            if isinstance(outcome, NotAnalyzed):  # one article's failure never stops the others
+                log.error(
+                    "article #%d: not summarized: %s\n%s",
+                    article_id,
+                    outcome.reason,
+                    outcome.details.rstrip(),
                 )
-            except Exception:  # one article's failure never stops the others
-                log.exception("article #%d: not summarized", article_id)
-        terms = {item.article_id: document_terms(item.document) for item in prepared}
+            else:
+                analyzed.append(_Analyzed(article_id, content_hash, first_time, outcome))
         with db.write() as session:
             # Another worker may have summarized some of these meanwhile: keep
             # only what still needs it, so nothing is counted twice.
@@ -143,38 +169,19 @@ def summarize_stored(db: Database, index: SearchIndex, ids: Sequence[int] | None
             still = {
                 row.id
                 for row in articles_to_summarize(
-                    session, [p.article_id for p in prepared], limit=len(prepared)
+                    session, [item.article_id for item in analyzed], limit=len(analyzed)
                 )
             }
-            prepared = [item for item in prepared if item.article_id in still]
-            idf = idf_table(session, set().union(*terms.values()) if terms else set(), corpus)
-            summaries = []
-            for item in prepared:
-                line, summary = summary_products(item.document)
-                summaries.append(
-                    ArticleSummary(
-                        article_id=item.article_id,
-                        content_hash=item.content_hash,
-                        language=item.document.language,
-                        summary_line=line,
-                        summary=summary,
-                        keywords=keywords(item.document, idf),
-                    )
-                )
+            analyzed = [item for item in analyzed if item.article_id in still]
+            terms: set[str] = set().union(*(item.analysis.terms for item in analyzed))
+            idf = idf_table(session, terms, corpus)
+            summaries = [item.summary(idf) for item in analyzed]
             counts: Counter[str] = Counter()
-            for item in prepared:
+            for item in analyzed:
                 if item.first_time:  # a re-summarized article is already counted
-                    counts.update(terms[item.article_id])
+                    counts.update(item.analysis.terms)
             add_term_counts(session, counts)
             store_summaries(session, summaries)
-            index.store(
-                session,
-                [
-                    index_entry(
-                        item.article_id, item.content_hash, titles[item.article_id], item.document
-                    )
-                    for item in prepared
-                ],
-            )
+            index.store(session, [item.index_entry() for item in analyzed])
         done += len(summaries)
-        corpus += sum(1 for item in prepared if item.first_time)
+        corpus += sum(1 for item in analyzed if item.first_time)

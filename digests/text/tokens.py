@@ -70,6 +70,13 @@ def configure_user_dictionary(path: Path | None) -> None:
         _jieba.load_userdict(str(path))
 
 
+def use_user_dictionary(path: Path | None) -> None:
+    """``configure_user_dictionary`` unless ``path`` is the one in use already
+    (a worker process is told the dictionary with every batch)."""
+    if path is not None and path != _user_dictionary:
+        configure_user_dictionary(path)
+
+
 def load_segmenter() -> ModuleType:
     """jieba with its dictionary loaded: the first call pays, later ones are free."""
     global _jieba
