@@ -16,8 +16,10 @@ path as `sources add`, and `sources add` for the hostile feed).
 A simulated user sends `/help` at a fixed 20 ms cadence (open loop: the next
 command does not wait for the previous reply, each from a chat of its own, so a
 reply is matched to its command by chat id) from the moment the bot has answered
-a first warm-up `/help` until every source has been fetched once (polled in the
-database) or the cap passes (reported as "did not finish"); then a grace for
+a first warm-up `/help` until every source has been fetched once and every
+article stored has been summarized (both polled in the database: the window
+covers the summarize stage that follows the fetch round) or the cap passes
+(reported as "did not finish"); then a grace for
 replies still due (until every command is answered, no reply came for 5 s, or
 60 s passed). Reported per pass:
 
@@ -28,7 +30,8 @@ replies still due (until every command is answered, no reply came for 5 s, or
   command was outstanding: the bot gave its users nothing for that long. A
   loop frozen for F seconds shows as a stall of at least F - 20 ms (the
   cadence), so this bounds the loop's longest stall from outside;
-- time from the first feed request to every source fetched.
+- time from the first feed request to every source fetched, and to every
+  stored article summarized.
 
 "before" is the code at REV (default 0a3efbc) checked out in a git worktree
 under the temp dir (removed afterwards unless it was there already or
@@ -393,6 +396,16 @@ def fetched(database: Path) -> tuple[int, int]:
     return int(total), int(checked)
 
 
+def summarized(database: Path) -> tuple[int, int]:
+    """(articles stored, articles summarized), read from the SQLite file."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=2) as connection:
+        total, done = connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(summarized_hash IS NOT NULL), 0) FROM articles"
+        ).fetchone()
+    connection.close()
+    return int(total), int(done)
+
+
 def drain(telegram: TimedTelegram, sent: dict[int, float]) -> None:
     """Wait for the replies still due: until every command is answered, no reply
     came for GRACE_IDLE_SECONDS, or GRACE_SECONDS passed."""
@@ -443,7 +456,9 @@ class Pass:
     stall_at_s: float | None = None  # after the first feed request
     finished: bool = False
     ingest_s: float | None = None  # first feed request -> every source fetched
-    window_s: float = 0.0  # first command -> every source fetched (or the cap)
+    summarized_s: float | None = None  # first feed request -> every article summarized
+    articles: int = 0
+    window_s: float = 0.0  # first command -> every article summarized (or the cap)
     start_to_first_request_s: float | None = None  # negative: ingest began before
     hostile_requested_s: float | None = None  # after the first feed request
     sources: int = 0
@@ -530,17 +545,23 @@ def _measure(
                         raise PassFailed(_failure(bot, log, "did not answer a first /help"))
                 sender.start()
                 started = time.monotonic()
-                done_at: float | None = None
+                done_at: float | None = None  # every source fetched
+                summarized_at: float | None = None  # and every article summarized
                 while time.monotonic() < started + cap:
-                    outcome.sources, outcome.checked = fetched(database)
-                    if outcome.checked >= outcome.sources:
-                        done_at = time.monotonic()
-                        break
+                    if done_at is None:
+                        outcome.sources, outcome.checked = fetched(database)
+                        if outcome.checked >= outcome.sources:
+                            done_at = time.monotonic()
+                    if done_at is not None:
+                        outcome.articles, done = summarized(database)
+                        if outcome.articles and done >= outcome.articles:
+                            summarized_at = time.monotonic()
+                            break
                     if bot.poll() is not None:
                         raise PassFailed(_failure(bot, log, "ended during the pass"))
                     time.sleep(POLL_SECONDS)
                 sender.halt()
-                window_end = done_at if done_at is not None else time.monotonic()
+                window_end = summarized_at if summarized_at is not None else time.monotonic()
                 sent = dict(sender.sent)
                 drain(telegram, sent)
                 end = time.monotonic()
@@ -563,7 +584,7 @@ def _measure(
     outcome.max_ms = max(values, default=0.0) * 1000
     outcome.stall_ms = stall.seconds * 1000
     outcome.stall_censored = stall.censored
-    outcome.finished = done_at is not None
+    outcome.finished = summarized_at is not None
     outcome.window_s = window_end - started
     if first is not None:
         outcome.start_to_first_request_s = first - started
@@ -571,6 +592,8 @@ def _measure(
             outcome.stall_at_s = stall.start - first
         if done_at is not None:
             outcome.ingest_s = done_at - first
+        if summarized_at is not None:
+            outcome.summarized_s = summarized_at - first
         hostile_path = "/" + hostile.split("/", 3)[3]
         if hostile_path in server.requested:
             outcome.hostile_requested_s = server.requested[hostile_path] - first
@@ -638,6 +661,7 @@ def summary(passes: Sequence[Pass]) -> dict[str, Any]:
         return result
     finished = [p for p in measured if p.finished]
     ingest = [p.ingest_s for p in finished if p.ingest_s is not None]
+    summarizing = [p.summarized_s for p in finished if p.summarized_s is not None]
     worst = max(measured, key=lambda p: p.stall_ms)
     result.update(
         {
@@ -651,6 +675,9 @@ def summary(passes: Sequence[Pass]) -> dict[str, Any]:
             "max_worst_ms": max(p.max_ms for p in measured),
             "unanswered": sum(p.unanswered for p in measured),
             "ingest_median_s": statistics.median(ingest) if len(ingest) == len(measured) else None,
+            "summarized_median_s": (
+                statistics.median(summarizing) if len(summarizing) == len(measured) else None
+            ),
             "failed_median": statistics.median(p.failed for p in measured),
             "hostile_articles": sorted({p.hostile_articles for p in measured}, key=str),
             "goal_met": len(measured) == len(passes)
@@ -666,6 +693,12 @@ def _ms(value: float, at_least: bool = False) -> str:
 
 def _ingest(p: Pass, cap: float) -> str:
     return f"{p.ingest_s:.1f}" if p.ingest_s is not None else f"did not finish (≥{cap:.0f})"
+
+
+def _summarized(p: Pass, cap: float) -> str:
+    if p.summarized_s is None:
+        return f"did not finish (≥{cap:.0f})"
+    return f"{p.summarized_s:.1f}"
 
 
 def summary_rows(sides: dict[str, dict[str, Any]], cap: float) -> list[tuple[str, ...]]:
@@ -704,6 +737,14 @@ def summary_rows(sides: dict[str, dict[str, Any]], cap: float) -> list[tuple[str
                 else f"did not finish (≥{cap:.0f})"
             ),
         ),
+        row(
+            "first feed request → all summarized, median (s)",
+            lambda s: (
+                f"{s['summarized_median_s']:.1f}"
+                if s.get("summarized_median_s") is not None
+                else f"did not finish (≥{cap:.0f})"
+            ),
+        ),
         row("passes that finished", lambda s: f"{s['finished']}/{s['passes']}"),
         row("commands never answered (all passes)", lambda s: f"{s['unanswered']}"),
         row("failed sources, median", lambda s: f"{s['failed_median']:.0f}"),
@@ -728,6 +769,8 @@ PASS_COLUMNS = (
     "start → 1st request (s)",
     "hostile requested (s)",
     "1st request → all fetched (s)",
+    "1st request → all summarized (s)",
+    "articles",
     "failed",
     "hostile articles",
     "bot killed",
@@ -739,7 +782,7 @@ def pass_row(p: Pass, cap: float) -> tuple[str, ...]:
         return "-" if value is None else f"{value:.2f}"
 
     if p.error is not None:
-        return (p.side, str(p.number), "not measured (see notes)", *["-"] * 12)
+        return (p.side, str(p.number), "not measured (see notes)", *["-"] * 14)
     return (
         p.side,
         str(p.number),
@@ -753,6 +796,8 @@ def pass_row(p: Pass, cap: float) -> tuple[str, ...]:
         seconds(p.start_to_first_request_s),
         seconds(p.hostile_requested_s),
         _ingest(p, cap),
+        _summarized(p, cap),
+        str(p.articles),
         str(p.failed),
         "-" if p.hostile_articles is None else str(p.hostile_articles),
         "yes" if p.killed else "no",
@@ -819,7 +864,9 @@ def report(
         "string). "
         f"Meanwhile a user sends `/help` every {settings['cadence_ms']:.0f} ms (open loop, "
         "one chat per command) from the bot's first answer until every source has been "
-        f"fetched once or {cap:.0f} s passed, then a grace for replies due (until all are "
+        "fetched once and every article stored is summarized (the summarize stage "
+        f"follows the fetch round) or {cap:.0f} s passed, then a grace for replies due "
+        "(until all are "
         f"answered, none came for {GRACE_IDLE_SECONDS:.0f} s, or {GRACE_SECONDS:.0f} s "
         "passed). Latency: sendMessage arriving at the fake server minus the update "
         "queued there; a command never answered counts until the end. **Longest stall**: "
