@@ -12,6 +12,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,22 @@ def raise_http_status() -> None:
 
 def return_a_lock() -> threading.Lock:
     return threading.Lock()
+
+
+_warmed_at: float | None = None  # set in a worker by ``warm_up_worker``
+
+
+def warm_up_worker() -> None:
+    global _warmed_at
+    _warmed_at = time.monotonic()
+
+
+def warmed() -> bool:
+    return _warmed_at is not None
+
+
+def warm_up_fails() -> None:
+    raise RuntimeError("no dictionary")
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +252,21 @@ async def test_closed_pool_refuses_work() -> None:
     pool.close()
     with pytest.raises(FeedError, match="closed"):
         await parse_feed(pool, SMALL)
+
+
+def test_every_worker_runs_warm_before_its_first_task_restarted_ones_too() -> None:
+    with ParserPool(workers=1, budget_seconds=30, warm=warm_up_worker) as warm_pool:
+        warm_pool.start()
+        assert warm_pool.run_sync(warmed) is True
+        warm_pool.budget_seconds = 0.5
+        with pytest.raises(ParseTimeout):
+            warm_pool.run_sync(block_forever)  # the worker is killed; a new one starts
+        assert warm_pool.run_sync(warmed) is True
+    with ParserPool(workers=1, budget_seconds=30) as plain_pool:
+        assert plain_pool.run_sync(warmed) is False
+
+
+def test_a_warm_up_that_fails_leaves_the_worker_serving() -> None:
+    with ParserPool(workers=1, budget_seconds=30, warm=warm_up_fails) as failing_pool:
+        failing_pool.start()
+        assert failing_pool.run_sync(warmed) is False

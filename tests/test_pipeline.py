@@ -498,16 +498,24 @@ def test_summaries_made_in_the_parser_processes_are_those_made_here(
 
 
 def test_an_analysis_past_its_budget_loses_only_its_own_article_for_this_round(
-    settings: Settings, db: Database, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    db: Database,
+    feed_server: FeedServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     add(db, "wire", feed_server.url("files/zh_wire.xml"))  # Chinese: jieba is needed
     assert run(db, settings.fetch)["wire"].error is None
     stored = len(_stored_articles(db))
-    engine = Engine(settings, db)
+    # A big user dictionary: a fresh worker loads it before its first article
+    # (about a second), far past a 1 ms budget and pebble's 0.1 s check, every time.
+    dictionary = tmp_path / "words.txt"
+    dictionary.write_text("".join(f"测试词{n} 5\n" for n in range(300_000)), "utf-8")
+    text = settings.text.model_copy(update={"user_dictionary": str(dictionary)})
+    engine = Engine(settings.model_copy(update={"text": text}), db)
     pool = engine.parser()
     try:
         pool.start()
-        # A fresh worker loads jieba's dictionary first: far past 1 ms, every time.
         pool.budget_seconds = 0.001
         with caplog.at_level(logging.ERROR, logger="newsdigest.summarize"):
             assert engine.summarize_new() == 0
@@ -543,3 +551,23 @@ def test_an_interrupted_engine_stops_summarizing_between_batches_and_loses_nothi
     assert engine.summarize_new() == stage.BATCH  # the batch under way is finished
     assert batches == [stage.BATCH]
     assert Engine(settings, db).summarize_new() == stored - stage.BATCH  # the rest, next run
+
+
+def test_the_parser_processes_segment_with_the_operators_user_dictionary(
+    settings: Settings, db: Database, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    text = "柳家渡夜市今晚开市。柳家渡夜市有一百多个摊位。柳家渡的居民很高兴。"
+    add(db, "night", feed_server.put("night.xml", rss(("n", "https://e.org/n", "夜市开市", text))))
+    assert run(db, settings.fetch)["night"].saved.new == 1
+    dictionary = tmp_path / "names.txt"
+    dictionary.write_text("柳家渡 100 ns\n", "utf-8")
+    words = settings.text.model_copy(update={"user_dictionary": str(dictionary)})
+    engine = Engine(settings.model_copy(update={"text": words}), db)
+    try:
+        engine.parser().start()
+        assert engine.summarize_new() == 1
+    finally:
+        engine.parser().close()
+    with db.read() as session:
+        article = session.scalar(select(Article))
+    assert "柳家渡" in article.keywords and "柳家" not in article.keywords

@@ -165,13 +165,16 @@ class ParserPool:
     applies to the tasks submitted after.
     """
 
-    def __init__(self, workers: int, budget_seconds: float) -> None:
+    def __init__(
+        self, workers: int, budget_seconds: float, *, warm: Callable[[], object] | None = None
+    ) -> None:
         if workers < 1:
             raise ValueError("a parser pool needs at least one worker")
         if not budget_seconds > 0:
             raise ValueError("the parse budget must be more than 0 seconds")
         self.workers = workers
         self.budget_seconds = budget_seconds
+        self.warm = warm
         self._pool: ProcessPool | None = None
         # Each worker releases it once it has started: a pool is never torn down
         # under a worker still reading its start-up arguments (the semaphores it
@@ -269,7 +272,7 @@ class ParserPool:
             if pool is None or not pool.active:  # ``active`` also starts a new pool
                 self._up = _semaphore()
                 self._seen_up = 0
-                broken, pool = pool, _new_pool(self.workers, self._up)
+                broken, pool = pool, _new_pool(self.workers, self._up, self.warm)
                 self._pool = pool
                 pool.active  # noqa: B018 - pebble starts the workers on first use
         if broken is not None:
@@ -318,14 +321,20 @@ def _semaphore() -> Any:
     return _context().Semaphore(0)
 
 
-def _worker_up(up: Any) -> None:
-    """Each worker's initializer: tell the pool it has started."""
-    up.release()
+def _worker_up(up: Any, warm: Callable[[], object] | None) -> None:
+    """Each worker's initializer: pay ``warm``'s one-time cost, then tell the
+    pool it has started."""
+    try:
+        if warm is not None:
+            with contextlib.suppress(Exception):  # a task needing it meets the error itself
+                warm()
+    finally:
+        up.release()
 
 
-def _new_pool(workers: int, up: Any) -> ProcessPool:
+def _new_pool(workers: int, up: Any, warm: Callable[[], object] | None) -> ProcessPool:
     return ProcessPool(
-        max_workers=workers, initializer=_worker_up, initargs=(up,), context=_context()
+        max_workers=workers, initializer=_worker_up, initargs=(up, warm), context=_context()
     )
 
 

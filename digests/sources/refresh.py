@@ -326,7 +326,9 @@ def _count_due(db: Database, now: datetime, force: bool) -> int:
         return count_due_sources(session, now, force=force)
 
 
-def parser_pool(settings: FetchSettings) -> ParserPool:
+def parser_pool(settings: FetchSettings, *, warm: Callable[[], object] | None = None) -> ParserPool:
     """Worker processes for parsing feeds: as many as fetches run at once, at most
-    one per CPU."""
-    return ParserPool(min(settings.concurrency, os.cpu_count() or 1), settings.parse_budget)
+    one per CPU; each runs ``warm`` as it starts."""
+    return ParserPool(
+        min(settings.concurrency, os.cpu_count() or 1), settings.parse_budget, warm=warm
+    )
