@@ -257,3 +257,15 @@ def test_operator_user_dictionary_keeps_names_whole(tmp_path: Path) -> None:
 )
 def test_visible_length_counts_what_a_reader_sees(text: str, length: int) -> None:
     assert visible_length(text) == length
+
+
+def test_one_article_that_cannot_be_analyzed_fails_alone_with_its_traceback() -> None:
+    from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
+
+    good = "临江区滨江步道今天开放。步道全长三公里。"
+    outcomes = analyze_batch([("步道开放", good), ("坏的", None), (None, good)])  # type: ignore[list-item]
+    assert isinstance(outcomes[0], Analysis) and isinstance(outcomes[2], Analysis)
+    assert outcomes[0].summary_line == outcomes[2].summary_line == "临江区滨江步道今天开放。"
+    failed = outcomes[1]
+    assert isinstance(failed, NotAnalyzed)
+    assert failed.reason.startswith("AttributeError") and "Traceback" in failed.details

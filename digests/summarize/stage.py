@@ -154,11 +154,12 @@ def summarize_stored(
             rows, outcomes, strict=True
         ):
             if isinstance(outcome, NotAnalyzed):  # one article's failure never stops the others
+                details = outcome.details.rstrip()  # the traceback, where there is one
                 log.error(
-                    "article #%d: not summarized: %s\n%s",
+                    "article #%d: not summarized: %s%s",
                     article_id,
                     outcome.reason,
-                    outcome.details.rstrip(),
+                    "\n" + details if details else "",
                 )
             else:
                 analyzed.append(_Analyzed(article_id, content_hash, first_time, outcome))
