@@ -56,6 +56,13 @@ def content_type_for(path: str, body: bytes) -> str:
     return "application/rss+xml"
 
 
+def prepare_costly_bodies() -> None:
+    """Make the bodies that take long to build (the gzip bomb: compressing 64 MiB
+    takes seconds on a loaded machine) before any client's clock starts; else
+    the first request for one builds it inside the client's read timeout."""
+    _gzip_bomb()
+
+
 @functools.cache
 def _gzip_bomb() -> bytes:
     """About 64 KiB of gzip that inflates to 64 MiB."""

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from digests.config import FetchSettings, Settings
-from digests.feedserver import FeedServer
+from digests.feedserver import FeedServer, prepare_costly_bodies
 from digests.store.db import Database
 
 # python-telegram-bot 22 deprecates integer RetryAfter.retry_after; opt in to
@@ -87,6 +87,7 @@ def shared_feed_server() -> Iterator[FeedServer]:
 @pytest.fixture(scope="session")
 def feed_server() -> Iterator[FeedServer]:
     """Serves the project's own demo corpus, in-memory documents and every misbehaviour."""
+    prepare_costly_bodies()  # before any test's client starts its clock
     with FeedServer(root=CORPUS) as server:
         yield server
 
