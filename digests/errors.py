@@ -83,9 +83,27 @@ class TooManyRedirects(FetchError):
 
 
 class HTTPStatusError(FetchError):
-    def __init__(self, status: int, message: str | None = None) -> None:
-        super().__init__(message or f"HTTP status {status}")
+    """An error status; ``retry_after``: the seconds the server asked us to wait
+    (429 and 503 with ``Retry-After``), else None."""
+
+    def __init__(
+        self, status: int, message: str | None = None, *, retry_after: float | None = None
+    ) -> None:
+        if message is None:
+            message = f"HTTP status {status}"
+            if retry_after is not None:
+                message += f"; the server asks to wait {_duration(retry_after)}"
+        super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} min"
+    return f"{seconds:.0f} s"
 
 
 class StoreError(NewsdigestError):

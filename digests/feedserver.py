@@ -11,7 +11,8 @@ Routes:
                       A feedparser test file's ``Header: Content-type:`` comment
                       becomes the real header.
   /mem/NAME           a document registered with ``put`` (changeable by tests)
-  /status/CODE        an empty answer with that status
+  /status/CODE        an answer with that status (``?retry_after=V``: that
+                      Retry-After header)
   /hang               accepts, then never answers
   /drip               sends headers, then one byte every 0.2 s forever
   /endless            a 200 with an endless chunked body
@@ -144,7 +145,9 @@ class FeedServer(LocalServer):
             else:
                 await self._document(request, writer, doc)
         elif path.startswith("/status/"):
-            await self.respond(writer, int(path.rsplit("/", 1)[1]), b"error")
+            wait = parse_qs(parts.query).get("retry_after")
+            headers = {"Retry-After": wait[0]} if wait else None
+            await self.respond(writer, int(path.rsplit("/", 1)[1]), b"error", headers)
         elif path == "/hang":
             await self.wait_for_stop()
         elif path == "/drip":

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -571,3 +574,41 @@ def test_the_parser_processes_segment_with_the_operators_user_dictionary(
     with db.read() as session:
         article = session.scalar(select(Article))
     assert "柳家渡" in article.keywords and "柳家" not in article.keywords
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "wait"),
+    [
+        (429, "7200", 7200),
+        (503, "an HTTP-date 4 h from now", 4 * 3600),
+        (503, "9999999999", 7 * 24 * 3600),  # capped at a week
+        (429, "soon", None),  # unreadable: the usual backoff
+        (500, "7200", None),  # only 429 and 503 carry it
+    ],
+)
+def test_a_servers_retry_after_is_obeyed(
+    db: Database,
+    feed_server: FeedServer,
+    fetch_settings: FetchSettings,
+    status: int,
+    header: str,
+    wait: int | None,
+) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    if header.startswith("an HTTP-date"):  # read against the fetcher's own (real) clock
+        header = formatdate(time.time() + 4 * 3600, usegmt=True)
+    source_id = add(db, "busy", feed_server.url(f"status/{status}?retry_after={quote(header)}"))
+    outcome = run(db, fetch_settings, now=now)["busy"]
+    assert outcome.error and f"HTTP status {status}" in outcome.error
+    with db.read() as session:
+        source = session.get(Source, source_id)
+    backoff = now + timedelta(seconds=1200)  # the usual: interval 600 s, doubled once
+    if wait is None:
+        assert source.next_check_at == backoff
+        return
+    assert "the server asks to wait" in outcome.error
+    if header.isdigit():
+        assert source.next_check_at == now + timedelta(seconds=wait)
+    else:  # the seconds left until the date when the fetcher read it: within a minute
+        waited = (source.next_check_at - now).total_seconds()
+        assert wait - 60 < waited <= wait

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import Message
 from urllib.parse import urljoin
 
@@ -26,6 +27,7 @@ from digests.errors import (
     TooManyRedirects,
 )
 from digests.ingest.netguard import IPNetwork, check_url
+from digests.ingest.retry_after import STATUSES_WITH_RETRY_AFTER, retry_after_seconds
 from digests.ingest.urls import redact_url
 
 USER_AGENT = f"newsdigest/{__version__} (feed reader; +https://github.com/newsdigest/newsdigest)"
@@ -173,7 +175,12 @@ async def _fetch(
             if response.status_code == 304:
                 return FetchResult(current, 304, None, None, None, etag, last_modified)
             if response.status_code >= 400 or response.status_code < 200:
-                raise HTTPStatusError(response.status_code)
+                wait = None
+                if response.status_code in STATUSES_WITH_RETRY_AFTER:
+                    wait = retry_after_seconds(
+                        response.headers.get("retry-after"), datetime.now(UTC)
+                    )
+                raise HTTPStatusError(response.status_code, retry_after=wait)
             body = await _read_body(response, policy.max_bytes)
             content_type, charset = _content_type(response.headers)
             return FetchResult(

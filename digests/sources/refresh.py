@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from digests.config import FetchSettings
-from digests.errors import FetchTimeout, NewsdigestError
+from digests.errors import FetchTimeout, HTTPStatusError, NewsdigestError
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
 from digests.ingest.isolation import ParserPool, parse_feed
 from digests.ingest.netguard import parse_networks
@@ -152,9 +152,18 @@ async def _refresh_feed(
     return SourceOutcome(source.id, source.name, saved), meta
 
 
-def _record_failure(db: Database, source_id: int, now: datetime, reason: str, backoff: int) -> None:
+def _record_failure(
+    db: Database,
+    source_id: int,
+    now: datetime,
+    reason: str,
+    backoff: int,
+    not_before: datetime | None = None,
+) -> None:
     with db.write() as session:
-        record_failure(session, source_id, now, reason, max_backoff_seconds=backoff)
+        record_failure(
+            session, source_id, now, reason, max_backoff_seconds=backoff, not_before=not_before
+        )
 
 
 def _record_success(
@@ -212,7 +221,11 @@ async def refresh_source(
             reason = f"internal error: {type(exc).__name__}: {exc}"
             log.error("%s: %s", where, " ".join(reason.split()), exc_info=exc)
         reason = " ".join(reason.split())
-        await asyncio.to_thread(_record_failure, db, source.id, now, reason, max_backoff_seconds)
+        wait = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        not_before = now + timedelta(seconds=wait) if wait is not None else None
+        await asyncio.to_thread(
+            _record_failure, db, source.id, now, reason, max_backoff_seconds, not_before
+        )
         record_fetch(source.name, "error")
         record_fetch_error(source.name, error_reason(exc))
         return SourceOutcome(source.id, source.name, SaveResult(), error=reason)

@@ -209,8 +209,16 @@ def record_success(
 
 
 def record_failure(
-    session: Session, source_id: int, now: datetime, error: str, *, max_backoff_seconds: int
+    session: Session,
+    source_id: int,
+    now: datetime,
+    error: str,
+    *,
+    max_backoff_seconds: int,
+    not_before: datetime | None = None,
 ) -> None:
+    """One more consecutive failure: the next check backs off, and comes no
+    sooner than ``not_before`` (a server's Retry-After)."""
     source = session.get(Source, source_id)
     if source is None:
         return
@@ -220,3 +228,5 @@ def record_failure(
     source.next_check_at = next_check_time(
         now, source.interval_seconds, source.error_count, max_backoff_seconds
     )
+    if not_before is not None and not_before > source.next_check_at:
+        source.next_check_at = not_before
