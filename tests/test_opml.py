@@ -238,7 +238,11 @@ IMPORTED = {
 
 
 def _env(database_url: str) -> dict[str, str]:
-    return {"NEWSDIGEST_DATABASE_URL": database_url}
+    # The shared set is served on 127.0.0.1: allowed, as an operator would allow it.
+    return {
+        "NEWSDIGEST_DATABASE_URL": database_url,
+        "NEWSDIGEST_FETCH__ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+    }
 
 
 def _feeds_in(database_url: str, cwd: Path) -> set[tuple[str, str]]:

@@ -27,6 +27,7 @@ from digests.cli.common import EXIT_ERROR, EXIT_OK, open_engine, progress_bar, s
 from digests.config import Settings, format_duration, parse_duration
 from digests.engine import Engine, FeedImport
 from digests.errors import InputError
+from digests.ingest.netguard import parse_networks
 from digests.ingest.opml import parse_opml, render_opml
 from digests.sources.adding import source_kind
 
@@ -41,7 +42,8 @@ def _interval(every: str | None, settings: Settings) -> int:
 
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    source_kind(args.location)  # a bad location is reported before the database is opened
+    # A bad location is reported before the database is opened.
+    source_kind(args.location, allowed_networks=parse_networks(settings.fetch.allowed_networks))
     interval = _interval(args.every, settings)
     source = open_engine(settings).add_source(
         args.location, name=args.name, interval_seconds=interval
@@ -157,7 +159,8 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"{args.file}: no feeds in it (no outline has an xmlUrl)")
     outcomes: Iterator[FeedImport]
     if args.dry_run and _no_database_yet(settings):
-        outcomes = Engine.check_feeds(document.feeds, present=set())
+        allowed = parse_networks(settings.fetch.allowed_networks)
+        outcomes = Engine.check_feeds(document.feeds, present=set(), allowed=allowed)
     else:
         outcomes = open_engine(settings).import_feeds(
             document.feeds, interval_seconds=interval, dry_run=args.dry_run

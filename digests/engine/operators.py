@@ -21,7 +21,9 @@ from digests.engine.core import apply_text_settings
 from digests.engine.readers import ReaderCases
 from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
+from digests.ingest.netguard import IPNetwork, parse_networks
 from digests.ingest.opml import OpmlFeed
+from digests.ingest.urls import normalize_feed_url
 from digests.search.factory import open_search_index
 from digests.sources.adding import MAX_NAME_CHARS, add_from_location, source_kind
 from digests.store import deliveries as ledger
@@ -57,12 +59,19 @@ class FeedImport:
     problem: str | None = None
 
 
-def _feed_problem(feed: OpmlFeed) -> str | None:
+def _spelled_once(location: str) -> str:
+    try:
+        return normalize_feed_url(location)
+    except InputError:
+        return location
+
+
+def _feed_problem(feed: OpmlFeed, allowed: tuple[IPNetwork, ...]) -> str | None:
     """Why ``sources add`` would refuse this feed's URL, or None."""
     if len(feed.url) > MAX_URL_CHARS:
         return f"URL longer than {MAX_URL_CHARS} characters"
     try:
-        source_kind(feed.url, folders=False)
+        source_kind(feed.url, folders=False, allowed_networks=allowed)
     except (InputError, BlockedAddress) as exc:
         return str(exc)
     return None
@@ -94,7 +103,12 @@ class OperatorCases(ReaderCases):
                 name=name,
                 interval_seconds=interval_seconds or self.settings.fetch.default_interval,
                 folders=folders,
+                allowed_networks=self.allowed_networks,
             )
+
+    @property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.settings.fetch.allowed_networks)
 
     def remove_source(self, reference: str, *, purge: bool = False) -> Source:
         with self.db.write() as session:
@@ -246,19 +260,22 @@ class OperatorCases(ReaderCases):
         return self.subscriber_stats(), self.last_delivery_report()
 
     @staticmethod
-    def check_feeds(feeds: Sequence[OpmlFeed], present: set[str]) -> Iterator[FeedImport]:
+    def check_feeds(
+        feeds: Sequence[OpmlFeed], present: set[str], allowed: tuple[IPNetwork, ...] = ()
+    ) -> Iterator[FeedImport]:
         """What importing ``feeds`` would do, given the locations ``present``:
-        each feed "added", "present", or "invalid" with the reason ``sources add``
-        would give (only feeds: a file never names a local folder)."""
-        present = set(present)
+        each feed "added", "present" (in any spelling of its URL), or "invalid"
+        with the reason ``sources add`` would give (only feeds: a file never names
+        a local folder)."""
+        known = {_spelled_once(location) for location in present}
         for feed in feeds:
-            if feed.url in present:
+            if _spelled_once(feed.url) in known:
                 yield FeedImport(feed, "present")
-            elif (problem := _feed_problem(feed)) is not None:
+            elif (problem := _feed_problem(feed, allowed)) is not None:
                 yield FeedImport(feed, "invalid", problem)
             else:
                 yield FeedImport(feed, "added")
-            present.add(feed.url)
+            known.add(_spelled_once(feed.url))
 
     def import_feeds(
         self, feeds: Sequence[OpmlFeed], *, interval_seconds: int, dry_run: bool = False
@@ -266,7 +283,7 @@ class OperatorCases(ReaderCases):
         """Add each feed as ``sources add`` does, skipping locations present
         already; one ``FeedImport`` per feed as it is done. A dry run adds nothing."""
         present = {row.location for row in self.sources()}
-        for planned in self.check_feeds(feeds, present):
+        for planned in self.check_feeds(feeds, present, self.allowed_networks):
             if planned.outcome == "added" and not dry_run:
                 name = (planned.feed.title or planned.feed.url)[:MAX_NAME_CHARS]
                 try:

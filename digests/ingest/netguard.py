@@ -47,6 +47,24 @@ def check_scheme(url: str) -> tuple[str, int]:
     return parts.hostname, port or (443 if scheme == "https" else 80)
 
 
+def check_literal_address(url: str, allowed: tuple[IPNetwork, ...]) -> None:
+    """``BlockedAddress`` when ``url``'s host is an address in any spelling
+    (``127.1``, ``2130706433``, ``[::1]``) or ``localhost`` and may not be
+    reached: what can be judged without asking DNS (``check_url`` does that)."""
+    host, port = check_scheme(url)
+    numeric = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
+    try:
+        infos = socket.getaddrinfo(
+            numeric, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+        )
+    except (socket.gaierror, UnicodeError):
+        return  # a name: judged when it is resolved, at fetch time
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address_allowed(address, allowed):
+            raise BlockedAddress(f"host {host!r} resolves to non-public address {address}")
+
+
 async def check_url(url: str, allowed: tuple[IPNetwork, ...]) -> None:
     """Raise ``BlockedAddress`` unless every address ``url``'s host resolves to may be reached."""
     host, port = check_scheme(url)

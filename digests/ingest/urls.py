@@ -1,10 +1,15 @@
-"""URL hygiene for links read from feeds: absolute, http(s) only, no tracking."""
+"""URL hygiene: links read from feeds (absolute, http(s) only, no tracking) and
+feed addresses an operator types (one spelling per feed)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from digests.errors import BlockedAddress, InputError
 from digests.ingest.limits import MAX_URL_CHARS
+from digests.ingest.netguard import check_scheme
 
 _TRACKING_PARAMS = frozenset(
     {
@@ -73,3 +78,48 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_feed_url(url: str) -> str:
+    """One spelling per feed address: scheme and host in lower case, no default
+    port, no fragment, no trailing slash after a path; ``InputError`` when the
+    URL cannot be one (no http(s), no host, a host no DNS name can be)."""
+    url = url.strip()
+    try:
+        host, port = check_scheme(url)  # the fetcher's own reasons
+    except BlockedAddress as exc:
+        raise InputError(f"{url!r}: {exc}") from exc
+    if not _valid_host(host):
+        raise InputError(f"{url!r}: {host!r} is not a valid host name")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.username is not None:
+        credentials = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{credentials}@{netloc}"
+    if port != _DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def _valid_host(host: str) -> bool:
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return all(_HOST_LABEL.match(label) for label in labels)

@@ -34,9 +34,25 @@ class SourceRow:
 
 
 def add_source(
-    session: Session, *, kind: str, location: str, name: str, interval_seconds: int
+    session: Session,
+    *,
+    kind: str,
+    location: str,
+    name: str,
+    interval_seconds: int,
+    same_location: Callable[[str], bool] | None = None,
 ) -> Source:
+    """A new source, or a removed one brought back; ``InputError`` if it is
+    there already. ``same_location`` also finds stored locations spelled
+    otherwise (for feeds: before URLs were normalized)."""
     existing = session.scalar(select(Source).where(Source.location == location))
+    if existing is None and same_location is not None:
+        same_kind = select(Source).where(Source.kind == kind)
+        present_first = same_kind.order_by(Source.removed_at.is_not(None), Source.id)
+        existing = next(
+            (source for source in session.scalars(present_first) if same_location(source.location)),
+            None,
+        )
     if existing is not None and existing.removed_at is None:
         raise InputError(f"source already exists as #{existing.id} ({existing.name})")
     if existing is not None:  # re-adding a removed source brings it back, articles and all
