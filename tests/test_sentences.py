@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digests.ingest.newspaper import parse_newspaper
-from digests.text.sentences import split_sentences
+from digests.text.sentences import MAX_SENTENCE_CHARS, split_sentences
 from tests.conftest import SAMPLE_ISSUE, needs_shared
 
 CASES = {
@@ -81,3 +81,27 @@ def test_splitting_loses_nothing_but_whitespace(text: str) -> None:
 
 def _compact(text: str) -> str:
     return "".join(text.split())
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from([*"滨江步道开放市民散步", *"，、 ：,", *"abc"]),
+        min_size=0,
+        max_size=3000,
+    )
+)
+def test_a_unit_without_sentence_ends_is_cut_within_the_bound_losing_nothing(text: str) -> None:
+    sentences = split_sentences(text)
+    assert all(0 < len(s) <= MAX_SENTENCE_CHARS and s == s.strip() for s in sentences)
+    assert _compact("".join(sentences)) == _compact(text)
+
+
+def test_a_120000_character_sentence_is_cut_at_clause_marks_and_summarized_short() -> None:
+    from digests.summarize.analysis import analyze
+
+    clause = "临江区滨江步道沿线的口袋公园和观景平台已经对市民开放，"
+    sentence = clause * (120_000 // len(clause))
+    pieces = split_sentences(sentence)
+    assert all(piece.endswith("，") for piece in pieces[:-1])
+    assert max(map(len, pieces)) <= MAX_SENTENCE_CHARS
+    assert len(analyze("步道", sentence).summary_line) <= MAX_SENTENCE_CHARS

@@ -5,7 +5,8 @@ A sentence ends at 。！？!?；… (a run of them counts once), at a half-widt
 the dot belongs to a number (5.6%), an abbreviation (Mr., U.S., e.g.) or an
 initial (J. K. Rowling). Closing quotes and brackets stay with the sentence
 they close. Text after the last mark is a sentence too. Paragraph breaks
-(newlines) always end a sentence.
+(newlines) always end a sentence. A unit longer than ``MAX_SENTENCE_CHARS``
+(text that lost its punctuation) is cut at clause marks or spaces.
 """
 
 from __future__ import annotations
@@ -98,10 +99,41 @@ def _split_paragraph(text: str) -> list[str]:
     return sentences
 
 
+# Longer than any sentence an editor lets through (news sentences stay well
+# under 300 characters): a longer unit has lost its punctuation, and is cut so
+# that no summary line or search snippet is a wall of text.
+MAX_SENTENCE_CHARS = 500
+_CLAUSE_BREAKS = "，、：,:"
+
+
+def bound_sentence(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """``sentence`` in pieces of at most ``limit`` characters, each cut after
+    the last clause mark, else at the last space, in the second half of the
+    window; a run with neither is cut at the limit. Nothing is dropped but the
+    whitespace at the cuts."""
+    pieces: list[str] = []
+    rest = sentence
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind(mark) for mark in _CLAUSE_BREAKS) + 1
+        if cut <= limit // 2:
+            cut = window.rfind(" ")
+        if cut <= limit // 2:
+            cut = limit
+        piece, rest = rest[:cut].strip(), rest[cut:].strip()
+        if piece:
+            pieces.append(piece)
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
 def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` in order; nothing is dropped but whitespace."""
+    """The sentences of ``text`` in order, none longer than ``MAX_SENTENCE_CHARS``;
+    nothing is dropped but whitespace."""
     sentences: list[str] = []
     for paragraph in text.splitlines():
         if paragraph.strip():
-            sentences.extend(_split_paragraph(paragraph.strip()))
+            for sentence in _split_paragraph(paragraph.strip()):
+                sentences.extend(bound_sentence(sentence))
     return sentences
