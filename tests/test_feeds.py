@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from digests.errors import DecodeError, FeedError, UnsafeFeed, UnsupportedFormat
 from digests.ingest.format import FeedFormat, sniff_format
+from digests.ingest.items import DroppedItems
 from digests.ingest.parse import parse_feed_bytes
 from digests.text.html import html_to_paragraphs
 from tests.builders import rss
@@ -243,5 +244,24 @@ def test_one_malformed_item_is_skipped_alone() -> None:
             raise ValueError("bad item")
         return None if item == 3 else RawArticle(title=str(item), paragraphs=())
 
-    articles, skipped = convert_items(range(5), convert)
-    assert [a.title for a in articles] == ["0", "1", "4"] and skipped == 1
+    articles, dropped = convert_items(range(5), convert)
+    assert [a.title for a in articles] == ["0", "1", "4"]
+    assert dropped == DroppedItems(malformed=1, empty=1, beyond_cap=0)
+
+
+def test_items_beyond_the_cap_are_counted_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digests.ingest import limits
+    from digests.ingest.items import convert_items
+    from digests.records import RawArticle
+
+    monkeypatch.setattr(limits, "MAX_ITEMS_PER_FEED", 3)
+    read: list[int] = []
+
+    def convert(item: int) -> RawArticle:
+        read.append(item)
+        return RawArticle(title=str(item), paragraphs=())
+
+    articles, dropped = convert_items(iter(range(10)), convert)
+    assert read == [0, 1, 2] and len(articles) == 3
+    assert dropped == DroppedItems(beyond_cap=7)
+    assert dropped.lines() == ["7 item(s) beyond the first 3 of the feed not read"]

@@ -612,3 +612,26 @@ def test_a_servers_retry_after_is_obeyed(
     else:  # the seconds left until the date when the fetcher read it: within a minute
         waited = (source.next_check_at - now).total_seconds()
         assert wait - 60 < waited <= wait
+
+
+def test_every_item_dropped_is_one_log_line_naming_the_source(
+    db: Database,
+    feed_server: FeedServer,
+    fetch_settings: FetchSettings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = feed_server.put(
+        "sparse.xml",
+        rss(
+            ("a", "https://e.org/a", "滨江步道开放", "步道今天开放。"),
+            ("b", "https://e.org/b", "", ""),
+            ("c", "https://e.org/c", "", ""),
+        ),
+    )
+    source_id = add(db, "sparse", url)
+    with caplog.at_level(logging.WARNING, logger="newsdigest.ingest"):
+        assert run(db, fetch_settings)["sparse"].saved.new == 1
+    lines = [r.getMessage() for r in caplog.records if f"#{source_id} sparse" in r.getMessage()]
+    assert lines == [
+        f"source #{source_id} sparse: 2 item(s) with neither a title nor any text dropped"
+    ]

@@ -152,6 +152,6 @@ def parse_xml_feed(text: str, base_url: str | None = None) -> FeedContent:
     del started
     feed = parsed.get("feed", {})
     base = safe_link(feed.get("link"), base_url) or base_url
-    articles, skipped = convert_items(parsed.entries, lambda entry: _entry_to_article(entry, base))
+    articles, dropped = convert_items(parsed.entries, lambda entry: _entry_to_article(entry, base))
     feed_title = html_to_text(feed.get("title") or "") or None
-    return FeedContent(limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles, skipped)
+    return FeedContent(limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles, dropped)

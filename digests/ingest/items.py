@@ -14,26 +14,51 @@ Item = TypeVar("Item")
 
 
 @dataclass(frozen=True, slots=True)
+class DroppedItems:
+    """Items of one feed document that did not become articles, by reason."""
+
+    malformed: int = 0  # could not be read, dropped alone
+    empty: int = 0  # neither a title nor any text
+    beyond_cap: int = 0  # past ``MAX_ITEMS_PER_FEED``, not read this poll
+
+    def lines(self) -> list[str]:
+        """One line per reason there is, for the source's log."""
+        reasons = (
+            (self.malformed, "malformed item(s) skipped"),
+            (self.empty, "item(s) with neither a title nor any text dropped"),
+            (
+                self.beyond_cap,
+                f"item(s) beyond the first {limits.MAX_ITEMS_PER_FEED} of the feed not read",
+            ),
+        )
+        return [f"{count} {what}" for count, what in reasons if count]
+
+
+@dataclass(frozen=True, slots=True)
 class FeedContent:
     """What an adapter read from one feed document."""
 
     title: str | None
     articles: list[RawArticle] = field(default_factory=list)
-    skipped: int = 0  # items that could not be read (malformed), dropped alone
+    dropped: DroppedItems = field(default_factory=DroppedItems)
 
 
 def convert_items(
     items: Iterable[Item], convert: Callable[[Item], RawArticle | None]
-) -> tuple[list[RawArticle], int]:
-    """Articles from the first ``MAX_ITEMS_PER_FEED`` items, and how many were malformed."""
+) -> tuple[list[RawArticle], DroppedItems]:
+    """Articles from the first ``MAX_ITEMS_PER_FEED`` items, and what was dropped."""
     articles: list[RawArticle] = []
-    skipped = 0
-    for item in islice(items, limits.MAX_ITEMS_PER_FEED):
+    malformed = empty = 0
+    remaining = iter(items)
+    for item in islice(remaining, limits.MAX_ITEMS_PER_FEED):
         try:
             article = convert(item)
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError):
-            skipped += 1
+            malformed += 1
             continue
-        if article is not None:
+        if article is None:
+            empty += 1
+        else:
             articles.append(article)
-    return articles, skipped
+    beyond_cap = sum(1 for _ in remaining)
+    return articles, DroppedItems(malformed, empty, beyond_cap)

@@ -124,7 +124,7 @@ def parse_json_feed(text: str, base_url: str | None = None) -> FeedContent:
     if not isinstance(items, list):
         raise FeedError("JSON Feed 'items' is not a list")
     base = safe_link(document.get("home_page_url"), base_url) or base_url
-    articles, skipped = convert_items(items, lambda item: _item_to_article(item, document, base))
+    articles, dropped = convert_items(items, lambda item: _item_to_article(item, document, base))
     title = _str(document.get("title"))
     feed_title = limits.cap(html_to_text(title), limits.MAX_TITLE_CHARS) if title else None
-    return FeedContent(feed_title, articles, skipped)
+    return FeedContent(feed_title, articles, dropped)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from digests.ingest.feeds import parse_xml_feed
 from digests.ingest.format import FeedFormat, sniff_format
+from digests.ingest.items import DroppedItems
 from digests.ingest.jsonfeed import parse_json_feed
 from digests.records import RawArticle
 from digests.text.encoding import decode_bytes
@@ -17,7 +18,7 @@ class ParsedFeed:
     format: FeedFormat
     encoding: str
     articles: list[RawArticle]
-    skipped: int = 0
+    dropped: DroppedItems = field(default_factory=DroppedItems)
 
 
 def parse_feed_bytes(
@@ -36,5 +37,5 @@ def parse_feed_bytes(
         format=feed_format,
         encoding=encoding,
         articles=content.articles,
-        skipped=content.skipped,
+        dropped=content.dropped,
     )

@@ -143,10 +143,8 @@ async def _refresh_feed(
         raise FetchTimeout(
             f"the total deadline of {policy.total_deadline:g} s passed (download and parse)"
         ) from exc
-    if parsed.skipped:
-        log.warning(
-            "source #%d %s: %d malformed item(s) skipped", source.id, source.name, parsed.skipped
-        )
+    for line in parsed.dropped.lines():  # one line per reason, naming the source
+        log.warning("source #%d %s: %s", source.id, source.name, line)
     saved = await asyncio.to_thread(storage.save, source.id, parsed.articles, now)
     meta = {"etag": result.etag, "last_modified": result.last_modified, "feed_title": parsed.title}
     return SourceOutcome(source.id, source.name, saved), meta
