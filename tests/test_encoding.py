@@ -128,6 +128,7 @@ def test_bomless_utf16_with_ascii_in_it_is_recognized() -> None:
     text = "<p>滨江步道 opens today</p>\n" * 5
     for codec in ("utf-16-le", "utf-16-be"):
         assert decode_bytes(text.encode(codec)) == (text, codec)
+        assert decode_bytes(text.encode(codec), declared="utf-16") == (text, codec)
 
 
 @pytest.mark.parametrize(

@@ -194,11 +194,15 @@ def _detect(data: bytes) -> str | None:
     return name
 
 
+@functools.cache
 def _single_byte(codec: str | None) -> bool:
-    """A code page that accepts nearly any bytes, so its acceptance proves nothing."""
+    """A code page that reads (nearly) every high byte alone, so that it accepts
+    nearly any bytes and its acceptance proves nothing (Latin, Cyrillic, EBCDIC
+    ...); multi-byte codecs refuse a lead byte on its own."""
     if codec is None:
         return False
-    return codec.startswith(("cp12", "cp8", "iso8859", "latin", "mac", "koi8", "cp4", "cp7"))
+    alone = sum(1 for byte in range(0x80, 0x100) if _try(bytes([byte]), codec) is not None)
+    return alone >= 96
 
 
 _KANA = re.compile("[\u3040-\u30ff]")
@@ -305,12 +309,14 @@ def _decode(data: bytes, declared: str | None, forced: str | None) -> tuple[str,
         if codec and codec not in candidates:
             candidates.append(codec)
     declared_utf8 = "utf-8" in candidates
+    # UTF-16 without a mark before UTF-8 (ASCII in UTF-16 is valid UTF-8 too),
+    # unless a declared 8-bit encoding reads the bytes.
+    utf16 = _bomless_utf16(data)
+    if utf16 is not None and not any(
+        _try(data, codec) is not None for codec in candidates if codec not in {"utf-16", "utf-32"}
+    ):
+        return utf16
     candidates.append("utf-8")
-    utf16 = _bomless_utf16(data)  # before UTF-8: ASCII in UTF-16 is valid UTF-8 too
-    if utf16 is not None and not any(codec.startswith("utf-16") for codec in candidates[:-1]):
-        candidates = [c for c in candidates if c not in {"utf-16", "utf-32"}]
-        if not any(_try(data, codec) is not None for codec in candidates[:-1]):
-            return utf16
     for codec in candidates:
         if codec in {"utf-16", "utf-32"}:
             continue
