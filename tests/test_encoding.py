@@ -62,7 +62,9 @@ TEXT_IN_AN_ENCODING = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None)
+# Derandomized: the same 300 examples every run, so CI is reproducible; search
+# wider by hand (a different --hypothesis-seed, more examples) when changing decoding.
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(case=TEXT_IN_AN_ENCODING)
 def test_chinese_text_round_trips_in_every_encoding(case: tuple[str, str]) -> None:
     text, codec = case
