@@ -70,6 +70,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _timezone(value: object) -> str:
+    name = str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like 'Asia/Shanghai')"
+        ) from exc
+    return name
+
+
+def _optional_timezone(value: object) -> str:
+    return "" if value in ("", None) else _timezone(value)
+
+
 class FetchSettings(_Strict):
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
@@ -82,21 +97,14 @@ class FetchSettings(_Strict):
     allowed_networks: Annotated[list[str], BeforeValidator(_networks)] = Field(default_factory=list)
     user_agent: str = ""
     parse_budget: float = Field(30.0, gt=0)
+    # Consecutive permanent failures (410, repeated 5xx, 404...) before a source is paused.
+    disable_after: int = Field(5, ge=1, le=1000)
+    # Zone of feed dates written without one; empty means ``digest.timezone``.
+    timezone: Annotated[str, BeforeValidator(_optional_timezone)] = ""
 
 
 class TextSettings(_Strict):
     user_dictionary: str = ""
-
-
-def _timezone(value: object) -> str:
-    name = str(value)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like 'Asia/Shanghai')"
-        ) from exc
-    return name
 
 
 class DigestSettings(_Strict):
