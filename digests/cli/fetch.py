@@ -12,19 +12,24 @@ from typing import Any
 from digests.cli.common import EXIT_ERROR, EXIT_OK, open_engine, run_fetch, say_error
 from digests.config import Settings
 from digests.errors import InputError
-from digests.sources.folders import read_issue_file
+from digests.sources.folders import inspect_issue_file
 
 
 def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
     failed = False
     for path in args.files:
         try:
-            articles = read_issue_file(Path(path), args.encoding)
+            issue = inspect_issue_file(Path(path), args.encoding)
         except InputError as exc:
             say_error(f"newsdigest: {exc}")
             failed = True
             continue
-        for article in articles:
+        if args.report:
+            say_error(
+                f"{path}: {len(issue.articles)} articles ({issue.encoding}); "
+                f"{issue.account.report()}"
+            )
+        for article in issue.articles:
             record = {
                 "file": str(path),
                 "title": article.title,
@@ -73,6 +78,11 @@ def register(commands: Any, groups: dict[str, Any]) -> None:
     )
     parse.add_argument("files", nargs="+", metavar="FILE")
     parse.add_argument("--encoding", help="force the file encoding (default: detect)")
+    parse.add_argument(
+        "--report",
+        action="store_true",
+        help="print per file on stderr: characters in, kept and dropped (and why)",
+    )
     parse.set_defaults(run=cmd_parse, needs_settings=False)
 
     ingest = commands.add_parser("ingest", help="store the articles of newspaper issue files")

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digests.errors import InputError, NewsdigestError
-from digests.ingest.newspaper import parse_newspaper
+from digests.ingest.newspaper import IssueAccount, parse_issue
 from digests.records import RawArticle
 from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
@@ -56,27 +56,50 @@ class FolderScan:
     files: int  # files read this round (new, changed or resumed)
 
 
+@dataclass(frozen=True, slots=True)
+class IssueRead:
+    """The articles of one issue file, and where its characters went."""
+
+    articles: list[RawArticle]
+    account: IssueAccount
+    encoding: str
+
+
+def inspect_issue(
+    data: bytes, name: str, encoding: str | None = None, *, max_bytes: int = MAX_ISSUE_BYTES
+) -> IssueRead:
+    """Articles of one newspaper issue file (identity = file name + title), with
+    the account of what was kept and dropped."""
+    if len(data) > max_bytes:
+        raise InputError(f"{len(data)} bytes is too large for a newspaper issue")
+    text, used = decode_bytes(data, forced=encoding)
+    parsed = parse_issue(text)
+    articles = [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in parsed.articles]
+    return IssueRead(articles, parsed.account, used)
+
+
 def read_issue(
     data: bytes, name: str, encoding: str | None = None, *, max_bytes: int = MAX_ISSUE_BYTES
 ) -> list[RawArticle]:
     """Articles of one newspaper issue file; identity = file name + title."""
-    if len(data) > max_bytes:
-        raise InputError(f"{len(data)} bytes is too large for a newspaper issue")
-    text, _used = decode_bytes(data, forced=encoding)
-    articles = parse_newspaper(text)
-    return [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in articles]
+    return inspect_issue(data, name, encoding, max_bytes=max_bytes).articles
 
 
-def read_issue_file(path: Path, encoding: str | None = None) -> list[RawArticle]:
-    """``read_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
+def inspect_issue_file(path: Path, encoding: str | None = None) -> IssueRead:
+    """``inspect_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     try:
-        return read_issue(data, path.name, encoding)
+        return inspect_issue(data, path.name, encoding)
     except NewsdigestError as exc:
         raise InputError(f"{path}: {exc}") from exc
+
+
+def read_issue_file(path: Path, encoding: str | None = None) -> list[RawArticle]:
+    """``read_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
+    return inspect_issue_file(path, encoding).articles
 
 
 def _store_batches(
@@ -130,6 +153,18 @@ def ingest_files(
     return totals, errors
 
 
+def _log_account(source: Source, file_name: str, issue: IssueRead) -> None:
+    """One line per issue read: how many articles, and what was left out."""
+    log.info(
+        "source #%d %s: file %s: %d articles; %s",
+        source.id,
+        source.name,
+        file_name,
+        len(issue.articles),
+        issue.account.report(),
+    )
+
+
 def _read_head(path: Path, max_bytes: int) -> bytes:
     if path.stat().st_size > max_bytes:
         # Read only the head: enough to notice a change, not the whole file.
@@ -181,7 +216,9 @@ def scan_folder(
         size = len(data)
         error: str | None = None
         try:
-            articles = read_issue(data, path.name, max_bytes=max_bytes)
+            issue = inspect_issue(data, path.name, max_bytes=max_bytes)
+            articles = issue.articles
+            _log_account(source, path.name, issue)
         except NewsdigestError as exc:
             error = str(exc)
             articles = []

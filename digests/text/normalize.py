@@ -66,6 +66,8 @@ def join_broken(head: str, tail: str) -> str:
         return head[:-1] + tail
     if not _is_wordish(tail[0]):
         return head + tail
+    if head[-1].isdigit() and tail[0].isdigit():
+        return head + tail  # a number broken by the layout
     if head[-1] == "." and len(head) > 1 and head[-2].isdigit() and tail[0].isdigit():
         return head + tail  # a decimal number broken at its point
     if head[-1] in ",;:.!?":
