@@ -15,6 +15,10 @@
    bot's round), then summarized by `summarize_new` (the CPU half in those
    processes); and once as a one-off `newsdigest fetch` does it (`fetch_due`
    starting its own processes, summarizing in-process).
+3. Robustness: each hostile source (bombs, lies, traps, odd encodings and
+   dates) fetched alone through the production path: outcome, seconds, peak
+   memory (``benchmarks.robustness``; needs nothing from ../shared).
+   ``--robustness-only`` runs just this part.
 
 Writes benchmarks/results/ingest.md and ingest.json. The corpus text is read
 from ../shared at run time; none of it is stored in the project.
@@ -38,6 +42,7 @@ import feedparser
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks import robustness
 from digests.config import FetchSettings, Settings
 from digests.engine import Engine
 from digests.feedserver import FeedServer
@@ -297,21 +302,40 @@ def main(argv: list[str] | None = None) -> int:
         help="then also run benchmarks.loopstall (event-loop stall in `newsdigest run`, "
         "before and after; its own results file)",
     )
+    parser.add_argument(
+        "--robustness-only", action="store_true", help="only the hostile-source table"
+    )
     args = parser.parse_args(argv)
-    if not CORPUS.is_file():
-        print(f"benchmark needs {CORPUS} (../shared is not present)", file=sys.stderr)
-        return 1
     console = Console(stderr=True)
+    with console.status("robustness ...") as status:
+        hostile = robustness.bench_robustness(
+            args.runs, lambda text: status.update(f"robustness: {text}")
+        )
+    hostile_lines = robustness.robustness_markdown(hostile, args.runs)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.robustness_only or not CORPUS.is_file():
+        if not args.robustness_only:
+            print(f"{CORPUS} is absent: only the robustness table", file=sys.stderr)
+        (RESULTS / "robustness.md").write_text(
+            "\n".join(["# Robustness benchmark", "", *hostile_lines]), "utf-8"
+        )
+        print("\n".join(hostile_lines))
+        return 0
     rows = load_rows()
     with console.status("articles/s ..."):
         articles = bench_articles(rows, args.runs)
     with console.status(f"{args.feeds} feeds ..."):
         feeds = bench_feeds(rows, args.feeds, [1, 8, 32], args.runs)
-    report = write_results(articles, feeds, args.runs)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = write_results(articles, feeds, args.runs) + "\n" + "\n".join(hostile_lines)
     (RESULTS / "ingest.md").write_text(report, "utf-8")
     (RESULTS / "ingest.json").write_text(
-        json.dumps({"articles": articles, "feeds": feeds}, indent=2), "utf-8"
+        json.dumps(
+            {"articles": articles, "feeds": feeds, "robustness": hostile},
+            indent=2,
+            default=str,
+            ensure_ascii=False,
+        ),
+        "utf-8",
     )
     table = Table(title="ingest")
     table.add_column("metric")
