@@ -207,7 +207,8 @@ def test_parse_report_prints_the_account_on_stderr(tmp_path) -> None:
     assert result.returncode == 0
     [line] = result.stderr.splitlines()
     account = parse_issue(text).account
-    assert line.startswith(f"{issue}: 12 articles (utf-8); ")
+    # the mixed issue's masthead carries its date: 2026年11月20日
+    assert line.startswith(f"{issue}: 12 articles (utf-8), dated 2026-11-20 from the masthead; ")
     assert f"{account.chars_in:,} characters in, {account.chars_kept:,} kept" in line
     assert "page furniture before the first article" in line
     assert len(result.stdout.splitlines()) == 12

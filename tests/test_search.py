@@ -188,7 +188,6 @@ def test_an_interrupted_index_is_completed_by_the_next_run(news: Engine) -> None
         ("-航线", "only_excluded"),
         ("!!!，。", "nothing_searchable"),
         ("😀🎉", "nothing_searchable"),
-        ("的 了", "nothing_searchable"),
     ],
 )
 def test_bad_input_gets_a_reason(news: Engine, query: str, problem: str) -> None:

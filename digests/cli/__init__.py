@@ -12,6 +12,7 @@ these modules plus the bot's own (run, worker, chat, demo, doctor).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -65,6 +66,7 @@ def build_parser(modules: Sequence[ModuleType] = MODULES) -> argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None, modules: Sequence[ModuleType] = MODULES) -> int:
     """Run one command of ``modules``."""
+    argv = search.query_words_as_typed(sys.argv[1:] if argv is None else argv)
     args = build_parser(modules).parse_args(argv)
     try:
         settings = (

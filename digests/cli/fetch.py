@@ -15,18 +15,18 @@ from digests.errors import InputError
 from digests.sources.folders import inspect_issue_file
 
 
-def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
+def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     failed = False
     for path in args.files:
         try:
-            issue = inspect_issue_file(Path(path), args.encoding)
+            issue = inspect_issue_file(Path(path), args.encoding, settings.digest.timezone)
         except InputError as exc:
             say_error(f"newsdigest: {exc}")
             failed = True
             continue
         if args.report:
             say_error(
-                f"{path}: {len(issue.articles)} articles ({issue.encoding}); "
+                f"{path}: {len(issue.articles)} articles ({issue.encoding}), {issue.dated()}; "
                 f"{issue.account.report()}"
             )
         for article in issue.articles:
@@ -38,6 +38,7 @@ def cmd_parse(args: argparse.Namespace, _settings: Settings) -> int:
                 "lead": article.lead,
                 "paragraphs": list(article.paragraphs),
                 "subheads": list(article.subheads),
+                "published": article.published.isoformat() if article.published else None,
             }
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return EXIT_ERROR if failed else EXIT_OK

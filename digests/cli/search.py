@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -17,15 +18,48 @@ from digests.errors import InputError
 SEARCH_PROBLEMS = {
     "empty": "empty query: give a word to search for",
     "only_excluded": "only excluded words: add a word to search for",
-    "nothing_searchable": "nothing to search for: the query has only punctuation or common words",
+    "nothing_searchable": "nothing to search for: the query has only punctuation or symbols",
 }
+# The options of ``newsdigest search``; every other word after the command is
+# the query, even one that starts with a dash (``-柳家渡`` excludes a word).
+_VALUED_OPTIONS = ("--page", "--limit")
+_FLAGS = ("--json", "-h", "--help")
+
+
+def query_words_as_typed(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the words of a ``search`` command moved after ``--``, so
+    that argparse reads ``夜市 -柳家渡`` as the query, not as an unknown option."""
+    words = list(argv)
+    at = 0
+    while at < len(words) and words[at].startswith("-"):  # global options
+        at += 2 if words[at] == "--config" else 1
+    if at >= len(words) or words[at] != "search":
+        return words
+    options: list[str] = []
+    query: list[str] = []
+    rest = iter(words[at + 1 :])
+    for word in rest:
+        if word == "--":
+            query.extend(rest)
+        elif word in _VALUED_OPTIONS:
+            options += [word, next(rest, "")]
+        elif word in _FLAGS or word.startswith(tuple(f"{o}=" for o in _VALUED_OPTIONS)):
+            options.append(word)
+        else:
+            query.append(word)
+    return [*words[: at + 1], *options, *(["--", *query] if query else [])]
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from digests.search.snippet import snippet
 
+    if args.page < 1 or args.limit < 1:
+        raise InputError("--page and --limit must be at least 1")
     engine = open_engine(settings)
-    found = engine.search(" ".join(args.query), page=max(0, args.page - 1), per_page=args.limit)
+    found = engine.search(" ".join(args.query), page=args.page - 1, per_page=args.limit)
+    if found.problem == "past_end":
+        pages = f"{found.pages} page" + ("" if found.pages == 1 else "s")
+        raise InputError(f"page {args.page} is past the end: {found.results.total} found, {pages}")
     if found.problem is not None:
         raise InputError(SEARCH_PROBLEMS[found.problem])
     hits = found.results.hits
@@ -71,7 +105,7 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
 def register(commands: Any, groups: dict[str, Any]) -> None:
     search = commands.add_parser("search", help="search stored articles")
     search.add_argument(
-        "query", nargs="+", metavar="QUERY", help='words, "phrase", -not, OR, source:, since:'
+        "query", nargs="*", metavar="QUERY", help='words, "phrase", -not, OR, source:, since:'
     )
     search.add_argument("--page", type=int, default=1)
     search.add_argument("--limit", type=int, default=10, help="results per page")

@@ -13,9 +13,11 @@ how one engine spells a word, AND, OR and NOT).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, text, update
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from digests.errors import StoreError
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, query_words
+from digests.search.terms import is_han, term_words
 from digests.store.models import Article
 
 # Results are counted up to here ("3000+"): counting every match of a very
@@ -101,7 +103,7 @@ class Syntax:
 
 
 def term_clause(term: Term, syntax: Syntax, titles_only: bool = False) -> str | None:
-    words = query_words(term.text)
+    words = term_words(term.text)
     if not words:
         return None
     return "(" + syntax.both.join(syntax.word(word, titles_only) for word in words) + ")"
@@ -120,7 +122,10 @@ def match_expression(query: Query, syntax: Syntax, *, titles_only: bool = False)
     expression = syntax.both.join(groups)
     if titles_only:
         return expression
-    excluded = [c for term in query.excluded if (c := term_clause(term, syntax))]
+    # A phrase is excluded only where written together: ``holds`` checks that.
+    excluded = [
+        c for term in query.excluded if not term.phrase and (c := term_clause(term, syntax))
+    ]
     if excluded:
         expression = syntax.without.format(kept=expression, dropped=syntax.either.join(excluded))
     return expression
@@ -129,7 +134,7 @@ def match_expression(query: Query, syntax: Syntax, *, titles_only: bool = False)
 def searchable(query: Query) -> bool:
     """Whether any wanted term has a word an index holds (not only punctuation,
     emoji or stop words): what ``match_expression`` needs to say anything."""
-    return any(query_words(term.text) for term in query.terms)
+    return any(term_words(term.text) for term in query.terms)
 
 
 def needles(query: Query) -> list[str]:
@@ -138,32 +143,57 @@ def needles(query: Query) -> list[str]:
     for term in query.terms:
         out.append(term.text)
         out.extend(term.text.split())
-        out.extend(word for word in query_words(term.text) if len(word) > 1 or is_han(word))
+        out.extend(word for word in term_words(term.text) if len(word) > 1 or is_han(word))
     return sorted(set(out), key=len, reverse=True)
 
 
-def phrases_hold(query: Query, title: str, body: str) -> bool:
-    """Quoted phrases appear as written (the index only knows words)."""
-    if not any(term.phrase for term in query.terms):
-        return True
-    haystack = " ".join(f"{title}\n{body}".split()).casefold()
+_LATIN_EDGE = "0-9a-z"
+
+
+@lru_cache(maxsize=256)
+def _verbatim(text: str) -> re.Pattern[str] | None:
+    """``text`` as written (case and spacing aside), not inside a longer Latin word."""
+    parts = text.casefold().split()
+    if not parts:
+        return None
+    pattern = r"\s*".join(re.escape(part) for part in parts)
+    if re.match(f"[{_LATIN_EDGE}]", parts[0]):
+        pattern = f"(?<![{_LATIN_EDGE}])" + pattern
+    if re.search(f"[{_LATIN_EDGE}]$", parts[-1]):
+        pattern += f"(?![{_LATIN_EDGE}])"
+    return re.compile(pattern)
+
+
+def appears(text: str, title: str, body: str) -> bool:
+    """Whether ``text`` is written in the title or the body, as one piece."""
+    pattern = _verbatim(text)
+    return pattern is None or any(pattern.search(part.casefold()) for part in (title, body))
+
+
+def needs_check(query: Query) -> bool:
+    """Whether matches must be read before they are counted: quoted phrases
+    (the index knows words, not their order) and excluded terms (a word
+    segmented differently in an article than in the query still excludes it)."""
+    return bool(query.excluded) or any(term.phrase for term in query.terms)
+
+
+def holds(query: Query, title: str, body: str) -> bool:
+    """What the index cannot see: each group made only of quoted phrases has
+    one of them written as typed; no excluded term is written anywhere."""
     for group in query.groups:
-        phrases = [t for t in group if t.phrase]
-        if (
-            phrases
-            and len(phrases) == len(group)
-            and not any(" ".join(t.text.split()).casefold() in haystack for t in phrases)
+        if all(term.phrase for term in group) and not any(
+            appears(term.text, title, body) for term in group
         ):
             return False
-    return True
+    return not any(appears(term.text, title, body) for term in query.excluded)
 
 
-def phrase_page(
+def checked_page(
     query: Query, rows: Sequence[Any], offset: int, limit: int
 ) -> tuple[list[Any], int]:
-    """Of candidate rows (id, title, body, ...), those whose quoted phrases hold:
-    one page of them, and how many there are."""
-    kept = [row for row in rows if phrases_hold(query, row[1], row[2])]
+    """Of candidate rows (id, title, body, ...), those that ``hold``: one page of
+    them, and how many there are."""
+    kept = [row for row in rows if holds(query, row[1], row[2])]
     return kept[offset : offset + limit], len(kept)
 
 
@@ -208,32 +238,48 @@ def add_filters(
 
 
 def substring_fallback(
-    session: Session, query: Query, found: list[str], limit: int, *, native_datetimes: bool
+    session: Session,
+    query: Query,
+    found: list[str],
+    offset: int,
+    limit: int,
+    *,
+    native_datetimes: bool,
 ) -> Results:
     """Short Chinese queries the word index missed: a substring scan of the
-    newest articles, so a one-character query is answered, not refused."""
+    newest articles, so a one-character query is answered, not refused. Every
+    operator holds here as in the index: each group (OR) must be written,
+    excluded terms must not be, source: and since: filter."""
     terms = [t.text for t in query.terms]
     if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
         return Results([], 0, found)
     conditions = ["1=1"]
-    parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "limit": limit}
+    parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "cap": COUNT_CAP}
     add_filters(query, conditions, parameters, native_datetimes=native_datetimes)
-    likes = []
-    for number, term in enumerate(terms):
-        parameters[f"like{number}"] = f"%{term}%"
-        likes.append(f"(a.title LIKE :like{number} OR a.body LIKE :like{number})")
+    number = 0
+    for group in query.groups:
+        either = []
+        for term in group:
+            parameters[f"like{number}"] = f"%{term.text}%"
+            either.append(f"a.title LIKE :like{number} OR a.body LIKE :like{number}")
+            number += 1
+        conditions.append("(" + " OR ".join(either) + ")")
+    for term in query.excluded:
+        if is_han(term.text):  # others are checked below (whole words only)
+            parameters[f"like{number}"] = f"%{term.text}%"
+            conditions.append(f"a.title NOT LIKE :like{number} AND a.body NOT LIKE :like{number}")
+            number += 1
     rows = session.execute(
         text(
             HIT_SELECT
             + "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
             + HIT_FILTERS.format(where=" AND ".join(conditions))
-            + " AND ("
-            + " OR ".join(likes)
-            + ") ORDER BY at DESC, a.id DESC LIMIT :limit"
+            + " ORDER BY at DESC, a.id DESC LIMIT :cap"
         ),
         parameters,
     ).all()
-    return Results([hit_of(row) for row in rows], len(rows), found, fallback=True)
+    rows, total = checked_page(query, rows, offset, limit)
+    return Results([hit_of(row) for row in rows], total, found, fallback=True)
 
 
 def hit_of(row: Sequence[object]) -> Hit:

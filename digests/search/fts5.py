@@ -25,15 +25,15 @@ from digests.search.base import (
     Results,
     Syntax,
     add_filters,
+    checked_page,
     cursor_after,
     hit_of,
+    holds,
     mark_indexed,
     match_expression,
     needles,
-    phrase_page,
-    phrases_hold,
+    needs_check,
     substring_fallback,
-    term_clause,
 )
 from digests.search.query import Query
 from digests.search.terms import is_han
@@ -106,19 +106,19 @@ class Fts5SearchIndex:
         parameters: dict[str, object] = {"match": expression}
         add_filters(query, conditions, parameters, native_datetimes=False)
         where = " AND ".join(conditions)
-        has_phrases = any(term.phrase for term in query.terms)
+        checked = needs_check(query)
         title_match = match_expression(query, FTS5, titles_only=True)
         total = 0
-        if not has_phrases:
+        if not checked:
             total = self._count(session, where, parameters)
-        if has_phrases or total < COMMON:
-            rows = self._ranked(session, where, parameters, title_match, has_phrases, offset, limit)
+        if checked or total < COMMON:
+            rows = self._ranked(session, where, parameters, title_match, checked, offset, limit)
         else:
             rows = self._common(session, query, where, parameters, title_match, offset, limit)
-        if has_phrases:
-            rows, total = phrase_page(query, rows, offset, limit)
-        if total == 0 and offset == 0:
-            return substring_fallback(session, query, found, limit, native_datetimes=False)
+        if checked:
+            rows, total = checked_page(query, rows, offset, limit)
+        if total == 0:
+            return substring_fallback(session, query, found, offset, limit, native_datetimes=False)
         return Results([hit_of(row) for row in rows], total, found)
 
     @staticmethod
@@ -187,27 +187,18 @@ class Fts5SearchIndex:
     ) -> list[Any]:
         """A very common word: scoring every match costs tens of milliseconds
         and says little. Title matches come first, by their bm25 over titles;
-        deeper pages list body matches newest first."""
-        excluded = [clause for term in query.excluded if (clause := term_clause(term, FTS5))]
-        not_excluded = ""
-        extra: dict[str, object] = {}
-        if excluded:
-            not_excluded = (
-                " AND a.id NOT IN (SELECT rowid FROM search_index WHERE search_index MATCH :excl)"
-            )
-            extra["excl"] = " OR ".join(excluded)
+        deeper pages list body matches newest first. (Queries with excluded terms
+        are checked row by row, never here.)"""
         titled = list(
             session.execute(
                 text(
                     HIT_SELECT + "FROM (SELECT rowid, bm25(search_titles) AS title_score "
                     "      FROM search_titles WHERE search_titles MATCH :title_match) m"
                     + HIT_FILTERS.format(where=where)
-                    + not_excluded
                     + " ORDER BY m.title_score, at DESC, a.id DESC LIMIT :limit OFFSET :offset"
                 ),
                 {
                     **parameters,
-                    **extra,
                     "title_match": title_match,
                     "limit": limit,
                     "offset": offset,
@@ -219,11 +210,9 @@ class Fts5SearchIndex:
         tier = session.scalar(
             text(
                 "SELECT count(*) FROM (SELECT rowid FROM search_titles "
-                "WHERE search_titles MATCH :title_match) m"
-                + HIT_FILTERS.format(where=where)
-                + not_excluded
+                "WHERE search_titles MATCH :title_match) m" + HIT_FILTERS.format(where=where)
             ),
-            {**parameters, **extra, "title_match": title_match},
+            {**parameters, "title_match": title_match},
         )
         body_offset = max(0, offset - int(tier or 0))
         rest = session.execute(
@@ -269,4 +258,4 @@ class Fts5SearchIndex:
         ).all()
         hits = [hit_of(row) for row in rows]
         cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if phrases_hold(query, h.title, h.body)], cursor
+        return [h for h in hits if holds(query, h.title, h.body)], cursor

@@ -28,13 +28,14 @@ from digests.search.base import (
     Results,
     Syntax,
     add_filters,
+    checked_page,
     cursor_after,
     hit_of,
+    holds,
     mark_indexed,
     match_expression,
     needles,
-    phrase_page,
-    phrases_hold,
+    needs_check,
     substring_fallback,
 )
 from digests.search.query import Query
@@ -130,7 +131,7 @@ class PostgresSearchIndex:
         parameters: dict[str, Any] = {"q": expression}
         add_filters(query, conditions, parameters, native_datetimes=True)
         where = " AND ".join(conditions)
-        has_phrases = any(term.phrase for term in query.terms)
+        checked = needs_check(query)
         rows = session.execute(
             text(
                 HIT_SELECT
@@ -138,7 +139,7 @@ class PostgresSearchIndex:
                 + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
                 " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
                 " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
-                " at DESC, a.id DESC" + ("" if has_phrases else " LIMIT :limit OFFSET :offset")
+                " at DESC, a.id DESC" + ("" if checked else " LIMIT :limit OFFSET :offset")
             ),
             {
                 **parameters,
@@ -148,8 +149,8 @@ class PostgresSearchIndex:
                 "offset": offset,
             },
         ).all()
-        if has_phrases:
-            rows, total = phrase_page(query, rows, offset, limit)
+        if checked:
+            rows, total = checked_page(query, rows, offset, limit)
         else:
             total = int(
                 session.scalar(
@@ -162,8 +163,8 @@ class PostgresSearchIndex:
                 )
                 or 0
             )
-        if total == 0 and offset == 0:
-            return substring_fallback(session, query, found, limit, native_datetimes=True)
+        if total == 0:
+            return substring_fallback(session, query, found, offset, limit, native_datetimes=True)
         return Results([hit_of(row) for row in rows], total, found)
 
     def newer_matches(
@@ -190,4 +191,4 @@ class PostgresSearchIndex:
         ).all()
         hits = [hit_of(row) for row in rows]
         cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if phrases_hold(query, h.title, h.body)], cursor
+        return [h for h in hits if holds(query, h.title, h.body)], cursor

@@ -28,7 +28,7 @@ _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1
 @dataclass(frozen=True, slots=True)
 class Term:
     text: str
-    phrase: bool = False  # quoted: the words must appear together, in order
+    phrase: bool = False  # quoted: written just so (in order, together), not only its words
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ def parse_query(text: str, now: datetime | None = None) -> Query:
         term_text = _clean(value or "")
         if not term_text.strip("-*\"'()^:+"):
             continue  # punctuation alone says nothing to search for
-        term = Term(term_text, phrase=quoted is not None and " " in term_text.strip())
+        term = Term(term_text, phrase=quoted is not None)
         if negated:
             excluded.append(term)
         elif join_next and groups:

@@ -20,7 +20,8 @@ class SearchPage:
     results: Results
     page: int  # from 0
     per_page: int
-    problem: str | None = None  # "empty" | "only_excluded" | "nothing_searchable"
+    # "empty" | "only_excluded" | "nothing_searchable" | "past_end"
+    problem: str | None = None
 
     @property
     def pages(self) -> int:
@@ -46,4 +47,7 @@ def search(
         return SearchPage(text, query, empty, page, per_page, "nothing_searchable")
     with db.read() as session:
         results = index.search(session, query, offset=page * per_page, limit=per_page)
-    return SearchPage(text, query, results, page, per_page)
+    found = SearchPage(text, query, results, page, per_page)
+    if page > 0 and not results.hits and page >= found.pages:
+        return SearchPage(text, query, results, page, per_page, "past_end")
+    return found

@@ -41,19 +41,20 @@ from digests.search.base import (
     IndexEntry,
     Results,
     add_filters,
+    checked_page,
     cursor_after,
     hit_of,
+    holds,
     mark_indexed,
     needles,
-    phrase_page,
-    phrases_hold,
+    needs_check,
     substring_fallback,
 )
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, query_words
+from digests.search.terms import is_han, term_words
 
 log = logging.getLogger("newsdigest.search")
-CANDIDATES = 1000  # read from tantivy when SQL filters or phrases must still apply
+CANDIDATES = 1000  # read from tantivy when SQL filters, phrases or exclusions must still apply
 _indexes: dict[str, tantivy.Index] = {}
 _lock = threading.Lock()
 
@@ -83,6 +84,21 @@ class TantivySearchIndex:
         self.directory = directory
         self.index = open_index(directory)
         self.schema = self.index.schema
+        self._seen: tuple[int, int] | None = None
+
+    def _searcher(self) -> Any:
+        """A searcher over the latest commit, of this process or another: the
+        index is reloaded only when its meta file was replaced (each commit
+        writes a new one), not on every search."""
+        try:
+            meta = (self.directory / "meta.json").stat()
+            version: tuple[int, int] | None = (meta.st_ino, meta.st_mtime_ns)
+        except OSError:
+            version = None
+        if version is None or version != self._seen:
+            self.index.reload()
+            self._seen = version
+        return self.index.searcher()
 
     # -- writing ---------------------------------------------------------------
     def _writer(self) -> Any | None:
@@ -165,7 +181,7 @@ class TantivySearchIndex:
         )
 
     def _term(self, term: Term) -> tantivy.Query | None:
-        words = query_words(term.text)
+        words = term_words(term.text)
         if not words:
             return None
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._word(w)) for w in words])
@@ -184,12 +200,16 @@ class TantivySearchIndex:
         if not clauses:
             return None
         for term in query.excluded:
+            if term.phrase:
+                continue  # excluded only where written together: ``holds`` checks that
             if (excluded := self._term(term)) is not None:
                 clauses.append((tantivy.Occur.MustNot, excluded))
         return tantivy.Query.boolean_query(clauses)
 
     def _ids(self, found: Any, searcher: Any) -> list[int]:
-        return [int(searcher.doc(address)["id"][0]) for _score, address in found.hits]
+        # a fast field: read by column, no stored document is decompressed
+        addresses = [address for _score, address in found.hits]
+        return [int(value) for value in searcher.fast_field_values("id", addresses)]
 
     def _rows(self, session: Session, ids: list[int], query: Query) -> list[Any]:
         """The articles behind ``ids`` that pass the SQL filters, in ``ids`` order."""
@@ -214,9 +234,8 @@ class TantivySearchIndex:
         compiled = self.query_for(query)
         if compiled is None:
             return Results([], 0, found_needles)
-        self.index.reload()
-        searcher = self.index.searcher()
-        exact = not (query.sources or query.since or any(t.phrase for t in query.terms))
+        searcher = self._searcher()
+        exact = not (query.sources or query.since or needs_check(query))
         if exact:
             found = searcher.search(compiled, limit, count=True, offset=offset)
             ids = self._ids(found, searcher)
@@ -228,9 +247,11 @@ class TantivySearchIndex:
         else:
             found = searcher.search(compiled, CANDIDATES, count=False)
             rows = self._rows(session, self._ids(found, searcher), query)
-            rows, total = phrase_page(query, rows, offset, limit)
-        if total == 0 and offset == 0:
-            return substring_fallback(session, query, found_needles, limit, native_datetimes=False)
+            rows, total = checked_page(query, rows, offset, limit)
+        if total == 0:
+            return substring_fallback(
+                session, query, found_needles, offset, limit, native_datetimes=False
+            )
         return Results([hit_of(row) for row in rows], total, found_needles)
 
     def newer_matches(
@@ -239,8 +260,7 @@ class TantivySearchIndex:
         compiled = self.query_for(query)
         if compiled is None:
             return [], until_id
-        self.index.reload()
-        searcher = self.index.searcher()
+        searcher = self._searcher()
         window = tantivy.Query.range_query(
             self.schema, "id", tantivy.FieldType.Integer, after_id + 1, until_id
         )
@@ -252,4 +272,4 @@ class TantivySearchIndex:
         )
         hits = [hit_of(row) for row in self._rows(session, self._ids(found, searcher), query)]
         cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if phrases_hold(query, h.title, h.body)], cursor
+        return [h for h in hits if holds(query, h.title, h.body)], cursor

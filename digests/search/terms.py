@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
 
-from digests.text.tokens import analyze, load_segmenter
+from digests.text.tokens import analyze_all, dictionary_in_use, load_segmenter
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -58,6 +60,18 @@ def title_grams(title: str) -> str:
     return " ".join(grams)
 
 
+def term_words(text: str) -> tuple[str, ...]:
+    """``query_words`` of one query term, remembered: a search asks for the same
+    term's words several times (the query, the highlights, the check)."""
+    return _term_words(text, dictionary_in_use())
+
+
+@lru_cache(maxsize=2048)
+def _term_words(text: str, _dictionary: Path | None) -> tuple[str, ...]:
+    return tuple(query_words(text))
+
+
 def query_words(text: str) -> list[str]:
-    """The words of one query term, through the index's analyzer."""
-    return [term for term, _surface in analyze(text)]
+    """The words of one query term, through the index's analyzer (stopwords
+    included, as the index holds them)."""
+    return [term for term, _surface, _stop in analyze_all(text)]

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digests.errors import InputError, NewsdigestError
+from digests.ingest.issuedate import IssueDate, issue_date
 from digests.ingest.newspaper import IssueAccount, parse_issue
 from digests.records import RawArticle
 from digests.store.articles import SaveResult, StoryCache, save_articles
@@ -58,24 +59,43 @@ class FolderScan:
 
 @dataclass(frozen=True, slots=True)
 class IssueRead:
-    """The articles of one issue file, and where its characters went."""
+    """The articles of one issue file, where its characters went, and its date."""
 
     articles: list[RawArticle]
     account: IssueAccount
     encoding: str
+    date: IssueDate | None = None
+
+    def dated(self) -> str:
+        """How the issue is dated, for a person."""
+        if self.date is None:
+            return "no date found (articles carry the time they were read)"
+        return f"dated {self.date.day.isoformat()} from {self.date.origin}"
 
 
 def inspect_issue(
-    data: bytes, name: str, encoding: str | None = None, *, max_bytes: int = MAX_ISSUE_BYTES
+    data: bytes,
+    name: str,
+    encoding: str | None = None,
+    *,
+    max_bytes: int = MAX_ISSUE_BYTES,
+    modified: datetime | None = None,
+    zone: str = "UTC",
 ) -> IssueRead:
     """Articles of one newspaper issue file (identity = file name + title), with
-    the account of what was kept and dropped."""
+    the account of what was kept and dropped. Each article is published at the
+    issue's date (midnight in ``zone``): from the file name, else the
+    masthead, else ``modified`` (the file's mtime)."""
     if len(data) > max_bytes:
         raise InputError(f"{len(data)} bytes is too large for a newspaper issue")
     text, used = decode_bytes(data, forced=encoding)
     parsed = parse_issue(text)
-    articles = [replace(a.to_raw(), guid=f"{name}#{a.title}") for a in parsed.articles]
-    return IssueRead(articles, parsed.account, used)
+    dated = issue_date(name, text, modified, zone)
+    published = dated.at_midnight(zone) if dated is not None else None
+    articles = [
+        replace(a.to_raw(), guid=f"{name}#{a.title}", published=published) for a in parsed.articles
+    ]
+    return IssueRead(articles, parsed.account, used, dated)
 
 
 def read_issue(
@@ -85,21 +105,28 @@ def read_issue(
     return inspect_issue(data, name, encoding, max_bytes=max_bytes).articles
 
 
-def inspect_issue_file(path: Path, encoding: str | None = None) -> IssueRead:
+def _modified(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def inspect_issue_file(path: Path, encoding: str | None = None, zone: str = "UTC") -> IssueRead:
     """``inspect_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     try:
-        return inspect_issue(data, path.name, encoding)
+        return inspect_issue(data, path.name, encoding, modified=_modified(path), zone=zone)
     except NewsdigestError as exc:
         raise InputError(f"{path}: {exc}") from exc
 
 
-def read_issue_file(path: Path, encoding: str | None = None) -> list[RawArticle]:
+def read_issue_file(path: Path, encoding: str | None = None, zone: str = "UTC") -> list[RawArticle]:
     """``read_issue`` on a file; an unreadable file is an ``InputError`` naming it."""
-    return inspect_issue_file(path, encoding).articles
+    return inspect_issue_file(path, encoding, zone).articles
 
 
 def _store_batches(
@@ -132,6 +159,7 @@ def ingest_files(
     *,
     source_name: str = "newspaper",
     encoding: str | None = None,
+    zone: str = "UTC",
 ) -> tuple[SaveResult, list[str]]:
     """Store newspaper issue files given by hand (not summarized: the caller runs
     that stage). Returns totals and one error line per bad file."""
@@ -145,7 +173,7 @@ def ingest_files(
         ).id
     for path in paths:
         try:
-            articles = read_issue_file(path, encoding)
+            articles = read_issue_file(path, encoding, zone)
         except InputError as exc:
             errors.append(str(exc))
             continue
@@ -156,11 +184,12 @@ def ingest_files(
 def _log_account(source: Source, file_name: str, issue: IssueRead) -> None:
     """One line per issue read: how many articles, and what was left out."""
     log.info(
-        "source #%d %s: file %s: %d articles; %s",
+        "source #%d %s: file %s: %d articles, %s; %s",
         source.id,
         source.name,
         file_name,
         len(issue.articles),
+        issue.dated(),
         issue.account.report(),
     )
 
@@ -187,6 +216,7 @@ def scan_folder(
     *,
     max_bytes: int = MAX_ISSUE_BYTES,
     batch_size: int | None = None,
+    zone: str = "UTC",
 ) -> FolderScan:
     """Store what is new in a folder source: new and changed issue files, and
     the rest of any file a stopped round left in progress."""
@@ -216,7 +246,9 @@ def scan_folder(
         size = len(data)
         error: str | None = None
         try:
-            issue = inspect_issue(data, path.name, max_bytes=max_bytes)
+            issue = inspect_issue(
+                data, path.name, max_bytes=max_bytes, modified=_modified(path), zone=zone
+            )
             articles = issue.articles
             _log_account(source, path.name, issue)
         except NewsdigestError as exc:

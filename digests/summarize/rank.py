@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digests.text.sentences import split_sentences
-from digests.text.tokens import Language, analyze, detect_language
+from digests.text.tokens import Language, analyze_all, detect_language
 
 __all__ = ["Document", "RankParams", "prepare", "split_sentences", "summarize", "visible_length"]
 
@@ -108,12 +108,15 @@ class Document:
     """An article prepared once: cleaned sentences, their words, the title's words."""
 
     sentences: tuple[str, ...]
-    tokens: tuple[tuple[str, ...], ...]
+    tokens: tuple[tuple[str, ...], ...]  # content words (no stopwords)
     title_tokens: tuple[str, ...]
     language: Language
     eligible: tuple[bool, ...]  # False: boilerplate or a fragment, never chosen
     surfaces: dict[str, str]  # term -> its most frequent written form, where they differ
     lengths: tuple[int, ...]  # visible length of each sentence
+    # Every word, stopwords too, for the search index (a reader may search any word).
+    index_tokens: tuple[tuple[str, ...], ...] = ()
+    index_title_tokens: tuple[str, ...] = ()
 
 
 def visible_length(text: str) -> int:
@@ -163,12 +166,14 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         if len(sentences) >= MAX_SENTENCES:
             break
     language = language or detect_language(" ".join(sentences[:20]) or (title or ""))
-    analyzed = [analyze(s, language) for s in sentences]
+    analyzed_all = [analyze_all(s, language) for s in sentences]
+    analyzed = [[(t, surface) for t, surface, stop in words if not stop] for words in analyzed_all]
     tokens = tuple(tuple(term for term, _ in pairs) for pairs in analyzed)
     eligible = tuple(
         bool(toks) and not _NOT_CONTENT.match(s) for s, toks in zip(sentences, tokens, strict=True)
     )
-    title_pairs = analyze(title, language) if title else []
+    title_all = analyze_all(title, language) if title else []
+    title_pairs = [(t, surface) for t, surface, stop in title_all if not stop]
     written: Counter[tuple[str, str]] = Counter(
         pair for pairs in (*analyzed, title_pairs) for pair in pairs if pair[0] != pair[1]
     )
@@ -183,6 +188,8 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         eligible=eligible,
         surfaces=surfaces,
         lengths=tuple(visible_length(s) for s in sentences),
+        index_tokens=tuple(tuple(term for term, _, _ in words) for words in analyzed_all),
+        index_title_tokens=tuple(term for term, _, _ in title_all),
     )
 
 

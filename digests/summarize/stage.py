@@ -68,8 +68,8 @@ def index_entry(article_id: int, content_hash: str, title: str, document: Docume
     return IndexEntry(
         article_id=article_id,
         content_hash=content_hash,
-        title=index_text([document.title_tokens]),
-        body=index_text(document.tokens),
+        title=index_text([document.index_title_tokens]),
+        body=index_text(document.index_tokens),
         grams=title_grams(title),
     )
 

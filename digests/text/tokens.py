@@ -62,6 +62,11 @@ _user_dictionary: Path | None = None
 _stemmer = snowballstemmer.stemmer("english")
 
 
+def dictionary_in_use() -> Path | None:
+    """The user dictionary the segmenter has (words cut before it changed may differ)."""
+    return _user_dictionary
+
+
 def configure_user_dictionary(path: Path | None) -> None:
     """Use the operator's jieba user dictionary (one word per line: word [freq] [tag])."""
     global _user_dictionary
@@ -116,8 +121,8 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
-def _keep(token: str) -> tuple[str, str] | None:
-    """``(term, surface)`` of one token; ``None`` for punctuation, space and stopwords.
+def _keep(token: str) -> tuple[str, str, bool] | None:
+    """``(term, surface, stopword)`` of one token; ``None`` for punctuation and space.
 
     The term is what matching uses (English lower-cased and stemmed); the
     surface is the word as written, for showing keywords to people.
@@ -126,15 +131,17 @@ def _keep(token: str) -> tuple[str, str] | None:
     if not token or not _WORDISH.search(token):
         return None
     if _CJK.search(token):
-        return None if token in ZH_STOPWORDS else (token, token)
+        return token, token, token in ZH_STOPWORDS
     lowered = token.lower().replace("’", "'")
     if lowered in EN_STOPWORDS:
-        return None
-    return (stem(lowered) if lowered[:1].isalpha() else lowered), token
+        return lowered, token, True
+    return (stem(lowered) if lowered[:1].isalpha() else lowered), token, False
 
 
-def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]]:
-    """``(term, surface)`` for each content word of ``text``, in order.
+def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, str, bool]]:
+    """``(term, surface, stopword)`` for each word of ``text``, stopwords
+    included and marked: what the search index holds (a reader may search for
+    any word); ``analyze`` keeps the content words.
 
     Chinese (and mixed) text goes through jieba's precise mode; English is
     split on letters and digits without loading jieba.
@@ -144,14 +151,18 @@ def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]
         tokens: Iterable[str] = (m.group(0) for m in _LATIN_WORD.finditer(text))
     else:
         tokens = load_segmenter().cut(text)
-    kept: list[tuple[str, str]] = []
+    kept: list[tuple[str, str, bool]] = []
     for token in tokens:
         if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens: no call, no regex
-            if token not in ZH_STOPWORDS:
-                kept.append((token, token))
-        elif (pair := _keep(token)) is not None:
-            kept.append(pair)
+            kept.append((token, token, token in ZH_STOPWORDS))
+        elif (triple := _keep(token)) is not None:
+            kept.append(triple)
     return kept
+
+
+def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]]:
+    """``(term, surface)`` for each content word of ``text`` (stopwords left out), in order."""
+    return [(term, surface) for term, surface, stop in analyze_all(text, language) if not stop]
 
 
 def words(text: str, language: Language | None = None) -> list[str]:

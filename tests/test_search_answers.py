@@ -1,0 +1,119 @@
+"""Search gives right answers for every operator on every index and path:
+Chinese phrases are phrases, exclusions hold under the substring fallback, no
+query word is silently dropped, the command line takes the query as typed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from digests.engine import Engine
+from tests.test_cli import newsdigest
+from tests.test_search import NOW, backend, store, titles  # noqa: F401 - fixtures
+
+__all__ = ["backend"]
+
+
+@pytest.fixture
+def city(backend: Engine) -> Engine:  # noqa: F811 - the fixture of the same name
+    store(
+        backend,
+        "wire",
+        [
+            ("滨江步道夜间开放", "滨江步道今年起夜间开放。我们沿江散步。"),
+            ("步道沿着滨江延伸", "新步道沿着滨江延伸三公里。工作人员在维护。"),
+            ("柳家渡夜市开张", "夜市在柳家渡开张。摊位一百个。"),
+            ("夜市人气旺", "柳家渡的夜市人气很旺。问题是停车难。"),
+            ("青石湾夜市亮灯", "青石湾夜市今晚亮灯。编辑部走访了摊主。"),
+        ],
+        NOW - timedelta(days=2),
+    )
+    store(
+        backend,
+        "gazette",
+        [
+            ("Night market returns", "The night market returns to the pier on Friday."),
+            ("Market hours change", "The market opens at night from now on."),
+            ("Will the ferry run?", "Officials will decide on Monday."),
+        ],
+        NOW - timedelta(hours=3),
+    )
+    return backend
+
+
+def test_a_quoted_chinese_phrase_is_a_phrase(city: Engine) -> None:
+    assert titles(city, '"滨江步道"') == ["滨江步道夜间开放"]
+    assert titles(city, '"步道滨江"') == []
+    assert set(titles(city, "滨江 步道")) == {"滨江步道夜间开放", "步道沿着滨江延伸"}
+
+
+def test_quoted_english_is_a_phrase_and_excluded_phrases_only_where_together(
+    city: Engine,
+) -> None:
+    assert titles(city, '"night market"') == ["Night market returns"]
+    assert titles(city, 'market -"night market"') == ["Market hours change"]
+
+
+def test_excluded_words_hold_on_the_index_and_on_the_fallback(city: Engine) -> None:
+    assert titles(city, "夜市 -柳家渡") == ["青石湾夜市亮灯"]
+    # one character inside body words only: the substring scan, which must honour -x too
+    found = city.search("摊 -柳家渡")
+    assert found.results.fallback
+    assert [hit.title for hit in found.results.hits] == ["青石湾夜市亮灯"]
+    assert titles(city, "摊 -柳家渡 source:gazette") == []
+    # excluded as written, whatever the segmenter made of the article's words
+    assert "柳家渡夜市开张" not in titles(city, "夜市 -家渡")
+
+
+def test_the_fallback_keeps_every_group(city: Engine) -> None:
+    found = city.search("摊 晚")
+    assert found.results.fallback
+    assert [hit.title for hit in found.results.hits] == ["青石湾夜市亮灯"]
+    assert set(titles(city, "湾 OR 渡")) >= {"青石湾夜市亮灯", "柳家渡夜市开张"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("今年 步道", ["滨江步道夜间开放"]),
+        ("工作 步道", ["步道沿着滨江延伸"]),
+        ("问题 夜市", ["夜市人气旺"]),
+        ("编辑 夜市", ["青石湾夜市亮灯"]),
+        ("我们", ["滨江步道夜间开放"]),
+        ("will ferry", ["Will the ferry run?"]),
+    ],
+)
+def test_common_words_are_searched_not_dropped(
+    city: Engine, query: str, expected: list[str]
+) -> None:
+    assert titles(city, query) == expected
+
+
+def test_a_query_of_only_common_words_still_finds_articles(city: Engine) -> None:
+    assert city.search("的").problem is None
+    assert "夜市人气旺" in titles(city, "的")
+
+
+def test_a_page_past_the_end_says_so(city: Engine) -> None:
+    found = city.search("夜市", page=4, per_page=2)
+    assert found.problem == "past_end"
+    assert found.results.total == 3 and found.pages == 2
+
+
+def test_the_command_line_takes_the_query_as_typed(city: Engine, tmp_path: Path) -> None:
+    env = {
+        "NEWSDIGEST_DATABASE_URL": city.db.url,
+        "NEWSDIGEST_SEARCH__ENGINE": city.settings.search.engine,
+    }
+    result = newsdigest("search", "夜市", "-柳家渡", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "青石湾夜市亮灯" in result.stdout and "柳家渡" not in result.stdout
+    late = newsdigest("search", "--page", "5", "夜市", cwd=tmp_path, env=env)
+    assert late.returncode == 1
+    assert late.stderr.strip() == "newsdigest: error: page 5 is past the end: 3 found, 1 page"
+    alone = newsdigest("search", "-柳家渡", cwd=tmp_path, env=env)
+    assert alone.returncode == 1 and "only excluded words" in alone.stderr
+    hello = newsdigest("search", "夜市", "-hong", cwd=tmp_path, env=env)  # not -h(elp)
+    assert hello.returncode == 0 and "usage" not in hello.stdout
