@@ -148,6 +148,7 @@ def needles(query: Query) -> list[str]:
 
 
 _LATIN_EDGE = "0-9a-z"
+_LATIN_WORD = re.compile(r"[0-9A-Za-z]")
 
 
 @lru_cache(maxsize=256)
@@ -170,16 +171,11 @@ def appears(text: str, title: str, body: str) -> bool:
     return pattern is None or any(pattern.search(part.casefold()) for part in (title, body))
 
 
-def needs_check(query: Query) -> bool:
-    """Whether matches must be read before they are counted: quoted phrases
-    (the index knows words, not their order) and excluded terms (a word
-    segmented differently in an article than in the query still excludes it)."""
-    return bool(query.excluded) or any(term.phrase for term in query.terms)
-
-
 def holds(query: Query, title: str, body: str) -> bool:
     """What the index cannot see: each group made only of quoted phrases has
-    one of them written as typed; no excluded term is written anywhere."""
+    one of them written as typed; no excluded term is written anywhere. (SQL
+    checks the same with LIKE, see ``add_filters``; this also keeps a Latin
+    phrase from matching inside a longer word.)"""
     for group in query.groups:
         if all(term.phrase for term in group) and not any(
             appears(term.text, title, body) for term in group
@@ -188,13 +184,11 @@ def holds(query: Query, title: str, body: str) -> bool:
     return not any(appears(term.text, title, body) for term in query.excluded)
 
 
-def checked_page(
-    query: Query, rows: Sequence[Any], offset: int, limit: int
-) -> tuple[list[Any], int]:
-    """Of candidate rows (id, title, body, ...), those that ``hold``: one page of
-    them, and how many there are."""
-    kept = [row for row in rows if holds(query, row[1], row[2])]
-    return kept[offset : offset + limit], len(kept)
+def refine(query: Query, rows: Sequence[Any]) -> list[Any]:
+    """The rows (id, title, body, ...) of a page that ``hold``."""
+    if not query.excluded and not any(term.phrase for term in query.terms):
+        return list(rows)
+    return [row for row in rows if holds(query, row[1], row[2])]
 
 
 def cursor_after(hits: Sequence[Hit], limit: int, until_id: int) -> int:
@@ -218,11 +212,23 @@ HIT_FILTERS = """
 """
 
 
+def _like_text(text: str) -> str:
+    """A LIKE pattern for ``text`` written anywhere: spacing as in the stored
+    text (none between Chinese characters), ``%`` and ``_`` taken literally."""
+    parts = text.split()
+    joined = (" " if any(_LATIN_WORD.search(part) for part in parts) else "").join(parts)
+    escaped = joined.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def add_filters(
-    query: Query, conditions: list[str], parameters: dict[str, object], *, native_datetimes: bool
+    query: Query, conditions: list[str], parameters: dict[str, object], *, postgres: bool
 ) -> None:
-    """source: and since: as SQL conditions on ``a`` (articles) and ``s`` (sources).
-    SQLite compares stored datetimes as text; PostgreSQL takes a datetime."""
+    """As SQL conditions on ``a`` (articles) and ``s`` (sources): source: and
+    since:, quoted phrases (each group made only of them has one written as
+    typed) and excluded terms (Chinese ones and phrases not written anywhere:
+    the index cannot tell a word the segmenter cut differently). SQLite compares
+    stored datetimes as text; PostgreSQL takes a datetime and needs ILIKE."""
     if query.sources:
         names = []
         for number, name in enumerate(query.sources):
@@ -231,10 +237,26 @@ def add_filters(
         conditions.append(f"lower(s.name) IN ({', '.join(names)})")
     if query.since is not None:
         since = query.since.astimezone(UTC)
-        parameters["since"] = (
-            since if native_datetimes else since.replace(tzinfo=None).isoformat(sep=" ")
-        )
+        parameters["since"] = since if postgres else since.replace(tzinfo=None).isoformat(sep=" ")
         conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+    like = "ILIKE" if postgres else "LIKE"
+    written = "(a.title {like} :{key} ESCAPE '\\' OR a.body {like} :{key} ESCAPE '\\')"
+    number = 0
+
+    def pattern(term: Term) -> str:
+        nonlocal number
+        key = f"verbatim{number}"
+        number += 1
+        parameters[key] = _like_text(term.text)
+        return key
+
+    for group in query.groups:
+        if all(term.phrase for term in group):
+            either = [written.format(like=like, key=pattern(term)) for term in group]
+            conditions.append("(" + " OR ".join(either) + ")")
+    for term in query.excluded:
+        if term.phrase or is_han("".join(term.text.split())):
+            conditions.append("NOT " + written.format(like=like, key=pattern(term)))
 
 
 def substring_fallback(
@@ -244,7 +266,7 @@ def substring_fallback(
     offset: int,
     limit: int,
     *,
-    native_datetimes: bool,
+    postgres: bool,
 ) -> Results:
     """Short Chinese queries the word index missed: a substring scan of the
     newest articles, so a one-character query is answered, not refused. Every
@@ -255,7 +277,7 @@ def substring_fallback(
         return Results([], 0, found)
     conditions = ["1=1"]
     parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "cap": COUNT_CAP}
-    add_filters(query, conditions, parameters, native_datetimes=native_datetimes)
+    add_filters(query, conditions, parameters, postgres=postgres)
     number = 0
     for group in query.groups:
         either = []
@@ -264,22 +286,21 @@ def substring_fallback(
             either.append(f"a.title LIKE :like{number} OR a.body LIKE :like{number}")
             number += 1
         conditions.append("(" + " OR ".join(either) + ")")
-    for term in query.excluded:
-        if is_han(term.text):  # others are checked below (whole words only)
-            parameters[f"like{number}"] = f"%{term.text}%"
-            conditions.append(f"a.title NOT LIKE :like{number} AND a.body NOT LIKE :like{number}")
-            number += 1
+    matches = (
+        "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
+        + HIT_FILTERS.format(where=" AND ".join(conditions))
+    )
+    total = int(
+        session.scalar(
+            text(f"SELECT count(*) FROM (SELECT a.id {matches} LIMIT :cap) counted"), parameters
+        )
+        or 0
+    )
     rows = session.execute(
-        text(
-            HIT_SELECT
-            + "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
-            + HIT_FILTERS.format(where=" AND ".join(conditions))
-            + " ORDER BY at DESC, a.id DESC LIMIT :cap"
-        ),
-        parameters,
+        text(HIT_SELECT + matches + " ORDER BY at DESC, a.id DESC LIMIT :limit OFFSET :offset"),
+        {**parameters, "limit": limit, "offset": offset},
     ).all()
-    rows, total = checked_page(query, rows, offset, limit)
-    return Results([hit_of(row) for row in rows], total, found, fallback=True)
+    return Results([hit_of(row) for row in refine(query, rows)], total, found, fallback=True)
 
 
 def hit_of(row: Sequence[object]) -> Hit:

@@ -25,14 +25,13 @@ from digests.search.base import (
     Results,
     Syntax,
     add_filters,
-    checked_page,
     cursor_after,
     hit_of,
     holds,
     mark_indexed,
     match_expression,
     needles,
-    needs_check,
+    refine,
     substring_fallback,
 )
 from digests.search.query import Query
@@ -104,22 +103,17 @@ class Fts5SearchIndex:
             return Results([], 0, found)
         conditions = ["1"]
         parameters: dict[str, object] = {"match": expression}
-        add_filters(query, conditions, parameters, native_datetimes=False)
+        add_filters(query, conditions, parameters, postgres=False)
         where = " AND ".join(conditions)
-        checked = needs_check(query)
         title_match = match_expression(query, FTS5, titles_only=True)
-        total = 0
-        if not checked:
-            total = self._count(session, where, parameters)
-        if checked or total < COMMON:
-            rows = self._ranked(session, where, parameters, title_match, checked, offset, limit)
+        total = self._count(session, where, parameters)
+        if total < COMMON:
+            rows = self._ranked(session, where, parameters, title_match, offset, limit)
         else:
-            rows = self._common(session, query, where, parameters, title_match, offset, limit)
-        if checked:
-            rows, total = checked_page(query, rows, offset, limit)
+            rows = self._common(session, where, parameters, title_match, offset, limit)
         if total == 0:
-            return substring_fallback(session, query, found, offset, limit, native_datetimes=False)
-        return Results([hit_of(row) for row in rows], total, found)
+            return substring_fallback(session, query, found, offset, limit, postgres=False)
+        return Results([hit_of(row) for row in refine(query, rows)], total, found)
 
     @staticmethod
     def _count(session: Session, where: str, parameters: dict[str, object]) -> int:
@@ -142,7 +136,6 @@ class Fts5SearchIndex:
         where: str,
         parameters: dict[str, object],
         title_match: str | None,
-        everything: bool,
         offset: int,
         limit: int,
     ) -> list[Any]:
@@ -163,7 +156,7 @@ class Fts5SearchIndex:
                     + HIT_FILTERS.format(where=where)
                     + " ORDER BY t.title_score IS NULL, "
                     "coalesce(t.title_score, 0) * :boost + m.body_score, at DESC, a.id DESC"
-                    + ("" if everything else " LIMIT :limit OFFSET :offset")
+                    " LIMIT :limit OFFSET :offset"
                 ),
                 {
                     **parameters,
@@ -178,7 +171,6 @@ class Fts5SearchIndex:
     def _common(
         self,
         session: Session,
-        query: Query,
         where: str,
         parameters: dict[str, object],
         title_match: str | None,
@@ -187,8 +179,7 @@ class Fts5SearchIndex:
     ) -> list[Any]:
         """A very common word: scoring every match costs tens of milliseconds
         and says little. Title matches come first, by their bm25 over titles;
-        deeper pages list body matches newest first. (Queries with excluded terms
-        are checked row by row, never here.)"""
+        deeper pages list body matches newest first."""
         titled = list(
             session.execute(
                 text(
@@ -246,7 +237,7 @@ class Fts5SearchIndex:
             "until": until_id,
             "limit": limit,
         }
-        add_filters(query, conditions, parameters, native_datetimes=False)
+        add_filters(query, conditions, parameters, postgres=False)
         rows = session.execute(
             text(
                 HIT_SELECT + "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match "

@@ -28,14 +28,13 @@ from digests.search.base import (
     Results,
     Syntax,
     add_filters,
-    checked_page,
     cursor_after,
     hit_of,
     holds,
     mark_indexed,
     match_expression,
     needles,
-    needs_check,
+    refine,
     substring_fallback,
 )
 from digests.search.query import Query
@@ -129,9 +128,8 @@ class PostgresSearchIndex:
             return Results([], 0, found)
         conditions = ["TRUE"]
         parameters: dict[str, Any] = {"q": expression}
-        add_filters(query, conditions, parameters, native_datetimes=True)
+        add_filters(query, conditions, parameters, postgres=True)
         where = " AND ".join(conditions)
-        checked = needs_check(query)
         rows = session.execute(
             text(
                 HIT_SELECT
@@ -139,7 +137,7 @@ class PostgresSearchIndex:
                 + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
                 " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
                 " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
-                " at DESC, a.id DESC" + ("" if checked else " LIMIT :limit OFFSET :offset")
+                " at DESC, a.id DESC LIMIT :limit OFFSET :offset"
             ),
             {
                 **parameters,
@@ -149,23 +147,18 @@ class PostgresSearchIndex:
                 "offset": offset,
             },
         ).all()
-        if checked:
-            rows, total = checked_page(query, rows, offset, limit)
-        else:
-            total = int(
-                session.scalar(
-                    text(
-                        "SELECT count(*) FROM (SELECT 1"
-                        + _FROM.format(where=where)
-                        + " LIMIT :cap) x"
-                    ),
-                    {**parameters, "cap": COUNT_CAP},
-                )
-                or 0
+        total = int(
+            session.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT 1" + _FROM.format(where=where) + " LIMIT :cap) x"
+                ),
+                {**parameters, "cap": COUNT_CAP},
             )
+            or 0
+        )
         if total == 0:
-            return substring_fallback(session, query, found, offset, limit, native_datetimes=True)
-        return Results([hit_of(row) for row in rows], total, found)
+            return substring_fallback(session, query, found, offset, limit, postgres=True)
+        return Results([hit_of(row) for row in refine(query, rows)], total, found)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
@@ -180,7 +173,7 @@ class PostgresSearchIndex:
             "until": until_id,
             "limit": limit,
         }
-        add_filters(query, conditions, parameters, native_datetimes=True)
+        add_filters(query, conditions, parameters, postgres=True)
         rows = session.execute(
             text(
                 HIT_SELECT

@@ -41,13 +41,12 @@ from digests.search.base import (
     IndexEntry,
     Results,
     add_filters,
-    checked_page,
     cursor_after,
     hit_of,
     holds,
     mark_indexed,
     needles,
-    needs_check,
+    refine,
     substring_fallback,
 )
 from digests.search.query import Query, Term
@@ -217,7 +216,7 @@ class TantivySearchIndex:
             return []
         conditions = ["a.id IN :ids"]
         parameters: dict[str, Any] = {"ids": ids}
-        add_filters(query, conditions, parameters, native_datetimes=False)
+        add_filters(query, conditions, parameters, postgres=False)
         rows = session.execute(
             text(
                 HIT_SELECT
@@ -229,30 +228,50 @@ class TantivySearchIndex:
         by_id = {int(row[0]): row for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def _passing(self, session: Session, ids: list[int], query: Query) -> list[int]:
+        """Of ``ids`` (in rank order), those that pass the SQL filters; no text is
+        sent back, SQLite reads it."""
+        if not ids:
+            return []
+        conditions = ["a.id IN :ids"]
+        parameters: dict[str, Any] = {"ids": ids}
+        add_filters(query, conditions, parameters, postgres=False)
+        passing = {
+            int(row[0])
+            for row in session.execute(
+                text(
+                    "SELECT a.id FROM (SELECT id AS rowid FROM articles WHERE id IN :ids) m"
+                    + HIT_FILTERS.format(where=" AND ".join(conditions))
+                ).bindparams(bindparam("ids", expanding=True)),
+                parameters,
+            )
+        }
+        return [i for i in ids if i in passing]
+
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
         found_needles = needles(query)
         compiled = self.query_for(query)
         if compiled is None:
             return Results([], 0, found_needles)
         searcher = self._searcher()
-        exact = not (query.sources or query.since or needs_check(query))
-        if exact:
+        filtered: list[str] = []
+        add_filters(query, filtered, {}, postgres=False)
+        if not filtered:  # the index alone decides: top-k straight from tantivy
             found = searcher.search(compiled, limit, count=True, offset=offset)
-            ids = self._ids(found, searcher)
-            scores = {key: score for key, (score, _at) in zip(ids, found.hits, strict=True)}
-            rows = self._rows(session, ids, query)
-            # tantivy orders equal scores arbitrarily: the newer article first
-            rows.sort(key=lambda row: (-scores[int(row[0])], -hit_of(row).when.timestamp()))
-            total = int(getattr(found, "count", 0) or 0)  # absent from the type stubs
-        else:
+            ranked = self._ids(found, searcher)
+            ids, total = ranked, int(getattr(found, "count", 0) or 0)  # count: not in stubs
+        else:  # the best CANDIDATES by the index, then SQL's filters
             found = searcher.search(compiled, CANDIDATES, count=False)
-            rows = self._rows(session, self._ids(found, searcher), query)
-            rows, total = checked_page(query, rows, offset, limit)
+            ranked = self._ids(found, searcher)
+            passing = self._passing(session, ranked, query)
+            ids, total = passing[offset : offset + limit], len(passing)
+        scores = {key: score for key, (score, _at) in zip(ranked, found.hits, strict=True)}
+        rows = self._rows(session, ids, query)
+        # tantivy orders equal scores arbitrarily: the newer article first
+        rows.sort(key=lambda row: (-scores[int(row[0])], -hit_of(row).when.timestamp()))
         if total == 0:
-            return substring_fallback(
-                session, query, found_needles, offset, limit, native_datetimes=False
-            )
-        return Results([hit_of(row) for row in rows], total, found_needles)
+            return substring_fallback(session, query, found_needles, offset, limit, postgres=False)
+        return Results([hit_of(row) for row in refine(query, rows)], total, found_needles)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
