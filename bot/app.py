@@ -26,6 +26,7 @@ from bot.delivery import Deliverer
 from bot.handlers import add_handlers
 from bot.handlers.common import reply
 from bot.i18n import COMMANDS, text
+from bot.notices import tell_admins_of_pauses
 from bot.render import TelegramRenderer
 from bot.services import BotServices
 from digests.engine import Engine
@@ -154,6 +155,11 @@ def build_application(
         await register_commands(application)
         deliverer = Deliverer(application.bot, engine, poll_seconds=poll_seconds)
         app_services.deliverer = deliverer
+
+        async def tell_admins(_outcomes: object) -> None:
+            await tell_admins_of_pauses(application.bot, engine)
+
+        engine.after_refresh = tell_admins
         if timed_jobs and application.job_queue is not None:
             runtime = Runtime(
                 engine,

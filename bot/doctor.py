@@ -5,7 +5,8 @@ check failed. A failed check never stops the others: a bad configuration
 still reports itself in a row (the command loads the configuration on its
 own for that), a broken database still leaves the token checked. The doctor
 only looks: it creates no database file, upgrades no schema and records
-nothing on sources. ``--online`` asks the Bot API (getMe) and fetches every
+nothing on sources. Sources paused after permanent failures are a warning
+row with their reasons. ``--online`` asks the Bot API (getMe) and fetches every
 enabled source; ``--sources`` fetches the sources only. No secret is printed:
 every detail passes through ``digests.redact`` and the token is registered
 as a secret before anything can mention it.
@@ -357,25 +358,49 @@ def _probe_with_progress(rows: list[SourceRow], settings: Settings) -> dict[int,
         return asyncio.run(_probe_all(rows, settings, lambda: progress.advance(task)))
 
 
+def _paused(rows: list[SourceRow]) -> list[Check]:
+    """A warning listing the sources paused after permanent failures, if any."""
+    paused = [row for row in rows if row.paused]
+    if not paused:
+        return []
+    listed = "; ".join(
+        f"#{row.id} {_label(row)}: {row.disabled_reason}" for row in paused[:_LISTED_FAILURES]
+    )
+    if len(paused) > _LISTED_FAILURES:
+        listed += f"; and {len(paused) - _LISTED_FAILURES} more"
+    return [
+        _row(
+            "paused sources",
+            WARN,
+            f"{len(paused)} paused after permanent failures: {listed} "
+            "(`newsdigest sources enable ID` resumes one)",
+        )
+    ]
+
+
 def check_sources(engine: Engine, settings: Settings, *, fetch: bool) -> list[Check]:
     from sqlalchemy.orm import Session
 
     from digests.store.sources import list_sources
 
     with Session(engine) as session:
-        rows = [row for row in list_sources(session) if row.enabled and row.kind != "files"]
+        listed = list_sources(session)
+    paused = _paused(listed)
+    rows = [row for row in listed if row.enabled and row.kind != "files"]
     if not rows:
-        return [_row("sources", WARN, "none enabled: add one with `newsdigest sources add URL`")]
+        none = _row("sources", WARN, "none enabled: add one with `newsdigest sources add URL`")
+        return [none, *paused]
     if not fetch:
-        return [_stored_state(rows)]
+        return [_stored_state(rows), *paused]
     problems = _probe_with_progress(rows, settings)
     failed = [row for row in rows if problems.get(row.id)]
     if not failed:
-        return [_row("sources", OK, f"all {len(rows)} enabled sources reachable")]
+        return [_row("sources", OK, f"all {len(rows)} enabled sources reachable"), *paused]
     summary = _row("sources", FAIL, f"{len(failed)} of {len(rows)} enabled sources unreachable")
-    return [summary] + [
+    unreachable = [
         _row(f"source #{row.id}", FAIL, f"{_label(row)}: {problems[row.id]}") for row in failed
     ]
+    return [summary, *unreachable, *paused]
 
 
 # -- the command -----------------------------------------------------------------------

@@ -86,7 +86,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "search_empty": "请给出要搜索的词。",
         "search_only_excluded": "只有排除的词：请再加一个要搜索的词。",
-        "search_nothing_searchable": "这个查询里没有可以搜索的词（只有标点、表情或太常见的字词）。",
+        "search_nothing_searchable": "这个查询里没有可以搜索的词（只有标点或表情）。",
+        "search_past_end": "这一页已经超出结果的范围：请从第一页看起。",
         "search_none": "没有找到与「{query}」相关的文章。",
         "search_header": "🔎 「{query}」：{total} 篇（第 {page}/{pages} 页）",
         "search_fallback": "（按字面匹配找到）",
@@ -111,6 +112,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "<b>管理命令</b>\n"
             "/addsource 网址 [名称] — 添加来源\n"
             "/removesource 编号或网址 — 移除来源\n"
+            "/enablesource 编号 — 恢复已暂停的来源\n"
             "/sources — 来源状态\n"
             "/preview [排期] — 预览下一期（只发给你）\n"
             "/send [排期] — 立即生成并发送下一期\n"
@@ -131,6 +133,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source_ok": "正常",
         "source_failing": "出错",
         "source_waiting": "未抓取",
+        "source_paused": "已暂停",
+        "source_paused_why": "    暂停原因（{since}）：{reason}",
+        "enablesource_usage": "用法：/enablesource 编号、网址或名称（见 /sources）",
+        "source_enabled": "已恢复来源 #{id}：{name}（此前暂停原因：{reason}），下一轮即抓取。",
+        "source_not_paused": "来源 #{id}：{name} 没有暂停，无需恢复。",
+        "pause_notice": (
+            "⏸ 来源 #{id} {name} 已暂停（{since}）：{reason}\n"
+            "恢复：/enablesource {id}（或命令行 newsdigest sources enable {id}）"
+        ),
         "preview_header": "预览（只发给你）：{schedule} {date} {slot}，{items} 条。",
         "preview_empty": "「{schedule}」下一期目前没有新内容。",
         "sent_now": "已生成「{schedule}」{date} {slot}（{items} 条），现在发送给 {subscribers} 位订阅者（自定送达时间的按各自时间）。",
@@ -194,7 +205,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "search_empty": "Give a word to search for.",
         "search_only_excluded": "Only excluded words: add a word to search for.",
-        "search_nothing_searchable": "This query has nothing to search for (only punctuation, emoji or very common words).",
+        "search_nothing_searchable": "This query has nothing to search for (only punctuation or emoji).",
+        "search_past_end": "That page is past the last result: start again from the first page.",
         "search_none": "No articles found for “{query}”.",
         "search_header": "🔎 “{query}”: {total} found (page {page}/{pages})",
         "search_fallback": "(found by matching the characters)",
@@ -219,6 +231,7 @@ MESSAGES: dict[str, dict[str, str]] = {
             "<b>Admin commands</b>\n"
             "/addsource URL [name] — add a source\n"
             "/removesource ID or URL — remove a source\n"
+            "/enablesource ID — resume a paused source\n"
             "/sources — the sources' state\n"
             "/preview [schedule] — the next edition, sent only to you\n"
             "/send [schedule] — build the next edition and send it now\n"
@@ -239,6 +252,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "source_ok": "ok",
         "source_failing": "failing",
         "source_waiting": "not fetched yet",
+        "source_paused": "paused",
+        "source_paused_why": "    paused ({since}): {reason}",
+        "enablesource_usage": "Usage: /enablesource ID, URL or name (see /sources)",
+        "source_enabled": "Resumed source #{id}: {name} (it was paused: {reason}); it is fetched in the next round.",
+        "source_not_paused": "Source #{id}: {name} is not paused; nothing to resume.",
+        "pause_notice": (
+            "⏸ Source #{id} {name} is paused ({since}): {reason}\n"
+            "Resume it with /enablesource {id} (or newsdigest sources enable {id})."
+        ),
         "preview_header": "Preview (sent only to you): {schedule} {date} {slot}, {items} items.",
         "preview_empty": "Nothing new for the next edition of “{schedule}” yet.",
         "sent_now": "Built “{schedule}” {date} {slot} ({items} items); sending it to {subscribers} subscribers now (those with their own delivery time get it then).",

@@ -13,6 +13,7 @@
      │    ├── FetchTimeout      a per-operation timeout or the total deadline
      │    ├── TooLarge          body over the size limit (after decompression)
      │    ├── TooManyRedirects  redirect limit reached or a loop
+     │    ├── LengthMismatch    body shorter or longer than its Content-Length
      │    └── HTTPStatusError   a non-2xx, non-304 answer (carries ``status``)
      └── StoreError             the database refused (carries nothing secret)
           ├── Conflict          a row that must be unique exists already
@@ -80,6 +81,23 @@ class TooLarge(FetchError):
 
 class TooManyRedirects(FetchError):
     pass
+
+
+class LengthMismatch(FetchError):
+    """The body is not as long as its ``Content-Length`` said (which counts the
+    bytes as sent: compressed, when they are): cut short, or followed by more."""
+
+    def __init__(self, declared: int, *, longer: bool, received: int | None = None) -> None:
+        message = (
+            f"the body was {'longer' if longer else 'shorter'} than its "
+            f"Content-Length ({declared} bytes)"
+        )
+        if received is not None:
+            message += f": the connection closed after {received} bytes"
+        super().__init__(message)
+        self.declared = declared
+        self.longer = longer
+        self.received = received
 
 
 class HTTPStatusError(FetchError):

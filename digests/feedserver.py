@@ -11,6 +11,11 @@ Routes:
                       A feedparser test file's ``Header: Content-type:`` comment
                       becomes the real header.
   /mem/NAME           a document registered with ``put`` (changeable by tests)
+  /liar/NAME          that document with a lying Content-Length: ``?extra=N`` sends
+                      N more bytes after it, ``?missing=N`` declares N more than it
+                      sends and closes; gzip when accepted (the length counts the
+                      compressed bytes) unless ``plain=1``; ``keepalive=1``: no
+                      ``Connection: close``
   /status/CODE        an answer with that status (``?retry_after=V``: that
                       Retry-After header)
   /hang               accepts, then never answers
@@ -20,6 +25,8 @@ Routes:
   /html               an HTML page, not a feed
   /loop/a, /loop/b    redirect to each other
   /redirect/N/PATH    N redirects, then /PATH
+  /moved/CODE/PATH    one redirect with status CODE (301, 308: permanent) to /PATH;
+                      ``/moved/CODE?url=URL``: to any URL
   /to?url=URL         one redirect to any URL
 """
 
@@ -124,6 +131,24 @@ class FeedServer(LocalServer):
             headers["Content-Encoding"] = "gzip"
         await self.respond(writer, 200, body, headers, request.method)
 
+    async def _liar(
+        self, request: Request, writer: asyncio.StreamWriter, doc: _Document, query: str
+    ) -> None:
+        options = {key: values[0] for key, values in parse_qs(query).items()}
+        body = doc.body
+        headers = {"Content-Type": doc.content_type}
+        if options.get("plain") != "1" and "gzip" in request.headers.get("accept-encoding", ""):
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        declared = len(body) + int(options.get("missing", "0"))
+        if options.get("keepalive") != "1":
+            headers["Connection"] = "close"
+        head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {declared}\r\n\r\n"
+        # One write: the extra bytes are on their way before the client has the body.
+        writer.write(head.encode("latin-1") + body + b"x" * int(options.get("extra", "0")))
+        await writer.drain()
+
     async def route(self, request: Request, writer: asyncio.StreamWriter) -> None:
         parts = urlsplit(request.path)
         path = unquote(parts.path)
@@ -144,6 +169,13 @@ class FeedServer(LocalServer):
                 await self.respond(writer, 404)
             else:
                 await self._document(request, writer, doc)
+        elif path.startswith("/liar/"):
+            with self._lock:
+                doc = self._documents.get(path[len("/liar/") :])
+            if doc is None:
+                await self.respond(writer, 404)
+            else:
+                await self._liar(request, writer, doc, parts.query)
         elif path.startswith("/status/"):
             wait = parse_qs(parts.query).get("retry_after")
             headers = {"Retry-After": wait[0]} if wait else None
@@ -191,6 +223,10 @@ class FeedServer(LocalServer):
             _, _, count, rest = path.split("/", 3)
             target = f"/redirect/{int(count) - 1}/{rest}" if int(count) > 1 else f"/{rest}"
             await self.respond(writer, 302, headers={"Location": target})
+        elif path.startswith("/moved/"):
+            code, _, rest = path[len("/moved/") :].partition("/")
+            target = parse_qs(parts.query).get("url", [f"/{rest}"])[0]
+            await self.respond(writer, int(code), headers={"Location": target})
         elif path == "/to":
             target = parse_qs(parts.query).get("url", ["/"])[0]
             await self.respond(writer, 302, headers={"Location": target})

@@ -20,8 +20,9 @@ from datetime import datetime
 class RawArticle:
     """One article as a parser read it: untrusted plain text, no HTML.
 
-    Identity is fixed here (see ``digests.dedup.identity_key``): ``guid`` when
-    the source gives one, else the canonical ``url``, else title + body.
+    Identity comes from these fields (see ``digests.ingest.dedup.identity_keys``):
+    ``guid`` when the source gives one, else the canonical ``url`` (with the
+    title when other items of the document share it), else title + body.
     """
 
     title: str

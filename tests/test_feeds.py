@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digests.errors import DecodeError, FeedError, UnsafeFeed, UnsupportedFormat
+from digests.ingest.dates import CLOCK_SKEW, EARLIEST_DATE, read_date, settle_dates
 from digests.ingest.format import FeedFormat, sniff_format
-from digests.ingest.items import DroppedItems
+from digests.ingest.items import ItemNotes
 from digests.ingest.parse import parse_feed_bytes
+from digests.records import RawArticle
 from digests.text.html import html_to_paragraphs
 from tests.builders import rss
 from tests.conftest import CORPUS
@@ -246,7 +249,7 @@ def test_one_malformed_item_is_skipped_alone() -> None:
 
     articles, dropped = convert_items(range(5), convert)
     assert [a.title for a in articles] == ["0", "1", "4"]
-    assert dropped == DroppedItems(malformed=1, empty=1, beyond_cap=0)
+    assert dropped == ItemNotes(malformed=1, empty=1, beyond_cap=0)
 
 
 def test_items_beyond_the_cap_are_counted_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,5 +266,239 @@ def test_items_beyond_the_cap_are_counted_not_read(monkeypatch: pytest.MonkeyPat
 
     articles, dropped = convert_items(iter(range(10)), convert)
     assert read == [0, 1, 2] and len(articles) == 3
-    assert dropped == DroppedItems(beyond_cap=7)
+    assert dropped == ItemNotes(beyond_cap=7)
     assert dropped.lines() == ["7 item(s) beyond the first 3 of the feed not read"]
+
+
+# --- dates -----------------------------------------------------------------
+
+PLUS_8 = timezone(timedelta(hours=8))
+FETCHED = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fri, 20 Nov 2026 07:30:00 +0800", datetime(2026, 11, 20, 7, 30, tzinfo=PLUS_8)),
+        ("Fri, 20 Nov 2026 07:30:00", datetime(2026, 11, 20, 7, 30)),
+        ("Fri, 20 Nov 2026 07:30:00 GMT", datetime(2026, 11, 20, 7, 30, tzinfo=UTC)),
+        ("Fri, 20 Nov 2026 07:30:00 -0000", datetime(2026, 11, 20, 7, 30, tzinfo=UTC)),
+        (
+            "20 Nov 26 07:30 EST",
+            datetime(2026, 11, 20, 7, 30, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        ("Fri, 20 Nov 2026 07:30:00 +0800 (CST)", datetime(2026, 11, 20, 7, 30, tzinfo=PLUS_8)),
+        ("Mon, 01 Jan 0001 00:00:00 +0800", datetime(1, 1, 1, tzinfo=PLUS_8)),
+        ("2026-11-20T07:30:00+08:00", datetime(2026, 11, 20, 7, 30, tzinfo=PLUS_8)),
+        ("2026-11-20T07:30:00Z", datetime(2026, 11, 20, 7, 30, tzinfo=UTC)),
+        ("2026-11-20T07:30:00", datetime(2026, 11, 20, 7, 30)),
+        ("2026-11-20", datetime(2026, 11, 20)),
+        (
+            "9999-12-31T23:59:59-05:00",
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        ("Fri, 20 Nov 2026 07:30:00 XYZ", None),
+        ("Fri, 31 Feb 2026 07:30:00 GMT", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+    ids=[
+        "rfc822-offset",
+        "rfc822-no-zone",
+        "rfc822-gmt",
+        "rfc822-minus-zero-is-utc",
+        "rfc822-named-zone-two-digit-year",
+        "rfc822-trailing-comment",
+        "rfc822-year-1-kept-as-written",
+        "iso-offset",
+        "iso-z",
+        "iso-no-zone",
+        "iso-date-only",
+        "iso-year-9999",
+        "unknown-zone-name",
+        "no-such-day",
+        "words",
+        "empty",
+    ],
+)
+def test_read_date(text: str, expected: datetime | None) -> None:
+    read = read_date(text)
+    assert read == expected
+    if expected is not None and read is not None:  # aware stays aware, naive stays naive
+        assert (read.utcoffset() is None) == (expected.utcoffset() is None)
+
+
+def dated(*dates: datetime | None) -> list[RawArticle]:
+    return [RawArticle(title=f"item {n}", paragraphs=(), published=d) for n, d in enumerate(dates)]
+
+
+def test_a_naive_date_takes_the_offset_most_of_the_document_carries() -> None:
+    plus_9 = timezone(timedelta(hours=9))
+    settled = settle_dates(
+        dated(
+            datetime(2026, 11, 19, 9, 0, tzinfo=plus_9),
+            datetime(2026, 11, 19, 10, 0, tzinfo=PLUS_8),
+            datetime(2026, 11, 19, 11, 0, tzinfo=PLUS_8),
+            datetime(2026, 11, 19, 12, 0),
+        ),
+        default_zone="America/New_York",
+        fetched_at=FETCHED,
+    )
+    assert [a.published for a in settled.articles] == [
+        datetime(2026, 11, 19, 0, 0, tzinfo=UTC),
+        datetime(2026, 11, 19, 2, 0, tzinfo=UTC),
+        datetime(2026, 11, 19, 3, 0, tzinfo=UTC),
+        datetime(2026, 11, 19, 4, 0, tzinfo=UTC),  # 12:00 at +08:00
+    ]
+    assert (settled.future, settled.implausible) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("America/New_York", datetime(2026, 11, 19, 17, 0, tzinfo=UTC)),  # EST, -05:00
+        ("Asia/Shanghai", datetime(2026, 11, 19, 4, 0, tzinfo=UTC)),
+        ("UTC", datetime(2026, 11, 19, 12, 0, tzinfo=UTC)),
+    ],
+    ids=["new-york", "shanghai", "utc"],
+)
+def test_naive_dates_of_a_document_without_offsets_take_the_default_zone(
+    zone: str, expected: datetime
+) -> None:
+    settled = settle_dates(
+        dated(datetime(2026, 11, 19, 12, 0), None), default_zone=zone, fetched_at=FETCHED
+    )
+    assert [a.published for a in settled.articles] == [expected, None]
+
+
+@pytest.mark.parametrize(
+    ("published", "expected", "future", "implausible"),
+    [
+        (FETCHED + CLOCK_SKEW, FETCHED + CLOCK_SKEW, 0, 0),
+        (FETCHED + CLOCK_SKEW + timedelta(seconds=1), FETCHED, 1, 0),
+        (FETCHED + timedelta(days=400), FETCHED, 1, 0),
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))), FETCHED, 1, 0),
+        (datetime(9999, 12, 31, 23, 59, 59), FETCHED, 1, 0),  # naive, in the default zone
+        (datetime(1, 1, 1, tzinfo=PLUS_8), None, 0, 1),
+        (datetime(1, 1, 1), None, 0, 1),
+        (datetime(1970, 1, 1, tzinfo=UTC), None, 0, 1),
+        (EARLIEST_DATE, EARLIEST_DATE, 0, 0),
+    ],
+    ids=[
+        "skew-kept",
+        "past-skew-clamped",
+        "next-year-clamped",
+        "year-9999-behind-utc",
+        "year-9999-naive",
+        "year-1",
+        "year-1-naive",
+        "unix-epoch",
+        "earliest-kept",
+    ],
+)
+def test_future_dates_are_clamped_and_implausible_ones_dropped(
+    published: datetime, expected: datetime | None, future: int, implausible: int
+) -> None:
+    settled = settle_dates(dated(published), default_zone="Asia/Shanghai", fetched_at=FETCHED)
+    assert [a.published for a in settled.articles] == [expected]
+    assert (settled.future, settled.implausible) == (future, implausible)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(),
+            st.datetimes(
+                timezones=st.timedeltas(
+                    min_value=timedelta(hours=-23, minutes=-59),
+                    max_value=timedelta(hours=23, minutes=59),
+                ).map(timezone)
+            ),
+        ),
+        max_size=6,
+    ),
+    st.one_of(st.none(), st.datetimes(min_value=datetime(2000, 1, 1), timezones=st.just(UTC))),
+)
+def test_any_dates_settle_without_error(
+    dates: list[datetime | None], fetched_at: datetime | None
+) -> None:
+    settled = settle_dates(dated(*dates), default_zone="Pacific/Kiritimati", fetched_at=fetched_at)
+    for article in settled.articles:
+        if article.published is not None:
+            assert article.published.utcoffset() is not None
+            assert article.published >= EARLIEST_DATE
+            if fetched_at is not None:
+                assert article.published <= fetched_at + CLOCK_SKEW
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_any_date_text_is_read_or_refused(text: str) -> None:
+    assert read_date(text) is None or isinstance(read_date(text), datetime)
+
+
+def test_feed_dates_without_a_zone_take_the_feeds_offset_and_are_noted() -> None:
+    items = [
+        ("Fri, 20 Nov 2026 07:30:00 +0800", "zoned"),
+        ("Fri, 20 Nov 2026 07:45:00", "naive"),
+        ("Fri, 31 Dec 9999 23:59:59 -0500", "far future"),
+        ("Mon, 01 Jan 0001 00:00:00 +0800", "year one"),
+    ]
+    body = "".join(
+        f"<item><guid>{title}</guid><title>{title}</title><pubDate>{date}</pubDate>"
+        "<description>text</description></item>"
+        for date, title in items
+    )
+    document = f'<rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+    parsed = parse_feed_bytes(document.encode(), default_zone="UTC", fetched_at=FETCHED)
+    assert [a.published for a in parsed.articles] == [
+        datetime(2026, 11, 19, 23, 30, tzinfo=UTC),
+        datetime(2026, 11, 19, 23, 45, tzinfo=UTC),
+        FETCHED,
+        None,
+    ]
+    assert parsed.notes == ItemNotes(future_dates=1, implausible_dates=1)
+    assert parsed.notes.lines() == [
+        "item dates: 1 in the future set to the fetch time, 1 before 1990 taken as missing"
+    ]
+
+
+def test_an_atom_entry_without_published_uses_its_updated_date() -> None:
+    document = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<entry><id>urn:a</id><title>a</title><updated>2026-11-19T09:00:00</updated></entry>"
+        "</feed>"
+    )
+    [entry] = parse_feed_bytes(document.encode(), default_zone="Asia/Tokyo").articles
+    assert entry.published == datetime(2026, 11, 19, 0, 0, tzinfo=UTC)
+
+
+def test_json_feed_dates_without_a_zone_take_the_default_zone() -> None:
+    document = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "items": [
+            {"id": "1", "title": "naive", "date_published": "2026-11-19T12:00:00"},
+            {"id": "2", "title": "rfc 3339", "date_published": "2026-11-19T12:00:00-05:00"},
+            {"id": "3", "title": "modified only", "date_modified": "2026-11-19T13:00:00"},
+        ],
+    }
+    parsed = parse_feed_bytes(json.dumps(document).encode(), default_zone="Asia/Shanghai")
+    # The document's one offset (-05:00) is the source's zone, not the default.
+    assert [a.published for a in parsed.articles] == [
+        datetime(2026, 11, 19, 17, 0, tzinfo=UTC),
+        datetime(2026, 11, 19, 17, 0, tzinfo=UTC),
+        datetime(2026, 11, 19, 18, 0, tzinfo=UTC),
+    ]
+
+
+def test_item_notes_give_one_line_for_all_dates() -> None:
+    assert ItemNotes().lines() == []
+    assert ItemNotes(future_dates=3).lines() == [
+        "item dates: 3 in the future set to the fetch time"
+    ]
+    assert ItemNotes(empty=1, implausible_dates=2).lines() == [
+        "1 item(s) with neither a title nor any text dropped",
+        "item dates: 2 before 1990 taken as missing",
+    ]

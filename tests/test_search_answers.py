@@ -11,13 +11,13 @@ import pytest
 
 from digests.engine import Engine
 from tests.test_cli import newsdigest
-from tests.test_search import NOW, backend, store, titles  # noqa: F401 - fixtures
+from tests.test_search import NOW, backend, store, titles
 
 __all__ = ["backend"]
 
 
 @pytest.fixture
-def city(backend: Engine) -> Engine:  # noqa: F811 - the fixture of the same name
+def city(backend: Engine) -> Engine:
     store(
         backend,
         "wire",

@@ -125,6 +125,24 @@ async def remove_source_command(
     await reply(update, text(language, "source_removed", id=source.id, name=source.name))
 
 
+@admin_command
+async def enable_source_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, app: BotServices, language: str
+) -> None:
+    reference = _rest(context)
+    if not reference:
+        await reply(update, text(language, "enablesource_usage"))
+        return
+    source, was_paused = await offload(app.engine.enable_source, reference)
+    if was_paused is None:
+        await reply(update, text(language, "source_not_paused", id=source.id, name=source.name))
+        return
+    await reply(
+        update,
+        text(language, "source_enabled", id=source.id, name=source.name, reason=was_paused),
+    )
+
+
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/sources: admins (in private) first see every source's state; then, like
     every subscriber, the keyboard to choose their own."""
@@ -144,7 +162,9 @@ def source_states(rows: list[SourceRow], zone: str, language: str) -> str:
     if not rows:
         lines.append(text(language, "sources_none"))
     for row in rows:
-        if row.last_error:
+        if row.paused:
+            state = text(language, "source_paused")
+        elif row.last_error:
             state = text(language, "source_failing")
         elif row.last_checked_at is None:
             state = text(language, "source_waiting")
@@ -161,7 +181,11 @@ def source_states(rows: list[SourceRow], zone: str, language: str) -> str:
                 checked=_local(row.last_checked_at, zone),
             )
         )
-        if row.last_error:
+        if row.paused:
+            since = _local(row.disabled_at, zone)
+            reason = (row.disabled_reason or "")[:200]
+            lines.append(text(language, "source_paused_why", since=since, reason=reason))
+        elif row.last_error:
             lines.append(
                 text(language, "source_error", count=row.error_count, error=row.last_error[:200])
             )
@@ -377,6 +401,7 @@ ADMIN_COMMANDS: list[tuple[tuple[str, ...], Handler]] = [
     (("admin",), admin_help),
     (("addsource",), add_source_command),
     (("removesource",), remove_source_command),
+    (("enablesource",), enable_source_command),
     (("preview",), preview_command),
     (("send",), send_command),
     (("stats",), stats_command),

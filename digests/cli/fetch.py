@@ -19,7 +19,8 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     failed = False
     for path in args.files:
         try:
-            issue = inspect_issue_file(Path(path), args.encoding, settings.digest.timezone)
+            zone = settings.fetch.timezone or settings.digest.timezone
+            issue = inspect_issue_file(Path(path), args.encoding, zone)
         except InputError as exc:
             say_error(f"newsdigest: {exc}")
             failed = True

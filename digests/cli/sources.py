@@ -1,4 +1,5 @@
-"""``newsdigest sources``: add, list, remove, import (OPML) and export (OPML).
+"""``newsdigest sources``: add, list, remove, enable (resume a paused source),
+import (OPML) and export (OPML).
 
 Import adds each feed through the same path as ``sources add`` (feeds only),
 skips URLs already present, and reports each unusable entry in one line
@@ -30,6 +31,7 @@ from digests.errors import InputError
 from digests.ingest.netguard import parse_networks
 from digests.ingest.opml import parse_opml, render_opml
 from digests.sources.adding import source_kind
+from digests.store.sources import SourceRow
 
 MAX_OPML_BYTES = 16 * 1024 * 1024
 
@@ -59,43 +61,47 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _as_json(row: SourceRow) -> str:
+    return json.dumps(
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "name": row.name,
+            "location": row.location,
+            "interval_seconds": row.interval_seconds,
+            "articles": row.articles,
+            "last_checked_at": _iso(row.last_checked_at),
+            "next_check_at": _iso(row.next_check_at),
+            "last_error": row.last_error,
+            "error_count": row.error_count,
+            "enabled": row.enabled,
+            "paused_reason": row.disabled_reason if row.paused else None,
+            "paused_at": _iso(row.disabled_at) if row.paused else None,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _state(row: SourceRow) -> str:
+    if row.paused:
+        return f"paused {_when(row.disabled_at)}: {row.disabled_reason}"
+    if row.last_error:
+        return f"failing: {row.last_error} (x{row.error_count})"
+    return "ok" if row.last_checked_at else "not fetched yet"
+
+
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = open_engine(settings).sources()
     if args.json:
         for row in rows:
-            print(
-                json.dumps(
-                    {
-                        "id": row.id,
-                        "kind": row.kind,
-                        "name": row.name,
-                        "location": row.location,
-                        "interval_seconds": row.interval_seconds,
-                        "articles": row.articles,
-                        "last_checked_at": row.last_checked_at.isoformat()
-                        if row.last_checked_at
-                        else None,
-                        "next_check_at": row.next_check_at.isoformat()
-                        if row.next_check_at
-                        else None,
-                        "last_error": row.last_error,
-                        "error_count": row.error_count,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            print(_as_json(row))
         return EXIT_OK
     table = Table(title="Sources")
-    for column in (
-        "id",
-        "name",
-        "kind",
-        "every",
-        "articles",
-        "last check",
-        "next check",
-        "last error",
-    ):
+    for column in ("id", "name", "kind", "every", "articles", "last check", "next check", "state"):
         table.add_column(column)
     for row in rows:
         table.add_row(
@@ -105,10 +111,25 @@ def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
             format_duration(row.interval_seconds),
             str(row.articles),
             _when(row.last_checked_at),
-            _when(row.next_check_at),
-            f"{row.last_error} (x{row.error_count})" if row.last_error else "",
+            "-" if row.paused else _when(row.next_check_at),
+            _state(row),
         )
     Console().print(table)
+    paused = sum(row.paused for row in rows)
+    if paused:
+        print(f"{paused} paused: `newsdigest sources enable ID` resumes one")
+    return EXIT_OK
+
+
+def cmd_sources_enable(args: argparse.Namespace, settings: Settings) -> int:
+    source, was_paused = open_engine(settings).enable_source(args.source)
+    if was_paused is None:
+        print(f"source #{source.id}: {source.name} is not paused; nothing changed")
+    else:
+        print(
+            f"resumed source #{source.id}: {source.name} (it was paused: {was_paused}); "
+            "it is fetched in the next round"
+        )
     return EXIT_OK
 
 
@@ -209,7 +230,9 @@ def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(commands: Any, groups: dict[str, Any]) -> None:
-    sources = commands.add_parser("sources", help="add, list, remove, import or export sources")
+    sources = commands.add_parser(
+        "sources", help="add, list, remove, enable, import or export sources"
+    )
     actions = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
     groups["sources"] = actions
 
@@ -225,6 +248,11 @@ def register(commands: Any, groups: dict[str, Any]) -> None:
     remove.add_argument("source", metavar="ID_OR_URL")
     remove.add_argument("--purge", action="store_true", help="also delete its stored articles")
     remove.set_defaults(run=cmd_sources_remove)
+    enable = actions.add_parser(
+        "enable", help="resume a source paused after permanent failures (410, repeated errors)"
+    )
+    enable.add_argument("source", metavar="ID_OR_URL")
+    enable.set_defaults(run=cmd_sources_enable)
 
     importing = actions.add_parser(
         "import", help="add the feeds of an OPML file (exported by another feed reader)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
@@ -15,7 +15,7 @@ from digests.errors import ConfigError
 from digests.ingest.isolation import ParserPool
 from digests.search.base import SearchIndex
 from digests.search.factory import open_search_index
-from digests.sources.refresh import parser_pool
+from digests.sources.refresh import SourceOutcome, parser_pool
 from digests.store.db import Database
 from digests.text.tokens import load_segmenter
 
@@ -53,6 +53,9 @@ class EngineCore:
         self._parser: ParserPool | None = None
         self._search_index: SearchIndex | None = None
         self._interrupted = threading.Event()
+        # Run after each of the periodic work's fetch rounds, with its outcomes:
+        # the bot tells its admins of sources paused (set in its post_init).
+        self.after_refresh: Callable[[Sequence[SourceOutcome]], Awaitable[None]] | None = None
 
     @classmethod
     def open(

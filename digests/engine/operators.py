@@ -42,7 +42,14 @@ from digests.store.db import Database, describe_url
 from digests.store.models import Edition, Source
 from digests.store.queries import count_articles
 from digests.store.schedules import ScheduleState
-from digests.store.sources import SourceRow, list_sources, remove_source
+from digests.store.sources import (
+    PausedSource,
+    SourceRow,
+    claim_pause_notices,
+    enable_source,
+    list_sources,
+    remove_source,
+)
 from digests.store.sources import source_names as stored_source_names
 from digests.store.subscribers import subscriber_groups
 from digests.store.summaries import count_unindexed
@@ -116,6 +123,18 @@ class OperatorCases(ReaderCases):
         if purge:
             self.index_missing()  # the search index forgets its articles too
         return source
+
+    def enable_source(self, reference: str) -> tuple[Source, str | None]:
+        """Resume a source paused after permanent failures: due at once, its
+        failures forgotten. Returns it and why it had been paused (None: it was not)."""
+        with self.db.write() as session:
+            return enable_source(session, reference)
+
+    def claim_pause_notices(self) -> list[PausedSource]:
+        """Sources paused that the operators have not been told of; each pause
+        is handed out once, to whichever process asks first."""
+        with self.db.write() as session:
+            return claim_pause_notices(session, self.clock())
 
     def sources(self) -> list[SourceRow]:
         with self.db.read() as session:

@@ -21,6 +21,7 @@ from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
 from digests.summarize.stage import index_stored, summarize_stored
 
 log = logging.getLogger("newsdigest.summarize")
+ingest_log = logging.getLogger("newsdigest.ingest")
 
 # Articles per task sent to a worker process: small enough that reading the
 # answer back is a few milliseconds of the interpreter's time.
@@ -35,15 +36,23 @@ class PeriodicWork(EngineCore):
         on_start: Callable[[int], None] | None = None,
         on_done: Callable[[SourceOutcome], None] | None = None,
     ) -> list[SourceOutcome]:
-        """Fetch or scan every due source and store what is new (not summarized)."""
-        return await fetch_due(
+        """Fetch or scan every due source and store what is new (not summarized);
+        then ``after_refresh``, whose failure is logged and stops nothing."""
+        outcomes = await fetch_due(
             self.db,
             self.settings.fetch,
             force=force,
             on_start=on_start,
             on_done=on_done,
             parser=self.parser(),
+            digest_timezone=self.settings.digest.timezone,
         )
+        if self.after_refresh is not None:
+            try:
+                await self.after_refresh(outcomes)
+            except Exception:  # a bug: its stack, once; the round's work stands
+                ingest_log.exception("after the fetch round")
+        return outcomes
 
     def summarize_new(self) -> int:
         """Summarize and index every stored article that needs it; returns how many.
@@ -127,7 +136,13 @@ class PeriodicWork(EngineCore):
     ) -> tuple[SaveResult, list[str]]:
         """Store the articles of newspaper issue files given by hand, under the
         source ``source_name``; the totals and one error line per bad file."""
-        stored = ingest_files(self.db, paths, source_name=source_name, encoding=encoding)
+        stored = ingest_files(
+            self.db,
+            paths,
+            source_name=source_name,
+            encoding=encoding,
+            zone=self.settings.fetch.timezone or self.settings.digest.timezone,
+        )
         self.summarize_new()
         return stored
 
@@ -148,6 +163,7 @@ class PeriodicWork(EngineCore):
             on_start=on_start,
             on_done=on_done,
             parser=self._parser,
+            digest_timezone=self.settings.digest.timezone,
         )
         await asyncio.to_thread(self.summarize_new)
         return outcomes

@@ -1,7 +1,9 @@
 """Article identity and near-duplicate detection. Pure functions.
 
-Identity (same article, updated in place): guid, else canonical URL, else a
-hash of title + body. Near-duplicates (same story, both kept): a bottom-k
+Identity (same article, updated in place) is fixed per feed document, see
+``identity_keys``: guid, else canonical URL, else a hash of title + body; a URL
+that several items of the document share identifies none of them alone.
+Near-duplicates (same story, both kept): a bottom-k
 MinHash sketch over character 4-grams estimates the Jaccard similarity of two
 texts; at or above ``NEAR_DUPLICATE_JACCARD`` they are recorded as one story.
 Character n-grams need no segmenter, so Chinese and English work alike.
@@ -33,13 +35,37 @@ MIN_SHARED_VALUES = SKETCH_SIZE // 8
 _NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def identity_key(article: RawArticle) -> tuple[str, str]:
-    """``(kind, value)``: the article's identity within its source."""
-    if article.guid:
-        return "guid", article.guid
-    if article.url:
-        return "url", canonical_url(article.url)
-    return "hash", content_hash(article)
+def identity_keys(document: Sequence[RawArticle]) -> list[tuple[str, str]]:
+    """``(kind, value)`` for each article of one feed document (or newspaper
+    issue): its identity within its source.
+
+    The guid when the item has one. Else its canonical URL, when no other item
+    of the document has that URL too. Items sharing a URL (a site's home page,
+    an article's comments page) are told apart by URL + title: unlike a hash
+    of the text, a title survives a corrected body, so a refetch of an item
+    finds it again whether or not its text changed. Only items sharing both
+    fall back to URL + a hash of title and body. No URL: the hash of title and
+    body. Two items with the same key are the same item, however they differ.
+    """
+    urls = [canonical_url(article.url) if article.url else None for article in document]
+    per_url = Counter(url for url in urls if url)
+    items = list(zip(document, urls, strict=True))
+    per_url_title = Counter(
+        (url, article.title) for article, url in items if url and per_url[url] > 1
+    )
+    keys: list[tuple[str, str]] = []
+    for article, url in items:
+        if article.guid:
+            keys.append(("guid", article.guid))
+        elif url is None:
+            keys.append(("hash", content_hash(article)))
+        elif per_url[url] == 1:
+            keys.append(("url", url))
+        elif per_url_title[(url, article.title)] == 1:
+            keys.append(("url+title", f"{url}\x00{article.title}"))
+        else:
+            keys.append(("url+hash", f"{url}\x00{content_hash(article)}"))
+    return keys
 
 
 def identity_digest(kind: str, value: str) -> str:

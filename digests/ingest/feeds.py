@@ -30,6 +30,7 @@ from feedparser.mixin import _FeedParserMixin
 
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.dates import read_date
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.records import RawArticle
@@ -99,6 +100,22 @@ def _datetime(parsed: Any) -> datetime | None:
         return None
 
 
+def _entry_date(entry: Any) -> datetime | None:
+    """The entry's publication date (else its update date), naive when written
+    without a zone. feedparser's ``*_parsed`` values are already moved to UTC,
+    so they cannot tell a date without a zone from one in UTC: the text is read
+    first, and feedparser's value serves for the formats only it reads."""
+    for text_key, parsed_key in (("published", "published_parsed"), ("updated", "updated_parsed")):
+        # ``in`` first: feedparser answers a missing "updated" with "published".
+        text = entry.get(text_key) if text_key in entry else None
+        date = read_date(text) if isinstance(text, str) else None
+        if date is None and parsed_key in entry:
+            date = _datetime(entry.get(parsed_key))
+        if date is not None:
+            return date
+    return None
+
+
 def _body_html(entry: Any) -> str:
     contents = [c.get("value") or "" for c in entry.get("content") or [] if isinstance(c, dict)]
     best = max(contents, key=len, default="")
@@ -116,7 +133,6 @@ def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
     link = safe_link(entry.get("link"), base)
     guid = entry.get("id") if isinstance(entry.get("id"), str) else None
     guid = limits.cap(guid.strip(), limits.MAX_URL_CHARS) if guid and guid.strip() else None
-    published = _datetime(entry.get("published_parsed")) or _datetime(entry.get("updated_parsed"))
     tags = tuple(
         limits.cap(term.strip(), limits.MAX_TAG_CHARS) or ""
         for tag in (entry.get("tags") or [])[: limits.MAX_TAGS]
@@ -130,7 +146,7 @@ def _entry_to_article(entry: Any, base: str | None) -> RawArticle | None:
         url=link,
         guid=guid,
         author=author_text or None,
-        published=published,
+        published=_entry_date(entry),
         tags=tags,
     )
 
@@ -152,6 +168,6 @@ def parse_xml_feed(text: str, base_url: str | None = None) -> FeedContent:
     del started
     feed = parsed.get("feed", {})
     base = safe_link(feed.get("link"), base_url) or base_url
-    articles, dropped = convert_items(parsed.entries, lambda entry: _entry_to_article(entry, base))
+    articles, notes = convert_items(parsed.entries, lambda entry: _entry_to_article(entry, base))
     feed_title = html_to_text(feed.get("title") or "") or None
-    return FeedContent(limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles, dropped)
+    return FeedContent(limits.cap(feed_title, limits.MAX_TITLE_CHARS), articles, notes)

@@ -23,6 +23,7 @@ from digests.errors import (
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    LengthMismatch,
     TooLarge,
     TooManyRedirects,
 )
@@ -32,6 +33,11 @@ from digests.ingest.urls import redact_url
 
 USER_AGENT = f"newsdigest/{__version__} (feed reader; +https://github.com/newsdigest/newsdigest)"
 _REDIRECTS = {301, 302, 303, 307, 308}
+_PERMANENT_REDIRECTS = {301, 308}
+# How long a read past the body's end may wait once the socket shows something:
+# bytes already there come at once; a TLS record that is not data (a session
+# ticket) would otherwise hold the fetch for a whole read timeout.
+_PAST_THE_END_WAIT = 1.0
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -58,6 +64,9 @@ class FetchResult:
     charset: str | None
     etag: str | None
     last_modified: str | None
+    # Where the leading permanent redirects (301, 308) led: the feed's new
+    # address. None without any, or when the first redirect was temporary.
+    moved_to: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -132,19 +141,71 @@ class _Decompressor:
         return rest
 
 
+def _declared_length(headers: httpx.Headers) -> int | None:
+    """The Content-Length that frames the body (chunked framing ignores it)."""
+    declared = headers.get("content-length", "").strip()
+    if "chunked" in headers.get("transfer-encoding", "").lower() or not declared.isdigit():
+        return None
+    return int(declared)
+
+
+def _parser_leftover(response: httpx.Response) -> bytes:
+    """Bytes the HTTP/1.1 parser (h11) has read from the socket and not yet
+    used: with the body complete, what the server sent past its end. Neither
+    httpx nor httpcore shows them, so this follows their private attributes
+    (httpx is pinned below 0.29; tests/test_source_health.py fails if the path
+    moves); a path not found reads as nothing left over."""
+    node: object = response.stream
+    for name in ("_stream", "_httpcore_stream", "_stream", "_connection", "_h11_state"):
+        node = getattr(node, name, None)
+        if node is None:
+            return b""
+    leftover = getattr(node, "trailing_data", (b"", False))[0]
+    return leftover if isinstance(leftover, bytes) else b""
+
+
+async def _sent_past_the_end(response: httpx.Response) -> bool:
+    """Whether the server sent more than the declared length: bytes the parser
+    read already, or bytes waiting on the socket (a closed socket is readable
+    too, and reads as b"")."""
+    if _parser_leftover(response):
+        return True
+    stream = response.extensions.get("network_stream")
+    if stream is None or not stream.get_extra_info("is_readable"):
+        return False
+    try:
+        return bool(await stream.read(1, timeout=_PAST_THE_END_WAIT))
+    except Exception:  # the transport's own errors (not httpx's): nothing more to read
+        return False
+
+
 async def _read_body(response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"body of {int(declared)} bytes exceeds the limit of {limit}")
+    """The body, decompressed within ``limit``; exactly as long as declared."""
+    declared = _declared_length(response.headers)
+    if declared is not None and declared > limit:
+        raise TooLarge(f"body of {declared} bytes exceeds the limit of {limit}")
     decoder = _Decompressor(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_raw():
-        data = decoder.feed(chunk, limit - size)
-        size += len(data)
-        if size > limit:
-            raise TooLarge(f"body exceeds the limit of {limit} bytes")
-        chunks.append(data)
+    received = 0  # as sent (compressed), which is what Content-Length counts
+    try:
+        # Checked as the last declared byte arrives, before the connection is
+        # let go: past that point nothing tells what else the server sent.
+        if declared == 0 and await _sent_past_the_end(response):
+            raise LengthMismatch(declared, longer=True)
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received == declared and await _sent_past_the_end(response):
+                raise LengthMismatch(declared, longer=True)
+            data = decoder.feed(chunk, limit - size)
+            size += len(data)
+            if size > limit:
+                raise TooLarge(f"body exceeds the limit of {limit} bytes")
+            chunks.append(data)
+    except httpx.RemoteProtocolError as exc:
+        if declared is not None and received < declared:
+            raise LengthMismatch(declared, longer=False, received=received) from exc
+        raise
     chunks.append(decoder.finish(limit - size))
     return b"".join(chunks)
 
@@ -163,6 +224,8 @@ async def _fetch(
         headers["If-Modified-Since"] = last_modified
     seen: set[str] = set()
     current = url
+    moved_to: str | None = None
+    moving = True  # every redirect so far was permanent
     for _hop in range(policy.max_redirects + 1):
         if current in seen:
             raise TooManyRedirects(f"redirect loop at {redact_url(current)}")
@@ -171,9 +234,14 @@ async def _fetch(
         async with client.stream("GET", current, headers=headers) as response:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 current = urljoin(current, response.headers["location"])
+                moving = moving and response.status_code in _PERMANENT_REDIRECTS
+                if moving:
+                    moved_to = current
                 continue
             if response.status_code == 304:
-                return FetchResult(current, 304, None, None, None, etag, last_modified)
+                return FetchResult(
+                    current, 304, None, None, None, etag, last_modified, moved_to=moved_to
+                )
             if response.status_code >= 400 or response.status_code < 200:
                 wait = None
                 if response.status_code in STATUSES_WITH_RETRY_AFTER:
@@ -191,6 +259,7 @@ async def _fetch(
                 charset=charset,
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
+                moved_to=moved_to,
             )
     raise TooManyRedirects(f"more than {policy.max_redirects} redirects")
 

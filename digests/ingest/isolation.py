@@ -37,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
@@ -350,8 +351,16 @@ async def parse_feed(
     content_type: str | None = None,
     charset: str | None = None,
     base_url: str | None = None,
+    default_zone: str = "UTC",
+    fetched_at: datetime | None = None,
 ) -> ParsedFeed:
     """``parse_feed_bytes`` in ``pool``: ``ParseTimeout`` when it runs past the budget."""
     return await pool.run(
-        parse_feed_bytes, body, content_type=content_type, charset=charset, base_url=base_url
+        parse_feed_bytes,
+        body,
+        content_type=content_type,
+        charset=charset,
+        base_url=base_url,
+        default_zone=default_zone,
+        fetched_at=fetched_at,
     )

@@ -8,21 +8,25 @@ from itertools import islice
 from typing import TypeVar
 
 from digests.ingest import limits
+from digests.ingest.dates import EARLIEST_DATE
 from digests.records import RawArticle
 
 Item = TypeVar("Item")
 
 
 @dataclass(frozen=True, slots=True)
-class DroppedItems:
-    """Items of one feed document that did not become articles, by reason."""
+class ItemNotes:
+    """What the source's log should say about one feed document's items: those
+    that did not become articles, by reason, and the dates that were not kept."""
 
     malformed: int = 0  # could not be read, dropped alone
     empty: int = 0  # neither a title nor any text
     beyond_cap: int = 0  # past ``MAX_ITEMS_PER_FEED``, not read this poll
+    future_dates: int = 0  # later than the fetch time: set to it
+    implausible_dates: int = 0  # before ``dates.EARLIEST_DATE``: taken as no date
 
     def lines(self) -> list[str]:
-        """One line per reason there is, for the source's log."""
+        """One line per reason an item was dropped, and one for all dates changed."""
         reasons = (
             (self.malformed, "malformed item(s) skipped"),
             (self.empty, "item(s) with neither a title nor any text dropped"),
@@ -31,7 +35,15 @@ class DroppedItems:
                 f"item(s) beyond the first {limits.MAX_ITEMS_PER_FEED} of the feed not read",
             ),
         )
-        return [f"{count} {what}" for count, what in reasons if count]
+        lines = [f"{count} {what}" for count, what in reasons if count]
+        dates = (
+            (self.future_dates, "in the future set to the fetch time"),
+            (self.implausible_dates, f"before {EARLIEST_DATE.year} taken as missing"),
+        )
+        changed = [f"{count} {what}" for count, what in dates if count]
+        if changed:
+            lines.append("item dates: " + ", ".join(changed))
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +52,12 @@ class FeedContent:
 
     title: str | None
     articles: list[RawArticle] = field(default_factory=list)
-    dropped: DroppedItems = field(default_factory=DroppedItems)
+    notes: ItemNotes = field(default_factory=ItemNotes)
 
 
 def convert_items(
     items: Iterable[Item], convert: Callable[[Item], RawArticle | None]
-) -> tuple[list[RawArticle], DroppedItems]:
+) -> tuple[list[RawArticle], ItemNotes]:
     """Articles from the first ``MAX_ITEMS_PER_FEED`` items, and what was dropped."""
     articles: list[RawArticle] = []
     malformed = empty = 0
@@ -61,4 +73,4 @@ def convert_items(
         else:
             articles.append(article)
     beyond_cap = sum(1 for _ in remaining)
-    return articles, DroppedItems(malformed, empty, beyond_cap)
+    return articles, ItemNotes(malformed, empty, beyond_cap)

@@ -7,11 +7,12 @@ that field (or that item), never the whole feed.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from digests.errors import FeedError, UnsafeFeed
 from digests.ingest import limits
+from digests.ingest.dates import read_date
 from digests.ingest.items import FeedContent, convert_items
 from digests.ingest.urls import safe_link
 from digests.records import RawArticle
@@ -48,14 +49,10 @@ def _str(value: Any) -> str | None:
 
 
 def _date(value: Any) -> datetime | None:
+    """RFC 3339 says a date carries its offset; one written without stays naive
+    here, for ``dates.settle_dates`` to give it the source's zone."""
     text = _str(value)
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return read_date(text) if text is not None else None
 
 
 def _author(item: dict[str, Any], feed: dict[str, Any]) -> str | None:
@@ -124,7 +121,7 @@ def parse_json_feed(text: str, base_url: str | None = None) -> FeedContent:
     if not isinstance(items, list):
         raise FeedError("JSON Feed 'items' is not a list")
     base = safe_link(document.get("home_page_url"), base_url) or base_url
-    articles, dropped = convert_items(items, lambda item: _item_to_article(item, document, base))
+    articles, notes = convert_items(items, lambda item: _item_to_article(item, document, base))
     title = _str(document.get("title"))
     feed_title = limits.cap(html_to_text(title), limits.MAX_TITLE_CHARS) if title else None
-    return FeedContent(feed_title, articles, dropped)
+    return FeedContent(feed_title, articles, notes)

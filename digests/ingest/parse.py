@@ -1,12 +1,14 @@
-"""Bytes of a fetched feed -> articles: decode, sniff, dispatch. No network."""
+"""Bytes of a fetched feed -> articles: decode, sniff, dispatch, settle dates. No network."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from digests.ingest.dates import settle_dates
 from digests.ingest.feeds import parse_xml_feed
 from digests.ingest.format import FeedFormat, sniff_format
-from digests.ingest.items import DroppedItems
+from digests.ingest.items import ItemNotes
 from digests.ingest.jsonfeed import parse_json_feed
 from digests.records import RawArticle
 from digests.text.encoding import decode_bytes
@@ -18,7 +20,7 @@ class ParsedFeed:
     format: FeedFormat
     encoding: str
     articles: list[RawArticle]
-    dropped: DroppedItems = field(default_factory=DroppedItems)
+    notes: ItemNotes = field(default_factory=ItemNotes)
 
 
 def parse_feed_bytes(
@@ -27,15 +29,24 @@ def parse_feed_bytes(
     content_type: str | None = None,
     charset: str | None = None,
     base_url: str | None = None,
+    default_zone: str = "UTC",
+    fetched_at: datetime | None = None,
 ) -> ParsedFeed:
+    """The feed's articles, every date in UTC: a date written without a zone is
+    in the offset most of the document's other dates carry, else in
+    ``default_zone`` (an IANA name); one later than ``fetched_at`` is set to it
+    (none is without ``fetched_at``); see ``digests.ingest.dates``."""
     text, encoding = decode_bytes(body, declared=charset)
     feed_format = sniff_format(text, content_type)
     parse = parse_json_feed if feed_format is FeedFormat.JSON else parse_xml_feed
     content = parse(text, base_url)
+    dates = settle_dates(content.articles, default_zone=default_zone, fetched_at=fetched_at)
     return ParsedFeed(
         title=content.title,
         format=feed_format,
         encoding=encoding,
-        articles=content.articles,
-        dropped=content.dropped,
+        articles=dates.articles,
+        notes=replace(
+            content.notes, future_dates=dates.future, implausible_dates=dates.implausible
+        ),
     )

@@ -14,16 +14,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 
 from digests.config import FetchSettings
-from digests.errors import FetchTimeout, HTTPStatusError, NewsdigestError
+from digests.errors import FetchTimeout, HTTPStatusError, InputError, NewsdigestError, StoreError
 from digests.ingest.fetch import USER_AGENT, FetchPolicy, fetch_url, make_client
-from digests.ingest.isolation import ParserPool, parse_feed
+from digests.ingest.isolation import ParserPool
 from digests.ingest.netguard import parse_networks
 from digests.ingest.parse import ParsedFeed, parse_feed_bytes
-from digests.ingest.urls import redact_url
+from digests.ingest.urls import normalize_feed_url, redact_url
 from digests.metrics import error_reason, record_articles_stored, record_fetch, record_fetch_error
 from digests.records import RawArticle
 from digests.sources.folders import MAX_ISSUE_BYTES, scan_folder
@@ -36,8 +37,10 @@ from digests.store.articles import SaveResult, StoryCache, save_articles
 from digests.store.db import Database
 from digests.store.models import Source
 from digests.store.sources import (
+    Failure,
     claim_due_sources,
     count_due_sources,
+    move_source,
     record_failure,
     record_success,
 )
@@ -53,6 +56,7 @@ class SourceOutcome:
     not_modified: bool = False
     error: str | None = None
     files: int = 0
+    paused: str | None = None  # why this failure paused the source
 
 
 def policy_from_settings(settings: FetchSettings) -> FetchPolicy:
@@ -71,9 +75,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _scan_folder(db: Database, source: Source, now: datetime, stories: StoryCache) -> SourceOutcome:
+def _scan_folder(
+    db: Database, source: Source, now: datetime, stories: StoryCache, zone: str
+) -> SourceOutcome:
     # The size cap is read here at call time (a test lowers it on this module).
-    scan = scan_folder(db, source, now, stories, max_bytes=MAX_ISSUE_BYTES)
+    scan = scan_folder(db, source, now, stories, max_bytes=MAX_ISSUE_BYTES, zone=zone)
     return SourceOutcome(source.id, source.name, scan.saved, files=scan.files)
 
 
@@ -90,9 +96,10 @@ class Storage:
         with self._lock, self.db.write() as session:
             return save_articles(session, source_id, articles, now, self.stories)
 
-    def scan(self, source: Source, now: datetime) -> SourceOutcome:
+    def scan(self, source: Source, now: datetime, zone: str) -> SourceOutcome:
+        """A folder source; an issue's date is midnight in ``zone``."""
         with self._lock:
-            return _scan_folder(self.db, source, now, self.stories)
+            return _scan_folder(self.db, source, now, self.stories, zone)
 
 
 async def _parse(
@@ -102,15 +109,22 @@ async def _parse(
     content_type: str | None,
     charset: str | None,
     base_url: str | None,
+    default_zone: str,
+    fetched_at: datetime,
 ) -> ParsedFeed:
     """Parse in the worker pool (stoppable); without one, in a thread."""
-    if parser is not None:
-        return await parse_feed(
-            parser, body, content_type=content_type, charset=charset, base_url=base_url
-        )
-    return await asyncio.to_thread(
-        parse_feed_bytes, body, content_type=content_type, charset=charset, base_url=base_url
+    job = partial(
+        parse_feed_bytes,
+        body,
+        content_type=content_type,
+        charset=charset,
+        base_url=base_url,
+        default_zone=default_zone,
+        fetched_at=fetched_at,
     )
+    if parser is not None:
+        return await parser.run(job)
+    return await asyncio.to_thread(job)
 
 
 async def _refresh_feed(
@@ -120,6 +134,7 @@ async def _refresh_feed(
     policy: FetchPolicy,
     now: datetime,
     parser: ParserPool | None,
+    default_zone: str,
 ) -> tuple[SourceOutcome, dict[str, str | None]]:
     try:
         async with asyncio.timeout(policy.total_deadline):
@@ -131,36 +146,86 @@ async def _refresh_feed(
                 last_modified=source.last_modified,
             )
             if result.not_modified or result.body is None:
-                return SourceOutcome(source.id, source.name, SaveResult(), not_modified=True), {}
+                unchanged = SourceOutcome(source.id, source.name, SaveResult(), not_modified=True)
+                return unchanged, {"moved_to": result.moved_to}
             parsed = await _parse(
                 parser,
                 result.body,
                 content_type=result.content_type,
                 charset=result.charset,
                 base_url=result.url,
+                default_zone=default_zone,
+                fetched_at=now,
             )
     except TimeoutError as exc:
         raise FetchTimeout(
             f"the total deadline of {policy.total_deadline:g} s passed (download and parse)"
         ) from exc
-    for line in parsed.dropped.lines():  # one line per reason, naming the source
+    for line in parsed.notes.lines():  # one line per reason, naming the source
         log.warning("source #%d %s: %s", source.id, source.name, line)
     saved = await asyncio.to_thread(storage.save, source.id, parsed.articles, now)
-    meta = {"etag": result.etag, "last_modified": result.last_modified, "feed_title": parsed.title}
+    meta = {
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "feed_title": parsed.title,
+        "moved_to": result.moved_to,
+    }
     return SourceOutcome(source.id, source.name, saved), meta
 
 
+def _failure(exc: Exception, reason: str, now: datetime) -> Failure:
+    """What is recorded of ``exc``: the reason, how long the server asked to
+    wait (429/503 with Retry-After), and whether the feed is gone for good."""
+    if not isinstance(exc, HTTPStatusError):
+        return Failure(reason)
+    wait = exc.retry_after
+    not_before = now + timedelta(seconds=wait) if wait is not None else None
+    return Failure(reason, not_before=not_before, gone=exc.status == 410)
+
+
 def _record_failure(
-    db: Database,
-    source_id: int,
-    now: datetime,
-    reason: str,
-    backoff: int,
-    not_before: datetime | None = None,
-) -> None:
+    db: Database, source_id: int, now: datetime, failure: Failure, backoff: int, disable_after: int
+) -> str | None:
     with db.write() as session:
-        record_failure(
-            session, source_id, now, reason, max_backoff_seconds=backoff, not_before=not_before
+        return record_failure(
+            session,
+            source_id,
+            now,
+            failure,
+            max_backoff_seconds=backoff,
+            disable_after=disable_after,
+        )
+
+
+def _follow_move(db: Database, source: Source, moved_to: str) -> None:
+    """After permanent redirects that ended well: the source's new location,
+    unless another source is there already (then the two are duplicates)."""
+    where = f"source #{source.id} {source.name}"
+    try:
+        location = normalize_feed_url(moved_to)
+    except InputError as exc:
+        log.warning("%s: moved permanently, but kept its location: %s", where, exc)
+        return
+    if location == source.location:
+        return
+    try:
+        with db.write() as session:
+            holder = move_source(session, source.id, location)
+    except StoreError as exc:
+        log.warning("%s: moved permanently, but kept its location: %s", where, exc)
+        return
+    old, new = redact_url(source.location), redact_url(location)
+    if holder is None:
+        log.info("%s moved permanently: location %s -> %s", where, old, new)
+    else:
+        log.warning(
+            "%s moved permanently to %s, the location of source #%d %s: the two are "
+            "duplicates; kept the old location %s (remove one of them)",
+            where,
+            new,
+            holder.id,
+            holder.name,
+            old,
         )
 
 
@@ -196,20 +261,28 @@ async def refresh_source(
     stories: StoryCache | None = None,
     storage: Storage | None = None,
     parser: ParserPool | None = None,
+    default_zone: str = "UTC",
+    disable_after: int,
 ) -> SourceOutcome:
     """Fetch or scan one source and record what happened on it. Blocking work
     (scanning, storing) runs in threads, parsing in ``parser``'s processes.
+    Feed dates written without a zone are in ``default_zone`` unless the
+    feed's other dates show its own offset.
 
-    Never raises for the source's own faults: they are logged and recorded.
+    Never raises for the source's own faults: they are logged and recorded; a
+    permanent failure (410, or ``disable_after`` failures in a row) pauses the
+    source. After permanent redirects its stored location follows.
     """
     now = now or _now()
     storage = storage or Storage(db, stories or StoryCache())
     meta: dict[str, str | None] = {}
     try:
         if source.kind == "folder":
-            outcome = await asyncio.to_thread(storage.scan, source, now)
+            outcome = await asyncio.to_thread(storage.scan, source, now, default_zone)
         else:
-            outcome, meta = await _refresh_feed(storage, source, client, policy, now, parser)
+            outcome, meta = await _refresh_feed(
+                storage, source, client, policy, now, parser, default_zone
+            )
     except Exception as exc:  # one source's failure, expected or not, never stops the others
         where = f"source #{source.id} {source.name} ({redact_url(source.location)})"
         if isinstance(exc, NewsdigestError):
@@ -219,17 +292,26 @@ async def refresh_source(
             reason = f"internal error: {type(exc).__name__}: {exc}"
             log.error("%s: %s", where, " ".join(reason.split()), exc_info=exc)
         reason = " ".join(reason.split())
-        wait = exc.retry_after if isinstance(exc, HTTPStatusError) else None
-        not_before = now + timedelta(seconds=wait) if wait is not None else None
-        await asyncio.to_thread(
-            _record_failure, db, source.id, now, reason, max_backoff_seconds, not_before
+        failure = _failure(exc, reason, now)
+        paused = await asyncio.to_thread(
+            _record_failure, db, source.id, now, failure, max_backoff_seconds, disable_after
         )
+        if paused is not None:
+            log.warning(
+                "source #%d %s paused: %s (`newsdigest sources enable %d` resumes it)",
+                source.id,
+                source.name,
+                paused,
+                source.id,
+            )
         record_fetch(source.name, "error")
         record_fetch_error(source.name, error_reason(exc))
-        return SourceOutcome(source.id, source.name, SaveResult(), error=reason)
+        return SourceOutcome(source.id, source.name, SaveResult(), error=reason, paused=paused)
     await asyncio.to_thread(
         _record_success, db, source.id, now, max_backoff_seconds, outcome.not_modified, meta
     )
+    if moved_to := meta.get("moved_to"):
+        await asyncio.to_thread(_follow_move, db, source, moved_to)
     record_fetch(source.name, "not_modified" if outcome.not_modified else "ok")
     record_articles_stored(source.name, outcome.saved.new)
     return outcome
@@ -269,11 +351,14 @@ async def fetch_due(
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[SourceOutcome], None] | None = None,
     parser: ParserPool | None = None,
+    digest_timezone: str = "UTC",
 ) -> list[SourceOutcome]:
     """Refresh every due source, at most ``settings.concurrency`` at a time, and
     store what is new (not summarized: the caller runs that stage). Feeds are
     parsed in ``parser``'s worker processes (within ``fetch.parse_budget``), or
-    in one made for this round."""
+    in one made for this round. Feed dates written without a zone (in a feed
+    whose other dates show none) are in ``fetch.timezone``, else in
+    ``digest_timezone`` (the caller's ``digest.timezone``)."""
     now = now or _now()
     total = await asyncio.to_thread(_count_due, db, now, force)
     if on_start is not None:
@@ -300,6 +385,8 @@ async def fetch_due(
                 now=now,
                 storage=storage,
                 parser=parser,
+                default_zone=settings.timezone or digest_timezone,
+                disable_after=settings.disable_after,
             )
         if on_done is not None:
             on_done(outcome)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ class SaveResult:
     unchanged: int = 0
     same_story: int = 0
     new_ids: list[int] = field(default_factory=list)
+    repeated: int = 0  # items with the identity of an earlier item of their batch: ignored
 
     def __iadd__(self, other: SaveResult) -> SaveResult:
         self.new += other.new
@@ -34,11 +36,13 @@ class SaveResult:
         self.unchanged += other.unchanged
         self.same_story += other.same_story
         self.new_ids.extend(other.new_ids)
+        self.repeated += other.repeated
         return self
 
 
-def _known(session: Session, source_id: int, batch: Sequence[RawArticle]) -> list[Article]:
-    identities = [dedup.identity_digest(*dedup.identity_key(a)) for a in batch]
+def _known(
+    session: Session, source_id: int, batch: Sequence[RawArticle], identities: Sequence[str]
+) -> list[Article]:
     guids = [a.guid for a in batch if a.guid]
     urls = [canonical_url(a.url) for a in batch if a.url]
     found: dict[int, Article] = {}
@@ -54,6 +58,44 @@ def _known(session: Session, source_id: int, batch: Sequence[RawArticle]) -> lis
             for article in session.scalars(query):
                 found[article.id] = article
     return [found[id_] for id_ in sorted(found)]
+
+
+def _stored_under_other_key(
+    article: RawArticle,
+    url_shared: bool,
+    under_guid: Sequence[Article],
+    under_url: Sequence[Article],
+    claimed: set[int],
+) -> Article | None:
+    """The stored row an item is, when that row's identity is not the item's
+    key now: stored by an older rule (one row for all the items sharing a link),
+    or when the item had or lacked a guid, or shared its link or not.
+
+    ``under_guid`` and ``under_url``: the stored rows with the item's guid, and
+    with its canonical URL. Never a row another item of the batch is, nor one
+    whose guid differs from the item's. A link alone decides only when neither
+    this document nor the stored rows give it to several items; else the row
+    must have the item's text or title.
+    """
+    for row in under_guid:
+        if row.id not in claimed:
+            return row
+    candidates = [
+        row
+        for row in under_url
+        if row.id not in claimed and not (row.guid and article.guid and row.guid != article.guid)
+    ]
+    if len(candidates) == 1 and not url_shared:
+        return candidates[0]
+    content = dedup.content_hash(article)
+    for matches in (
+        lambda row: row.content_hash == content,
+        lambda row: row.title == article.title,
+    ):
+        for row in candidates:
+            if matches(row):
+                return row
+    return None
 
 
 class StoryCache:
@@ -112,18 +154,38 @@ def save_articles(
     now: datetime,
     stories: StoryCache | None = None,
 ) -> SaveResult:
-    """Insert new articles, update changed ones (same guid or canonical URL).
+    """Insert new articles, update changed ones, leave unchanged ones untouched.
 
-    A new article whose text nearly duplicates one stored recently (or one
-    earlier in this batch) gets that article's ``story_id``; otherwise its own.
+    ``batch`` is one feed document (or part of a newspaper issue): identities
+    are fixed over it (``dedup.identity_keys``). A new article whose text
+    nearly duplicates one stored recently (or one earlier in this batch) gets
+    that article's ``story_id``; otherwise its own.
     """
     result = SaveResult()
     if not batch:
         return result
-    known = _known(session, source_id, batch)
+    identities = [dedup.identity_digest(*key) for key in dedup.identity_keys(batch)]
+    # A feed may repeat an item (the same guid twice): the first one counts,
+    # else the two would overwrite each other on every poll.
+    items: list[tuple[RawArticle, str]] = []
+    seen: set[str] = set()
+    for article, identity in zip(batch, identities, strict=True):
+        if identity in seen:
+            result.repeated += 1
+        else:
+            seen.add(identity)
+            items.append((article, identity))
+    known = _known(session, source_id, batch, identities)
     by_identity = {row.identity: row for row in known}
-    by_guid = {row.guid: row for row in known if row.guid}
-    by_url = {row.url: row for row in known if row.url}
+    by_guid: dict[str, list[Article]] = {}
+    by_url: dict[str, list[Article]] = {}
+    for stored in known:
+        if stored.guid:
+            by_guid.setdefault(stored.guid, []).append(stored)
+        if stored.url:
+            by_url.setdefault(stored.url, []).append(stored)
+    claimed = {by_identity[identity].id for _, identity in items if identity in by_identity}
+    urls = Counter(canonical_url(article.url) for article in batch if article.url)
     cache = stories or StoryCache()
     index: dedup.StoryIndex | None = None
     # New rows get ids only at flush: remember which row (or stored story id)
@@ -131,15 +193,17 @@ def save_articles(
     # The index names a new row's entry by that row (or its story's) until the
     # flush gives ids; then by the story id, so it holds no rows past this batch.
     story_of: list[tuple[Article, Article | int | None, int | None]] = []
-    for article in batch:
-        kind, value = dedup.identity_key(article)
-        identity = dedup.identity_digest(kind, value)
+    for article, identity in items:
         url = canonical_url(article.url) if article.url else None
-        row = (
-            by_identity.get(identity)
-            or (by_guid.get(article.guid) if article.guid else None)
-            or (by_url.get(url) if url else None)
-        )
+        row = by_identity.get(identity)
+        if row is None:
+            shared = url is not None and urls[url] > 1
+            under_guid = by_guid.get(article.guid, []) if article.guid else []
+            under_url = by_url.get(url, []) if url else []
+            row = _stored_under_other_key(article, shared, under_guid, under_url, claimed)
+            if row is not None:  # from now on found by its key (no text changes here)
+                claimed.add(row.id)
+                row.identity, row.guid, row.url = identity, article.guid, url
         content = dedup.content_hash(article)
         if row is not None:
             if row.content_hash == content:
@@ -164,11 +228,6 @@ def save_articles(
         session.add(row)
         position = index.add(story if story is not None else row, sketch)
         story_of.append((row, story, position))  # type: ignore[arg-type]
-        by_identity[identity] = row
-        if row.guid:
-            by_guid[row.guid] = row
-        if url:
-            by_url[url] = row
     session.flush()
     for row, story, position in story_of:
         if story is None:

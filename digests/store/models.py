@@ -80,6 +80,11 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Paused after permanent failures: why and when (enabled is then False), and
+    # when the admins were told (once per pause).
+    disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    disabled_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Article(Base):

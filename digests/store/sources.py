@@ -1,4 +1,5 @@
-"""Source rows: add, list, remove, which are due, and what happened when fetched."""
+"""Source rows: add, list, remove, which are due, what happened when fetched,
+and pausing after permanent failures (and resuming)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from digests.errors import InputError
+from digests.errors import Conflict, InputError
 from digests.ingest.backoff import next_check_time
+from digests.ingest.urls import normalize_feed_url
 from digests.store.models import Article, Source
 
 MAX_ERROR_CHARS = 500
@@ -31,6 +34,33 @@ class SourceRow:
     next_check_at: datetime | None
     last_error: str | None
     error_count: int
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+
+    @property
+    def paused(self) -> bool:
+        """Paused after permanent failures (not by hand, not removed)."""
+        return not self.enabled and self.disabled_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed fetch or scan, as recorded on its source."""
+
+    error: str  # one line
+    not_before: datetime | None = None  # the server asked to wait until then
+    gone: bool = False  # the server says the feed is gone for good (410)
+
+
+@dataclass(frozen=True, slots=True)
+class PausedSource:
+    """A source paused after permanent failures, for telling the operators."""
+
+    id: int
+    name: str
+    location: str
+    reason: str
+    paused_at: datetime
 
 
 def add_source(
@@ -60,9 +90,7 @@ def add_source(
         existing.name = name
         existing.interval_seconds = interval_seconds
         existing.enabled = True
-        existing.next_check_at = None
-        existing.error_count = 0
-        existing.last_error = None
+        _resume(existing)
         return existing
     source = Source(
         kind=kind,
@@ -136,6 +164,8 @@ def list_sources(session: Session) -> list[SourceRow]:
             next_check_at=source.next_check_at,
             last_error=source.last_error,
             error_count=source.error_count,
+            disabled_reason=source.disabled_reason,
+            disabled_at=source.disabled_at,
         )
         for source, count in rows
     ]
@@ -224,25 +254,127 @@ def record_success(
             source.feed_title = feed_title
 
 
+def pause_reason(failure: Failure, failures_in_a_row: int, disable_after: int) -> str | None:
+    """Why this failure pauses its source, or None: a feed gone for good at
+    once; any other failure once it is the ``disable_after``-th in a row, unless
+    the server only asked to wait (429/503 with Retry-After)."""
+    if failure.gone:
+        return f"gone for good: {failure.error}"
+    if failure.not_before is not None or failures_in_a_row < disable_after:
+        return None
+    return f"failed {failures_in_a_row} times in a row, the last: {failure.error}"
+
+
 def record_failure(
     session: Session,
     source_id: int,
     now: datetime,
-    error: str,
+    failure: Failure,
     *,
     max_backoff_seconds: int,
-    not_before: datetime | None = None,
-) -> None:
+    disable_after: int,
+) -> str | None:
     """One more consecutive failure: the next check backs off, and comes no
-    sooner than ``not_before`` (a server's Retry-After)."""
+    sooner than the server asked; a permanent failure pauses the source.
+    Returns the reason it was paused, or None."""
     source = session.get(Source, source_id)
     if source is None:
-        return
+        return None
     source.last_checked_at = now
     source.error_count += 1
-    source.last_error = error[:MAX_ERROR_CHARS]
+    source.last_error = failure.error[:MAX_ERROR_CHARS]
     source.next_check_at = next_check_time(
         now, source.interval_seconds, source.error_count, max_backoff_seconds
     )
-    if not_before is not None and not_before > source.next_check_at:
-        source.next_check_at = not_before
+    if failure.not_before is not None and failure.not_before > source.next_check_at:
+        source.next_check_at = failure.not_before
+    reason = pause_reason(failure, source.error_count, disable_after)
+    if reason is None or not source.enabled:  # not now, or removed meanwhile
+        return None
+    source.enabled = False
+    source.disabled_reason = reason[:MAX_ERROR_CHARS]
+    source.disabled_at = now
+    source.disabled_announced_at = None
+    return source.disabled_reason
+
+
+def _resume(source: Source) -> None:
+    """Enabled, with no failures behind it, due at once."""
+    source.enabled = True
+    source.error_count = 0
+    source.last_error = None
+    source.next_check_at = None
+    source.disabled_reason = None
+    source.disabled_at = None
+    source.disabled_announced_at = None
+
+
+def enable_source(session: Session, reference: str) -> tuple[Source, str | None]:
+    """Resume a paused source (fetched in the next round, its failures
+    forgotten); returns it and why it had been paused (None: it was not)."""
+    source = find_source(session, reference)
+    was_paused = None if source.enabled else (source.disabled_reason or "paused")
+    if was_paused is not None:
+        _resume(source)
+    return source, was_paused
+
+
+def claim_pause_notices(session: Session, now: datetime) -> list[PausedSource]:
+    """The paused sources the operators have not been told of, marked told:
+    each pause is claimed once, whichever process asks (rows another is
+    claiming at this moment are skipped)."""
+    query = (
+        select(Source)
+        .where(
+            Source.removed_at.is_(None),
+            Source.enabled.is_(False),
+            Source.disabled_at.is_not(None),
+            Source.disabled_announced_at.is_(None),
+        )
+        .order_by(Source.id)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for source in session.scalars(query):
+        source.disabled_announced_at = now
+        reason, paused_at = source.disabled_reason or "", source.disabled_at or now
+        claimed.append(PausedSource(source.id, source.name, source.location, reason, paused_at))
+    return claimed
+
+
+def _holder_of(session: Session, location: str, *, besides: int) -> Source | None:
+    """Another source at ``location``, in that spelling or in one that
+    normalizes to it (stored before URLs were normalized). Removed sources
+    count: their location stays taken."""
+    others = select(Source).where(Source.id != besides)
+    exact = session.scalar(others.where(Source.location == location).limit(1))
+    if exact is not None:
+        return exact
+    feeds = session.scalars(others.where(Source.kind == "feed").order_by(Source.id))
+    return next((other for other in feeds if _spelled_once(other.location) == location), None)
+
+
+def _spelled_once(location: str) -> str:
+    try:
+        return normalize_feed_url(location)
+    except InputError:
+        return location
+
+
+def move_source(session: Session, source_id: int, location: str) -> Source | None:
+    """Store the source's new location. When another source is there already,
+    nothing changes and that source is returned: the two are duplicates."""
+    holder = _holder_of(session, location, besides=source_id)
+    if holder is not None:
+        return holder
+    source = session.get(Source, source_id)
+    if source is None:
+        return None
+    try:
+        with session.begin_nested():
+            source.location = location
+    except IntegrityError as exc:  # taken this moment by another process
+        holder = _holder_of(session, location, besides=source_id)
+        if holder is None:
+            raise Conflict(f"the location {location} was taken meanwhile") from exc
+    return holder
