@@ -252,7 +252,9 @@ def _source_state(db: Any, source_id: int) -> dict[str, Any]:
 
     with db.read() as session:
         source = session.get(Source, source_id)
-        articles = session.scalars(select(Article).where(Article.source_id == source_id)).all()
+        articles = session.scalars(
+            select(Article).where(Article.source_id == source_id).order_by(Article.id)
+        ).all()
         stored = session.scalar(
             select(func.count()).select_from(Article).where(Article.source_id == source_id)
         )
@@ -339,6 +341,9 @@ def _outcome(result: dict[str, Any]) -> str:
             text += f" — next try in {result['next_check_s'] / 3600:.1f} h"
         return text
     text = f"{result['stored']} stored"
+    if result["sample_title"]:
+        title = str(result["sample_title"])[:20].replace("`", "'")
+        text += f" (first title `{title}`)"
     if result["longest_title"] and int(result["longest_title"]) > 1000:
         text += f"; title cut to {result['longest_title']} chars"
     if result["longest_summary_line"]:
