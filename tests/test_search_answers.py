@@ -117,3 +117,22 @@ def test_the_command_line_takes_the_query_as_typed(city: Engine, tmp_path: Path)
     assert alone.returncode == 1 and "only excluded words" in alone.stderr
     hello = newsdigest("search", "夜市", "-hong", cwd=tmp_path, env=env)  # not -h(elp)
     assert hello.returncode == 0 and "usage" not in hello.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("5G", "5G网络覆盖全市"), ("h5n1", "H5N1疫苗获批"), ("GPT-4o", "新模型GPT-4o发布")],
+)
+def test_latin_codes_inside_chinese_text_are_found(
+    backend: Engine, query: str, expected: str
+) -> None:
+    store(
+        backend,
+        "wire",
+        [
+            ("5G网络覆盖全市", "全市已建成5G基站三千个。"),
+            ("H5N1疫苗获批", "新的H5N1疫苗今日获批上市。"),
+            ("新模型GPT-4o发布", "公司发布GPT-4o模型。"),
+        ],
+    )
+    assert titles(backend, query) == [expected]

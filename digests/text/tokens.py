@@ -24,7 +24,11 @@ Language = Literal["zh", "en", "mixed"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,]\d+)*%?")
+# English words as jieba cuts Latin text inside Chinese: a run of letters and
+# digits is one word (5G, H5N1, GPT-4o -> gpt, 4o), a hyphen separates words, a
+# decimal number stays whole; so a Latin query finds the same words in an
+# English article and in a Chinese one.
+_LATIN_WORD = re.compile(r"\d+(?:\.\d+)+%?|[A-Za-z0-9]+(?:['’][A-Za-z]+)?%?")
 _WORDISH = re.compile(r"\w", re.UNICODE)
 
 # Function words that carry no topic. Written for this project; kept short on
