@@ -121,7 +121,12 @@ def test_the_command_line_takes_the_query_as_typed(city: Engine, tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("5G", "5G网络覆盖全市"), ("h5n1", "H5N1疫苗获批"), ("GPT-4o", "新模型GPT-4o发布")],
+    [
+        ("5G", "5G网络覆盖全市"),
+        ("h5n1", "H5N1疫苗获批"),
+        ("GPT-4o", "新模型GPT-4o发布"),
+        ("VIP", "地铁设立ＶＩＰ车厢"),  # full-width letters read as ASCII
+    ],
 )
 def test_latin_codes_inside_chinese_text_are_found(
     backend: Engine, query: str, expected: str
@@ -133,6 +138,7 @@ def test_latin_codes_inside_chinese_text_are_found(
             ("5G网络覆盖全市", "全市已建成5G基站三千个。"),
             ("H5N1疫苗获批", "新的H5N1疫苗今日获批上市。"),
             ("新模型GPT-4o发布", "公司发布GPT-4o模型。"),
+            ("地铁设立ＶＩＰ车厢", "买双倍票可坐ＶＩＰ车厢。"),
         ],
     )
     assert titles(backend, query) == [expected]

@@ -28,6 +28,11 @@ _LATIN = re.compile(r"[A-Za-z]")
 # digits is one word (5G, H5N1, GPT-4o -> gpt, 4o), a hyphen separates words, a
 # decimal number stays whole; so a Latin query finds the same words in an
 # English article and in a Chinese one.
+# Full-width letters and digits (ＶＩＰ, ５G in Chinese text) read as the ASCII
+# ones, so that VIP finds ＶＩＰ; full-width punctuation is left as it is.
+_HALF_WIDTH = {
+    code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()
+}
 _LATIN_WORD = re.compile(r"\d+(?:\.\d+)+%?|[A-Za-z0-9]+(?:['’][A-Za-z]+)?%?")
 _WORDISH = re.compile(r"\w", re.UNICODE)
 
@@ -150,6 +155,7 @@ def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, 
     Chinese (and mixed) text goes through jieba's precise mode; English is
     split on letters and digits without loading jieba.
     """
+    text = text.translate(_HALF_WIDTH)
     language = language or detect_language(text)
     if language == "en":
         tokens: Iterable[str] = (m.group(0) for m in _LATIN_WORD.finditer(text))
