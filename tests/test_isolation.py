@@ -22,7 +22,7 @@ import digests
 from digests.errors import FeedError, HTTPStatusError, NewsdigestError, ParseTimeout, UnsafeFeed
 from digests.ingest import limits
 from digests.ingest.feeds import _guard
-from digests.ingest.isolation import ParserPool, parse_feed
+from digests.ingest.isolation import ParserPool
 from digests.ingest.parse import parse_feed_bytes
 from tests.builders import rss
 
@@ -173,9 +173,9 @@ def test_results_pickle() -> None:
 
 async def test_pool_parses_like_the_parser(pool: ParserPool) -> None:
     body = (CORPUS / "en_world.xml").read_bytes()
-    assert await parse_feed(pool, body) == parse_feed_bytes(body)
+    assert await pool.run(parse_feed_bytes, body) == parse_feed_bytes(body)
     hostile = HOSTILE["AUTHOR-1MB"][0].encode()
-    pooled = await parse_feed(pool, hostile, content_type="application/rss+xml")
+    pooled = await pool.run(parse_feed_bytes, hostile, content_type="application/rss+xml")
     assert pooled.articles[0].author == "a" * limits.MAX_AUTHOR_CHARS
     assert pool.run_sync(parse_feed_bytes, SMALL).articles[0].title == "Title"
 
@@ -185,7 +185,7 @@ async def test_runaway_parse_is_stopped_and_the_pool_goes_on() -> None:
         with pytest.raises(ParseTimeout, match=r"^parsing stopped after 1 s \(the time budget\)"):
             await pool.run(block_forever)
         pool.budget_seconds = 30  # what follows is a normal parse: never short of time
-        assert (await parse_feed(pool, SMALL)).articles[0].title == "Title"
+        assert (await pool.run(parse_feed_bytes, SMALL)).articles[0].title == "Title"
 
 
 async def test_dead_worker_is_a_feed_error_and_the_pool_goes_on(pool: ParserPool) -> None:
@@ -195,7 +195,7 @@ async def test_dead_worker_is_a_feed_error_and_the_pool_goes_on(pool: ParserPool
         FeedError, match=r"^the parser (process died \(killed by SIGKILL|pool broke)"
     ):
         await pool.run(kill_own_process)
-    assert (await parse_feed(pool, SMALL)).articles[0].title == "Title"
+    assert (await pool.run(parse_feed_bytes, SMALL)).articles[0].title == "Title"
 
 
 @pytest.mark.parametrize(
@@ -237,7 +237,7 @@ async def test_engine_errors_cross_as_themselves(pool: ParserPool) -> None:
     with pytest.raises(UnsafeFeed) as direct:
         parse_feed_bytes(bomb)
     with pytest.raises(UnsafeFeed) as pooled:
-        await parse_feed(pool, bomb)
+        await pool.run(parse_feed_bytes, bomb)
     assert str(pooled.value) == str(direct.value)
 
     # HTTPStatusError's __init__ differs from its args: rebuilt, not re-constructed.
@@ -251,7 +251,7 @@ async def test_closed_pool_refuses_work() -> None:
     pool = ParserPool(workers=1, budget_seconds=30)
     pool.close()
     with pytest.raises(FeedError, match="closed"):
-        await parse_feed(pool, SMALL)
+        await pool.run(parse_feed_bytes, SMALL)
 
 
 def test_every_worker_runs_warm_before_its_first_task_restarted_ones_too() -> None:

@@ -37,14 +37,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 from digests.errors import FeedError, NewsdigestError, ParseTimeout
-from digests.ingest.parse import ParsedFeed, parse_feed_bytes
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -342,25 +340,3 @@ def _new_pool(workers: int, up: Any, warm: Callable[[], object] | None) -> Proce
 def _stop(pool: ProcessPool) -> None:
     pool.stop()
     pool.join()
-
-
-async def parse_feed(
-    pool: ParserPool,
-    body: bytes,
-    *,
-    content_type: str | None = None,
-    charset: str | None = None,
-    base_url: str | None = None,
-    default_zone: str = "UTC",
-    fetched_at: datetime | None = None,
-) -> ParsedFeed:
-    """``parse_feed_bytes`` in ``pool``: ``ParseTimeout`` when it runs past the budget."""
-    return await pool.run(
-        parse_feed_bytes,
-        body,
-        content_type=content_type,
-        charset=charset,
-        base_url=base_url,
-        default_zone=default_zone,
-        fetched_at=fetched_at,
-    )
