@@ -4,12 +4,15 @@ query word is silently dropped, the command line takes the query as typed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from digests.engine import Engine
+from digests.search import base
+from digests.search.query import parse_query
 from tests.test_cli import newsdigest
 from tests.test_search import NOW, backend, store, titles
 
@@ -142,3 +145,82 @@ def test_latin_codes_inside_chinese_text_are_found(
         ],
     )
     assert titles(backend, query) == [expected]
+
+
+def test_counting_stops_at_the_cap_and_says_more(
+    city: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("digests.search.base.COUNT_CAP", 2)
+    first = city.search("夜市", per_page=1)
+    assert (first.results.total, first.results.more) == (2, True)
+    assert first.total_label == "2+" and first.pages_label == "2+"
+    # the last page is counted exactly: the index ran out of matches
+    last = city.search("夜市", page=2, per_page=1)
+    assert len(last.results.hits) == 1 and not last.results.more
+    assert last.total_label == "3" and last.pages == 3
+    seen = [city.search("夜市", page=p, per_page=1).results.hits[0].title for p in range(3)]
+    assert sorted(seen) == sorted(["柳家渡夜市开张", "夜市人气旺", "青石湾夜市亮灯"])
+
+
+def test_candidates_are_checked_in_growing_batches_until_the_page_and_one_more_are_known(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("digests.search.base.FIRST_CHECK", 2)
+    monkeypatch.setattr("digests.search.base.CANDIDATES", 100)
+    matches = list(range(1, 201))  # best first
+    asked: list[int] = []
+    checked: list[int] = []
+
+    def ranked(depth: int) -> list[int]:
+        asked.append(depth)
+        return matches[:depth]
+
+    def check(ids: Sequence[int]) -> list[int]:
+        checked.extend(ids)
+        return [i for i in ids if i % 10 == 0]  # 10, 20, 30 ... pass
+
+    window = base.ranked_window(ranked, check, 0, 1)  # stops once 2 are known
+    assert window.ids == [10] and (window.total, window.more) == (6, True)
+    assert asked == [4, 16, 64] and checked == list(range(1, 65))  # never one twice
+    matches = matches[:25]
+    last = base.ranked_window(ranked, check, 0, 5)  # the matches run out: counted exactly
+    assert last.ids == [10, 20] and (last.total, last.more) == (2, False)
+    monkeypatch.setattr("digests.search.base.CANDIDATES", 30)  # checking stops there
+    matches = list(range(1, 201))
+    capped = base.ranked_window(ranked, check, 0, 5)
+    assert capped.ids == [10, 20, 30] and not capped.more
+    unchecked = base.ranked_window(ranked, None, 1, 2)  # the index alone: counted to the cap
+    assert unchecked.ids == [2, 3] and (unchecked.total, unchecked.more) == (200, False)
+    matches = list(range(1, 500))
+    assert base.ranked_window(ranked, None, 0, 5).more
+
+
+def test_phrases_and_exclusions_hold_page_after_page_checked_one_by_one(
+    city: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("digests.search.base.FIRST_CHECK", 1)
+    pages = [city.search("夜市 -柳家渡", page=p, per_page=1) for p in range(2)]
+    assert [h.title for h in pages[0].results.hits] == ["青石湾夜市亮灯"]
+    assert pages[1].problem == "past_end"
+    phrase = [city.search('"滨江步道" OR "night market"', page=p, per_page=1) for p in range(3)]
+    assert sorted(h.title for page in phrase[:2] for h in page.results.hits) == [
+        "Night market returns",
+        "滨江步道夜间开放",
+    ]
+    assert phrase[2].problem == "past_end"
+
+
+def test_an_alert_with_a_filter_reads_past_a_batch_the_filter_thinned(city: Engine) -> None:
+    store(city, "gazette", [("夜市夜巡", "夜市今晚有巡逻。")], NOW - timedelta(hours=1))
+    query = parse_query("夜市 source:gazette", NOW)
+    index = city.search_index
+    seen: list[str] = []
+    after = 0
+    with city.db.read() as session:
+        until = index.max_indexed_id(session)
+        while after < until:
+            hits, after = index.newer_matches(
+                session, query, after_id=after, until_id=until, limit=1
+            )
+            seen.extend(hit.title for hit in hits)
+    assert seen == ["夜市夜巡"]

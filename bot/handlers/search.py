@@ -23,7 +23,6 @@ from bot.handlers.common import NO_PREVIEW, chat_language, reply
 from bot.i18n import text
 from bot.render import hit_html, safe_href
 from bot.services import offload, services
-from digests.search.base import COUNT_CAP
 from digests.search.service import SearchPage
 
 PAGE_BUTTON = re.compile(r"^sp:(\d{1,12}):(\d{1,3})$")
@@ -38,11 +37,9 @@ def page_html(found: SearchPage, language: str) -> str:
             language,
             "search_header",
             query=found.text[:100],
-            total=f"{found.results.total}+"
-            if found.results.total >= COUNT_CAP
-            else found.results.total,
+            total=found.total_label,
             page=found.page + 1,
-            pages=found.pages,
+            pages=found.pages_label,
         )
     ]
     if found.results.fallback:

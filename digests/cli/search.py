@@ -59,7 +59,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     found = engine.search(" ".join(args.query), page=args.page - 1, per_page=args.limit)
     if found.problem == "past_end":
         pages = f"{found.pages} page" + ("" if found.pages == 1 else "s")
-        raise InputError(f"page {args.page} is past the end: {found.results.total} found, {pages}")
+        raise InputError(f"page {args.page} is past the end: {found.total_label} found, {pages}")
     if found.problem is not None:
         raise InputError(SEARCH_PROBLEMS[found.problem])
     hits = found.results.hits
@@ -76,9 +76,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     console = Console()
     console.print(
-        f"{found.results.total} found"
+        f"{found.total_label} found"
         + (" (by substring: no indexed word matched)" if found.results.fallback else "")
-        + f"; page {found.page + 1} of {found.pages}",
+        + f"; page {found.page + 1} of {found.pages_label}",
         markup=False,
     )
     for number, hit in enumerate(hits, start=found.page * found.per_page + 1):

@@ -29,9 +29,16 @@ from digests.search.query import Query, Term
 from digests.search.terms import is_han, term_words
 from digests.store.models import Article
 
-# Results are counted up to here ("3000+"): counting every match of a very
-# common word costs more than the answer is worth.
-COUNT_CAP = 3000
+# Matches are counted up to here ("200+"), as many as a reader can page
+# through (the bot's 40 pages of 5): counting every match of a common word
+# would cost more than ranking the page.
+COUNT_CAP = 200
+# At most this many of the index's best matches are checked against what only
+# the stored text can tell (a phrase as written, an excluded word, and on
+# tantivy also source: and since:); checking goes in growing batches and stops
+# as soon as the page and one more match are known.
+CANDIDATES = 1000
+FIRST_CHECK = 40
 # A title match counts this many times a body match (the conventional boost).
 TITLE_BOOST = 2.0
 # One- and two-character queries that the word index does not answer fall
@@ -64,6 +71,7 @@ class Results:
     total: int
     needles: list[str]  # what to highlight in snippets
     fallback: bool = False  # found by substring scan, not the word index
+    more: bool = False  # ``total`` is a lower bound: more matches were not counted
 
 
 class SearchIndex(Protocol):
@@ -221,14 +229,11 @@ def _like_text(text: str) -> str:
     return f"%{escaped}%"
 
 
-def add_filters(
+def filter_conditions(
     query: Query, conditions: list[str], parameters: dict[str, object], *, postgres: bool
 ) -> None:
-    """As SQL conditions on ``a`` (articles) and ``s`` (sources): source: and
-    since:, quoted phrases (each group made only of them has one written as
-    typed) and excluded terms (Chinese ones and phrases not written anywhere:
-    the index cannot tell a word the segmenter cut differently). SQLite compares
-    stored datetimes as text; PostgreSQL takes a datetime and needs ILIKE."""
+    """``source:`` and ``since:`` as SQL conditions on ``a`` (articles) and ``s``
+    (sources). SQLite compares stored datetimes as text; PostgreSQL takes a datetime."""
     if query.sources:
         names = []
         for number, name in enumerate(query.sources):
@@ -239,6 +244,15 @@ def add_filters(
         since = query.since.astimezone(UTC)
         parameters["since"] = since if postgres else since.replace(tzinfo=None).isoformat(sep=" ")
         conditions.append("coalesce(a.published_at, a.fetched_at) >= :since")
+
+
+def verbatim_conditions(
+    query: Query, conditions: list[str], parameters: dict[str, object], *, postgres: bool
+) -> None:
+    """What only the stored text can tell, as SQL conditions on ``a``: quoted
+    phrases (each group made only of them has one written as typed) and
+    excluded terms (Chinese ones and phrases not written anywhere: the index
+    cannot tell a word the segmenter cut differently). PostgreSQL needs ILIKE."""
     like = "ILIKE" if postgres else "LIKE"
     written = "(a.title {like} :{key} ESCAPE '\\' OR a.body {like} :{key} ESCAPE '\\')"
     number = 0
@@ -259,6 +273,125 @@ def add_filters(
             conditions.append("NOT " + written.format(like=like, key=pattern(term)))
 
 
+def add_filters(
+    query: Query, conditions: list[str], parameters: dict[str, object], *, postgres: bool
+) -> None:
+    """Every condition SQL checks: ``filter_conditions`` and ``verbatim_conditions``."""
+    filter_conditions(query, conditions, parameters, postgres=postgres)
+    verbatim_conditions(query, conditions, parameters, postgres=postgres)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One page of ranked article ids, and how many matches are known."""
+
+    ids: list[int]
+    total: int
+    more: bool  # at least ``total``: matches beyond were not counted
+
+
+def ranked_window(
+    ranked: Callable[[int], Sequence[int]],
+    check: Callable[[Sequence[int]], Sequence[int]] | None,
+    offset: int,
+    limit: int,
+) -> Window:
+    """The page ``offset:offset+limit`` of what ``ranked(depth)`` (the index's
+    best ``depth`` ids, best first) returns. Without ``check`` the index alone
+    decides, and matches are counted up to ``COUNT_CAP``. With it, the best
+    candidates are checked in growing batches (``check`` keeps those that pass,
+    in order) until the page and one match beyond it are known, the matches run
+    out, or ``CANDIDATES`` were checked."""
+    if check is None:
+        depth = max(offset + limit, COUNT_CAP) + 1
+        ids = list(ranked(depth))
+        more = len(ids) >= depth
+        return Window(ids[offset : offset + limit], min(len(ids), depth - 1), more)
+    wanted = offset + limit + 1
+    depth = min(CANDIDATES, max(FIRST_CHECK, 2 * wanted))
+    kept: list[int] = []
+    checked = 0
+    while True:
+        ids = list(ranked(depth))
+        kept.extend(check(ids[checked:]))
+        checked = len(ids)
+        exhausted = len(ids) < depth
+        if len(kept) >= wanted or exhausted or depth >= CANDIDATES:
+            break
+        depth = min(CANDIDATES, depth * 4)
+    more = len(kept) >= wanted and not exhausted
+    return Window(kept[offset : offset + limit], len(kept), more)
+
+
+def ranked_once(rank: Callable[[int], list[int]], least: int) -> Callable[[int], list[int]]:
+    """``rank`` for an index that scores every match whatever the depth asked
+    (SQL engines): asked once, at least ``least`` deep, and sliced after."""
+    ranked: list[int] = []
+    deepest = 0
+
+    def best(depth: int) -> list[int]:
+        nonlocal ranked, deepest
+        if depth > deepest:
+            deepest = max(depth, least)
+            ranked = rank(deepest)
+        return ranked[:depth]
+
+    return best
+
+
+def passing_ids(session: Session, ids: Sequence[int], query: Query, *, postgres: bool) -> list[int]:
+    """Of ``ids`` (in rank order), those whose stored text holds every condition
+    of ``verbatim_conditions`` (and ``filter_conditions``); no text is sent back."""
+    if not ids:
+        return []
+    conditions = ["a.id IN :ids"]
+    parameters: dict[str, Any] = {"ids": list(ids)}
+    add_filters(query, conditions, parameters, postgres=postgres)
+    passing = {
+        int(row[0])
+        for row in session.execute(
+            text(
+                "SELECT a.id FROM articles a JOIN sources s ON s.id = a.source_id WHERE "
+                + " AND ".join(conditions)
+            ).bindparams(bindparam("ids", expanding=True)),
+            parameters,
+        )
+    }
+    return [i for i in ids if i in passing]
+
+
+def rows_by_id(session: Session, ids: Sequence[int]) -> list[Any]:
+    """``HIT_SELECT`` rows of the articles ``ids``, in that order (an article
+    deleted since the index was written is left out)."""
+    if not ids:
+        return []
+    rows = session.execute(
+        text(
+            HIT_SELECT + "FROM articles a JOIN sources s ON s.id = a.source_id WHERE a.id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": list(ids)},
+    ).all()
+    by_id = {int(row[0]): row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def results_of(
+    session: Session,
+    query: Query,
+    window: Window,
+    found: list[str],
+    offset: int,
+    limit: int,
+    *,
+    postgres: bool,
+) -> Results:
+    """The page's hits; when the index matched nothing, the substring fallback."""
+    if window.total == 0:
+        return substring_fallback(session, query, found, offset, limit, postgres=postgres)
+    rows = refine(query, rows_by_id(session, window.ids))
+    return Results([hit_of(row) for row in rows], window.total, found, more=window.more)
+
+
 def substring_fallback(
     session: Session,
     query: Query,
@@ -276,7 +409,7 @@ def substring_fallback(
     if not terms or any(not (is_han(t) and len(t) <= 2) for t in terms):
         return Results([], 0, found)
     conditions = ["1=1"]
-    parameters: dict[str, object] = {"scan": FALLBACK_SCAN, "cap": COUNT_CAP}
+    parameters: dict[str, object] = {"scan": FALLBACK_SCAN}
     add_filters(query, conditions, parameters, postgres=postgres)
     number = 0
     for group in query.groups:
@@ -290,17 +423,22 @@ def substring_fallback(
         "FROM (SELECT id AS rowid FROM articles ORDER BY id DESC LIMIT :scan) m"
         + HIT_FILTERS.format(where=" AND ".join(conditions))
     )
-    total = int(
-        session.scalar(
-            text(f"SELECT count(*) FROM (SELECT a.id {matches} LIMIT :cap) counted"), parameters
+    depth = max(offset + limit, COUNT_CAP) + 1
+    ids = [
+        int(row[0])
+        for row in session.execute(
+            text(
+                "SELECT a.id, coalesce(a.published_at, a.fetched_at) AS at "
+                f"{matches} ORDER BY at DESC, a.id DESC LIMIT :depth"
+            ),
+            {**parameters, "depth": depth},
         )
-        or 0
+    ]
+    rows = refine(query, rows_by_id(session, ids[offset : offset + limit]))
+    more = len(ids) >= depth
+    return Results(
+        [hit_of(row) for row in rows], min(len(ids), depth - 1), found, fallback=True, more=more
     )
-    rows = session.execute(
-        text(HIT_SELECT + matches + " ORDER BY at DESC, a.id DESC LIMIT :limit OFFSET :offset"),
-        {**parameters, "limit": limit, "offset": offset},
-    ).all()
-    return Results([hit_of(row) for row in refine(query, rows)], total, found, fallback=True)
 
 
 def hit_of(row: Sequence[object]) -> Hit:

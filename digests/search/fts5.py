@@ -9,14 +9,13 @@ or its text changes. Titles are also kept in a table of their own
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from digests.search.base import (
-    COUNT_CAP,
+    CANDIDATES,
     HIT_FILTERS,
     HIT_SELECT,
     TITLE_BOOST,
@@ -26,22 +25,25 @@ from digests.search.base import (
     Syntax,
     add_filters,
     cursor_after,
+    filter_conditions,
     hit_of,
     holds,
     mark_indexed,
     match_expression,
     needles,
-    refine,
-    substring_fallback,
+    passing_ids,
+    ranked_once,
+    ranked_window,
+    results_of,
+    verbatim_conditions,
 )
 from digests.search.query import Query
 from digests.search.terms import is_han
 from digests.store.models import Article
 
-# A query matching at least this many articles (as many as are counted) is
-# "common": its title matches are ranked, the rest listed newest first
-# (scoring every match is the cost).
-COMMON = COUNT_CAP
+# A query matching at least this many articles is "common": its title matches
+# are ranked, the rest listed newest first (scoring every match is the cost).
+COMMON = 3000
 
 
 def _quote(word: str) -> str:
@@ -101,128 +103,110 @@ class Fts5SearchIndex:
         found = needles(query)
         if expression is None:
             return Results([], 0, found)
-        conditions = ["1"]
-        parameters: dict[str, object] = {"match": expression}
-        add_filters(query, conditions, parameters, postgres=False)
-        where = " AND ".join(conditions)
-        title_match = match_expression(query, FTS5, titles_only=True)
-        total = self._count(session, where, parameters)
-        if total < COMMON:
-            rows = self._ranked(session, where, parameters, title_match, offset, limit)
-        else:
-            rows = self._common(session, where, parameters, title_match, offset, limit)
-        if total == 0:
-            return substring_fallback(session, query, found, offset, limit, postgres=False)
-        return Results([hit_of(row) for row in refine(query, rows)], total, found)
-
-    @staticmethod
-    def _count(session: Session, where: str, parameters: dict[str, object]) -> int:
-        return int(
-            session.scalar(
-                text(
-                    "SELECT count(*) FROM (SELECT a.id FROM (SELECT rowid FROM search_index "
-                    "WHERE search_index MATCH :match) m"
-                    + HIT_FILTERS.format(where=where)
-                    + " LIMIT :cap)"
-                ),
-                {**parameters, "cap": COUNT_CAP},
-            )
-            or 0
+        conditions: list[str] = []
+        parameters: dict[str, object] = {
+            "match": expression,
+            "title_match": match_expression(query, FTS5, titles_only=True),
+        }
+        filter_conditions(query, conditions, parameters, postgres=False)
+        verbatim: list[str] = []
+        verbatim_conditions(query, verbatim, {}, postgres=False)
+        order = (
+            self._by_title_tier if self._common(session, conditions, parameters) else self._by_score
         )
 
+        def rank(depth: int) -> list[int]:
+            return order(session, conditions, parameters, depth)
+
+        best = ranked_once(rank, CANDIDATES if verbatim else 0)
+
+        def check(ids: Sequence[int]) -> list[int]:
+            return passing_ids(session, ids, query, postgres=False)
+
+        window = ranked_window(best, check if verbatim else None, offset, limit)
+        return results_of(session, query, window, found, offset, limit, postgres=False)
+
     @staticmethod
-    def _ranked(
-        session: Session,
-        where: str,
-        parameters: dict[str, object],
-        title_match: str | None,
-        offset: int,
-        limit: int,
-    ) -> list[Any]:
+    def _matches(table: str, conditions: list[str], key: str = "match") -> str:
+        """Rows of ``table`` matching ``:key`` (with the score columns the caller
+        selects), joined to their article only when a filter needs it."""
+        if not conditions:
+            return f"FROM {table} WHERE {table} MATCH :{key}"
+        return (
+            f"FROM {table} JOIN articles a ON a.id = {table}.rowid "
+            f"JOIN sources s ON s.id = a.source_id WHERE {table} MATCH :{key} AND "
+            + " AND ".join(conditions)
+        )
+
+    def _common(
+        self, session: Session, conditions: list[str], parameters: dict[str, object]
+    ) -> bool:
+        """Whether at least COMMON articles match (counting stops there)."""
+        counted = session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT search_index.rowid "
+                + self._matches("search_index", conditions)
+                + " LIMIT :common)"
+            ),
+            {**parameters, "common": COMMON},
+        )
+        return int(counted or 0) >= COMMON
+
+    def _by_score(
+        self, session: Session, conditions: list[str], parameters: dict[str, object], depth: int
+    ) -> list[int]:
         """Every match scored. FTS5's bm25 normalizes by the whole row's length,
         which would let a short article that merely mentions the words beat a
         long one whose title is about them; so the title is scored on its own
         table (its own length), the body on the main table with the other
-        columns weighted 0, and a title match always ranks above a body-only one."""
-        return list(
-            session.execute(
+        columns weighted 0, and a title match always ranks above a body-only one.
+        Equal scores: the newer article (stored later) first."""
+        return [
+            int(row[0])
+            for row in session.execute(
                 text(
-                    HIT_SELECT
-                    + "FROM (SELECT rowid, bm25(search_index, 0.0, 1.0, 0.0) AS body_score "
-                    "      FROM search_index WHERE search_index MATCH :match) m "
-                    "LEFT JOIN (SELECT rowid AS id, bm25(search_titles) AS title_score "
-                    "      FROM search_titles WHERE search_titles MATCH :title_match) t "
-                    "  ON t.id = m.rowid"
-                    + HIT_FILTERS.format(where=where)
-                    + " ORDER BY t.title_score IS NULL, "
-                    "coalesce(t.title_score, 0) * :boost + m.body_score, at DESC, a.id DESC"
-                    " LIMIT :limit OFFSET :offset"
+                    "SELECT m.id FROM (SELECT search_index.rowid AS id, "
+                    "bm25(search_index, 0.0, 1.0, 0.0) AS body_score "
+                    + self._matches("search_index", conditions)
+                    + ") m LEFT JOIN (SELECT rowid AS id, bm25(search_titles) AS title_score "
+                    "FROM search_titles WHERE search_titles MATCH :title_match) t ON t.id = m.id "
+                    "ORDER BY t.title_score IS NULL, "
+                    "coalesce(t.title_score, 0) * :boost + m.body_score, m.id DESC LIMIT :depth"
                 ),
-                {
-                    **parameters,
-                    "title_match": title_match,
-                    "boost": TITLE_BOOST,
-                    "limit": limit,
-                    "offset": offset,
-                },
-            ).all()
-        )
+                {**parameters, "boost": TITLE_BOOST, "depth": depth},
+            )
+        ]
 
-    def _common(
-        self,
-        session: Session,
-        where: str,
-        parameters: dict[str, object],
-        title_match: str | None,
-        offset: int,
-        limit: int,
-    ) -> list[Any]:
+    def _by_title_tier(
+        self, session: Session, conditions: list[str], parameters: dict[str, object], depth: int
+    ) -> list[int]:
         """A very common word: scoring every match costs tens of milliseconds
         and says little. Title matches come first, by their bm25 over titles;
-        deeper pages list body matches newest first."""
-        titled = list(
-            session.execute(
+        the body matches after them newest first."""
+        titled = [
+            int(row[0])
+            for row in session.execute(
                 text(
-                    HIT_SELECT + "FROM (SELECT rowid, bm25(search_titles) AS title_score "
-                    "      FROM search_titles WHERE search_titles MATCH :title_match) m"
-                    + HIT_FILTERS.format(where=where)
-                    + " ORDER BY m.title_score, at DESC, a.id DESC LIMIT :limit OFFSET :offset"
+                    "SELECT search_titles.rowid "
+                    + self._matches("search_titles", conditions, "title_match")
+                    + " ORDER BY bm25(search_titles), search_titles.rowid DESC LIMIT :depth"
                 ),
-                {
-                    **parameters,
-                    "title_match": title_match,
-                    "limit": limit,
-                    "offset": offset,
-                },
-            ).all()
-        )
-        if len(titled) == limit:
+                {**parameters, "depth": depth},
+            )
+        ]
+        if len(titled) >= depth:
             return titled
-        tier = session.scalar(
-            text(
-                "SELECT count(*) FROM (SELECT rowid FROM search_titles "
-                "WHERE search_titles MATCH :title_match) m" + HIT_FILTERS.format(where=where)
-            ),
-            {**parameters, "title_match": title_match},
-        )
-        body_offset = max(0, offset - int(tier or 0))
         rest = session.execute(
             text(
-                HIT_SELECT
-                + "FROM (SELECT rowid FROM search_index WHERE search_index MATCH :match) m"
-                + HIT_FILTERS.format(where=where)
-                + " AND a.id NOT IN (SELECT rowid FROM search_titles "
-                "WHERE search_titles MATCH :title_match)"
-                " ORDER BY at DESC, a.id DESC LIMIT :limit OFFSET :offset"
+                "SELECT search_index.rowid "
+                + self._matches("search_index", conditions)
+                + " AND search_index.rowid NOT IN (SELECT rowid FROM search_titles "
+                "WHERE search_titles MATCH :title_match) "
+                "ORDER BY search_index.rowid DESC LIMIT :depth"
             ),
-            {
-                **parameters,
-                "title_match": title_match,
-                "limit": limit - len(titled),
-                "offset": body_offset,
-            },
-        ).all()
-        return titled + list(rest)
+            {**parameters, "depth": depth - len(titled)},
+        )
+        return titled + [int(row[0]) for row in rest]
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int

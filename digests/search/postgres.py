@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from digests.search.base import (
-    COUNT_CAP,
+    CANDIDATES,
     HIT_SELECT,
     TITLE_BOOST,
     Hit,
@@ -29,13 +29,17 @@ from digests.search.base import (
     Syntax,
     add_filters,
     cursor_after,
+    filter_conditions,
     hit_of,
     holds,
     mark_indexed,
     match_expression,
     needles,
-    refine,
-    substring_fallback,
+    passing_ids,
+    ranked_once,
+    ranked_window,
+    results_of,
+    verbatim_conditions,
 )
 from digests.search.query import Query
 from digests.search.terms import is_han
@@ -127,38 +131,37 @@ class PostgresSearchIndex:
         if expression is None:
             return Results([], 0, found)
         conditions = ["TRUE"]
-        parameters: dict[str, Any] = {"q": expression}
-        add_filters(query, conditions, parameters, postgres=True)
-        where = " AND ".join(conditions)
-        rows = session.execute(
-            text(
-                HIT_SELECT
-                + _FROM.format(where=where)
-                + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
-                " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
-                " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
-                " at DESC, a.id DESC LIMIT :limit OFFSET :offset"
-            ),
-            {
-                **parameters,
-                "tq": tsquery_literal(query, titles_only=True),
-                "boost": TITLE_BOOST,
-                "limit": limit,
-                "offset": offset,
-            },
-        ).all()
-        total = int(
-            session.scalar(
-                text(
-                    "SELECT count(*) FROM (SELECT 1" + _FROM.format(where=where) + " LIMIT :cap) x"
-                ),
-                {**parameters, "cap": COUNT_CAP},
-            )
-            or 0
-        )
-        if total == 0:
-            return substring_fallback(session, query, found, offset, limit, postgres=True)
-        return Results([hit_of(row) for row in refine(query, rows)], total, found)
+        parameters: dict[str, Any] = {
+            "q": expression,
+            "tq": tsquery_literal(query, titles_only=True),
+            "boost": TITLE_BOOST,
+        }
+        filter_conditions(query, conditions, parameters, postgres=True)
+        verbatim: list[str] = []
+        verbatim_conditions(query, verbatim, {}, postgres=True)
+
+        def rank(depth: int) -> list[int]:
+            return [
+                int(row[0])
+                for row in session.execute(
+                    text(
+                        "SELECT a.id"
+                        + _FROM.format(where=" AND ".join(conditions))
+                        + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
+                        " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
+                        " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
+                        " coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT :depth"
+                    ),
+                    {**parameters, "depth": depth},
+                )
+            ]
+
+        def check(ids: Sequence[int]) -> list[int]:
+            return passing_ids(session, ids, query, postgres=True)
+
+        best = ranked_once(rank, CANDIDATES if verbatim else 0)
+        window = ranked_window(best, check if verbatim else None, offset, limit)
+        return results_of(session, query, window, found, offset, limit, postgres=True)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int

@@ -25,7 +25,21 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
-        return min(MAX_PAGES, max(1, -(-self.results.total // self.per_page)))
+        """Pages known to hold results (a lower bound when not every match was counted)."""
+        known = -(-self.results.total // self.per_page)
+        if self.results.more:
+            known = max(known, self.page + 2)
+        return min(MAX_PAGES, max(1, known))
+
+    @property
+    def total_label(self) -> str:
+        """The number found as a reader sees it: ``200+`` when counting stopped."""
+        return f"{self.results.total}+" if self.results.more else str(self.results.total)
+
+    @property
+    def pages_label(self) -> str:
+        more = self.results.more and self.pages < MAX_PAGES
+        return f"{self.pages}+" if more else str(self.pages)
 
 
 def search(

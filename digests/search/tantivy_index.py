@@ -23,37 +23,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import tantivy
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from digests.errors import IndexBusy
 from digests.search.base import (
-    HIT_FILTERS,
-    HIT_SELECT,
     TITLE_BOOST,
     Hit,
     IndexEntry,
     Results,
     add_filters,
-    cursor_after,
     hit_of,
-    holds,
     mark_indexed,
     needles,
+    passing_ids,
+    ranked_window,
     refine,
-    substring_fallback,
+    results_of,
+    rows_by_id,
 )
 from digests.search.query import Query, Term
 from digests.search.terms import is_han, term_words
 
 log = logging.getLogger("newsdigest.search")
-CANDIDATES = 1000  # read from tantivy when SQL filters, phrases or exclusions must still apply
 _indexes: dict[str, tantivy.Index] = {}
 _lock = threading.Lock()
 
@@ -210,68 +208,33 @@ class TantivySearchIndex:
         addresses = [address for _score, address in found.hits]
         return [int(value) for value in searcher.fast_field_values("id", addresses)]
 
-    def _rows(self, session: Session, ids: list[int], query: Query) -> list[Any]:
-        """The articles behind ``ids`` that pass the SQL filters, in ``ids`` order."""
-        if not ids:
-            return []
-        conditions = ["a.id IN :ids"]
-        parameters: dict[str, Any] = {"ids": ids}
-        add_filters(query, conditions, parameters, postgres=False)
-        rows = session.execute(
-            text(
-                HIT_SELECT
-                + "FROM (SELECT id AS rowid FROM articles WHERE id IN :ids) m"
-                + HIT_FILTERS.format(where=" AND ".join(conditions))
-            ).bindparams(bindparam("ids", expanding=True)),
-            parameters,
-        ).all()
-        by_id = {int(row[0]): row for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
+    def _ranked(self, searcher: Any, compiled: tantivy.Query) -> Callable[[int], list[int]]:
+        def ranked(depth: int) -> list[int]:
+            found = searcher.search(compiled, depth, count=False)
+            ids = self._ids(found, searcher)
+            scores = [score for score, _address in found.hits]
+            # tantivy orders equal scores arbitrarily: the newer article first
+            order = sorted(range(len(ids)), key=lambda n: (-scores[n], -ids[n]))
+            return [ids[n] for n in order]
 
-    def _passing(self, session: Session, ids: list[int], query: Query) -> list[int]:
-        """Of ``ids`` (in rank order), those that pass the SQL filters; no text is
-        sent back, SQLite reads it."""
-        if not ids:
-            return []
-        conditions = ["a.id IN :ids"]
-        parameters: dict[str, Any] = {"ids": ids}
-        add_filters(query, conditions, parameters, postgres=False)
-        passing = {
-            int(row[0])
-            for row in session.execute(
-                text(
-                    "SELECT a.id FROM (SELECT id AS rowid FROM articles WHERE id IN :ids) m"
-                    + HIT_FILTERS.format(where=" AND ".join(conditions))
-                ).bindparams(bindparam("ids", expanding=True)),
-                parameters,
-            )
-        }
-        return [i for i in ids if i in passing]
+        return ranked
 
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
-        found_needles = needles(query)
+        found = needles(query)
         compiled = self.query_for(query)
         if compiled is None:
-            return Results([], 0, found_needles)
-        searcher = self._searcher()
+            return Results([], 0, found)
+        # source:, since:, phrases and exclusions the index cannot see: SQL checks them
         filtered: list[str] = []
         add_filters(query, filtered, {}, postgres=False)
-        if not filtered:  # the index alone decides: top-k straight from tantivy
-            found = searcher.search(compiled, limit, count=True, offset=offset)
-            ranked = self._ids(found, searcher)
-            ids, total = ranked, int(getattr(found, "count", 0) or 0)  # count: not in stubs
-        else:  # the best CANDIDATES by the index, then SQL's filters
-            found = searcher.search(compiled, CANDIDATES, count=False)
-            ranked = self._ids(found, searcher)
-            passing = self._passing(session, ranked, query)
-            ids, total = passing[offset : offset + limit], len(passing)
-        scores = {key: score for key, (score, _at) in zip(ranked, found.hits, strict=True)}
-        rows = self._rows(session, ids, query)
-        # tantivy orders equal scores arbitrarily: the newer article first
-        rows.sort(key=lambda row: (-scores[int(row[0])], -hit_of(row).when.timestamp()))
-        if total == 0:
-            return substring_fallback(session, query, found_needles, offset, limit, postgres=False)
-        return Results([hit_of(row) for row in refine(query, rows)], total, found_needles)
+
+        def check(ids: Sequence[int]) -> list[int]:
+            return passing_ids(session, ids, query, postgres=False)
+
+        window = ranked_window(
+            self._ranked(self._searcher(), compiled), check if filtered else None, offset, limit
+        )
+        return results_of(session, query, window, found, offset, limit, postgres=False)
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
@@ -289,6 +252,8 @@ class TantivySearchIndex:
         found = searcher.search(
             both, limit, count=False, order_by_field="id", order=tantivy.Order.Asc
         )
-        hits = [hit_of(row) for row in self._rows(session, self._ids(found, searcher), query)]
-        cursor = cursor_after(hits, limit, until_id)
-        return [h for h in hits if holds(query, h.title, h.body)], cursor
+        ids = self._ids(found, searcher)
+        rows = rows_by_id(session, passing_ids(session, ids, query, postgres=False))
+        # the next look starts after the last id read, whatever the filters kept
+        cursor = ids[-1] if len(ids) == limit else until_id
+        return [hit_of(row) for row in refine(query, rows)], cursor
