@@ -4,17 +4,21 @@ query word is silently dropped, the command line takes the query as typed."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import tantivy
 
+from digests.config import SearchSettings
 from digests.engine import Engine
 from digests.search import base
 from digests.search.query import parse_query
+from digests.search.terms import phrase_pairs, text_pairs
 from tests.test_cli import newsdigest
-from tests.test_search import NOW, backend, store, titles
+from tests.test_search import NOW, backend, engine_on, store, titles
 
 __all__ = ["backend"]
 
@@ -224,3 +228,39 @@ def test_an_alert_with_a_filter_reads_past_a_batch_the_filter_thinned(city: Engi
             )
             seen.extend(hit.title for hit in hits)
     assert seen == ["夜市夜巡"]
+
+
+def test_a_phrase_holds_each_of_its_character_pairs() -> None:
+    assert text_pairs("滨江步道", "步道 vip 滨江") == "滨江 江步 步道"
+    assert phrase_pairs("滨江 步道") == ["滨江", "江步", "步道"]  # spaced words, written together
+    assert phrase_pairs("iPhone 15发布会") == ["发布", "布会"]
+    assert phrase_pairs("night market") == [] and phrase_pairs("江") == []
+    body = "沿着新建的滨江步道散步。"
+    assert set(phrase_pairs("滨江步道")) <= set(text_pairs("", body).split())
+
+
+@pytest.mark.sqlite_only("the tantivy index beside a SQLite file is what is tested")
+def test_a_tantivy_index_of_an_older_layout_is_started_again_and_filled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "old.search"
+    directory.mkdir()
+    builder = tantivy.SchemaBuilder()  # the layout before the phrase pairs
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for field in ("title", "body", "grams"):
+        builder.add_text_field(field, tokenizer_name="whitespace", index_option="freq")
+    old = tantivy.Index(builder.build(), path=str(directory))
+    writer = old.writer(heap_size=15_000_000, num_threads=1)
+    writer.add_document(tantivy.Document(id=99, title="旧 条目", body="旧", grams=""))
+    writer.commit()
+    del writer, old
+    news = engine_on(
+        f"sqlite:///{tmp_path / 'old.db'}",
+        SearchSettings(engine="tantivy", index_dir=str(directory)),
+    )
+    with caplog.at_level(logging.WARNING, logger="newsdigest.search"):
+        store(news, "wire", [("滨江步道夜间开放", "滨江步道今年起夜间开放。")])
+    assert "older layout: started again empty" in caplog.text
+    assert titles(news, '"滨江步道"') == ["滨江步道夜间开放"]
+    assert titles(news, "旧") == []
+    news.close()

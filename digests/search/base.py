@@ -53,6 +53,7 @@ class IndexEntry:
     title: str  # analyzed words, space-joined
     body: str
     grams: str
+    pairs: str = ""  # the Chinese character pairs of title and body (``text_pairs``)
 
 
 @dataclass(frozen=True, slots=True)

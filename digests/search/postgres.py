@@ -42,7 +42,6 @@ from digests.search.base import (
     verbatim_conditions,
 )
 from digests.search.query import Query
-from digests.search.terms import is_han
 
 MAX_POSITION = 16383  # tsvector positions stop here
 MAX_POSITIONS_PER_WORD = 256
@@ -68,11 +67,11 @@ def tsvector_literal(columns: Sequence[tuple[str, str]]) -> str:
     return " ".join(f"{_lexeme(word)}:{','.join(spots)}" for word, spots in merged.items())
 
 
-def _word(word: str, titles_only: bool) -> str:
-    weights = "A" if titles_only else "AB"
-    if is_han(word) and len(word) <= 2:
-        weights += "C"
-    return f"{_lexeme(word)}:{weights}"
+def _word(word: str, _titles_only: bool) -> str:
+    # No weight labels: the C lexemes (a title's characters and pairs) are one
+    # or two Chinese characters, which are what may match them anyway, and a
+    # label would make every GIN match a recheck of its detoasted vector.
+    return _lexeme(word)
 
 
 TSQUERY = Syntax(_word, " & ", " | ", "({kept}) & !({dropped})")

@@ -22,6 +22,7 @@ indexing for that round and the next round catches up.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,7 +50,7 @@ from digests.search.base import (
     rows_by_id,
 )
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, term_words
+from digests.search.terms import is_han, phrase_pairs, term_words
 
 log = logging.getLogger("newsdigest.search")
 _indexes: dict[str, tantivy.Index] = {}
@@ -61,16 +62,34 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
     for field in ("title", "body", "grams"):
         builder.add_text_field(field, tokenizer_name="whitespace", index_option="freq")
+    # only which articles hold a pair: a filter for quoted phrases, never scored
+    builder.add_text_field("pairs", tokenizer_name="whitespace", index_option="basic")
     return builder.build()
 
 
 def open_index(directory: Path) -> tantivy.Index:
-    """One Index object per directory and process (tantivy caches inside it)."""
+    """One Index object per directory and process (tantivy caches inside it).
+    An index of another layout (an older version's) is started again empty:
+    the migration that changed the layout marked every article to be indexed
+    again."""
     key = str(directory.resolve())
     with _lock:
         if key not in _indexes:
             directory.mkdir(parents=True, exist_ok=True)
-            _indexes[key] = tantivy.Index(_schema(), path=key, reuse=True)
+            try:
+                _indexes[key] = tantivy.Index(_schema(), path=key, reuse=True)
+            except ValueError as exc:
+                if "schema does not match" not in str(exc):
+                    raise
+                log.warning(
+                    "search index %s has an older layout: started again empty; "
+                    "articles are indexed again by the next summarize rounds "
+                    "(or at once: newsdigest reindex)",
+                    key,
+                )
+                shutil.rmtree(directory)
+                directory.mkdir(parents=True)
+                _indexes[key] = tantivy.Index(_schema(), path=key, reuse=True)
         return _indexes[key]
 
 
@@ -118,7 +137,11 @@ class TantivySearchIndex:
             for entry in entries:
                 writer.add_document(
                     tantivy.Document(
-                        id=entry.article_id, title=entry.title, body=entry.body, grams=entry.grams
+                        id=entry.article_id,
+                        title=entry.title,
+                        body=entry.body,
+                        grams=entry.grams,
+                        pairs=entry.pairs,
                     )
                 )
             writer.commit()
@@ -181,7 +204,18 @@ class TantivySearchIndex:
         words = term_words(term.text)
         if not words:
             return None
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, self._word(w)) for w in words])
+        clauses = [(tantivy.Occur.Must, self._word(w)) for w in words]
+        if term.phrase:  # only articles holding each of the phrase's character pairs
+            clauses += [
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.const_score_query(
+                        tantivy.Query.term_query(self.schema, "pairs", pair), 0.0
+                    ),
+                )
+                for pair in phrase_pairs(term.text)
+            ]
+        return tantivy.Query.boolean_query(clauses)
 
     def query_for(self, query: Query) -> tantivy.Query | None:
         clauses = []

@@ -60,6 +60,30 @@ def title_grams(title: str) -> str:
     return " ".join(grams)
 
 
+def text_pairs(*texts: str) -> str:
+    """Every distinct pair of adjacent Chinese characters in ``texts``, space-joined:
+    an article holding a phrase holds each of the phrase's pairs, so the pairs
+    pick out the few articles worth checking for a quoted Chinese phrase."""
+    pairs: dict[str, None] = {}
+    for text in texts:
+        for run in _HAN_RUN.findall(text):
+            for start in range(len(run) - 1):
+                pairs[run[start : start + 2]] = None
+    return " ".join(pairs)
+
+
+def phrase_pairs(text: str) -> list[str]:
+    """The pairs (see ``text_pairs``) of a phrase as written, Chinese words
+    squeezed together as the stored text writes them; empty when the phrase
+    has fewer than two Chinese characters in a row."""
+    return text_pairs("".join(text.split()) if is_han_phrase(text) else text).split()
+
+
+def is_han_phrase(text: str) -> bool:
+    """Chinese words only, maybe spaced (``滨江 步道``)."""
+    return is_han("".join(text.split()))
+
+
 def term_words(text: str) -> tuple[str, ...]:
     """``query_words`` of one query term, remembered: a search asks for the same
     term's words several times (the query, the highlights, the check)."""

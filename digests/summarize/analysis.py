@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from digests.search.terms import index_text, title_grams
+from digests.search.terms import index_text, text_pairs, title_grams
 from digests.summarize.keywords import KeywordCandidates, document_terms, keyword_candidates
 from digests.summarize.rank import Document, prepare, rank_document
 from digests.text.tokens import Language, use_user_dictionary
@@ -37,6 +37,7 @@ class Analysis:
     index_title: str
     index_body: str
     index_grams: str
+    index_pairs: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ def analyze(title: str | None, body: str) -> Analysis:
         index_title=index_text([document.index_title_tokens]),
         index_body=index_text(document.index_tokens),
         index_grams=title_grams(title or ""),
+        index_pairs=text_pairs(title or "", body),
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from digests.records import IdfTable
 from digests.search.base import IndexEntry, SearchIndex
-from digests.search.terms import index_text, title_grams
+from digests.search.terms import index_text, text_pairs, title_grams
 from digests.store.db import Database
 from digests.store.summaries import (
     ArticleSummary,
@@ -60,10 +60,13 @@ class _Analyzed:
             title=self.analysis.index_title,
             body=self.analysis.index_body,
             grams=self.analysis.index_grams,
+            pairs=self.analysis.index_pairs,
         )
 
 
-def index_entry(article_id: int, content_hash: str, title: str, document: Document) -> IndexEntry:
+def index_entry(
+    article_id: int, content_hash: str, title: str, body: str, document: Document
+) -> IndexEntry:
     """The article's search entry, from the words the summarizer already segmented."""
     return IndexEntry(
         article_id=article_id,
@@ -71,6 +74,7 @@ def index_entry(article_id: int, content_hash: str, title: str, document: Docume
         title=index_text([document.index_title_tokens]),
         body=index_text(document.index_tokens),
         grams=title_grams(title),
+        pairs=text_pairs(title, body),
     )
 
 
@@ -102,7 +106,7 @@ def index_stored(
         for article_id, content_hash, title, body in rows:
             try:
                 entries.append(
-                    index_entry(article_id, content_hash, title, prepare(body, title or None))
+                    index_entry(article_id, content_hash, title, body, prepare(body, title or None))
                 )
             except Exception:  # one article's failure never stops the others
                 log.exception("article #%d: not indexed", article_id)
