@@ -239,6 +239,7 @@ def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
     news: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("digests.search.fts5.COMMON", 2)  # every query here is "common"
+    monkeypatch.setattr("digests.search.postgres.SCORED", 0)  # no tier is scored
     assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
     first = news.search("航线", per_page=1)
     second = news.search("航线", page=1, per_page=1)

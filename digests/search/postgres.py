@@ -46,6 +46,9 @@ from digests.search.query import Query
 MAX_POSITION = 16383  # tsvector positions stop here
 MAX_POSITIONS_PER_WORD = 256
 MAX_LEXEME_BYTES = 2046
+# A tier of matches (title matches, body matches) is scored on the documents'
+# vectors only up to this size; see ``PostgresSearchIndex._ranked``.
+SCORED = 200
 
 
 def _lexeme(word: str) -> str:
@@ -129,7 +132,7 @@ class PostgresSearchIndex:
         found = needles(query)
         if expression is None:
             return Results([], 0, found)
-        conditions = ["TRUE"]
+        conditions: list[str] = []
         parameters: dict[str, Any] = {
             "q": expression,
             "tq": tsquery_literal(query, titles_only=True),
@@ -140,20 +143,7 @@ class PostgresSearchIndex:
         verbatim_conditions(query, verbatim, {}, postgres=True)
 
         def rank(depth: int) -> list[int]:
-            return [
-                int(row[0])
-                for row in session.execute(
-                    text(
-                        "SELECT a.id"
-                        + _FROM.format(where=" AND ".join(conditions))
-                        + " ORDER BY d.titles @@ CAST(:tq AS tsquery) DESC,"
-                        " ts_rank(d.titles, CAST(:tq AS tsquery)) * :boost"
-                        " + ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery)) DESC,"
-                        " coalesce(a.published_at, a.fetched_at) DESC, a.id DESC LIMIT :depth"
-                    ),
-                    {**parameters, "depth": depth},
-                )
-            ]
+            return self._ranked(session, conditions, parameters, depth)
 
         def check(ids: Sequence[int]) -> list[int]:
             return passing_ids(session, ids, query, postgres=True)
@@ -161,6 +151,53 @@ class PostgresSearchIndex:
         best = ranked_once(rank, CANDIDATES if verbatim else 0)
         window = ranked_window(best, check if verbatim else None, offset, limit)
         return results_of(session, query, window, found, offset, limit, postgres=True)
+
+    @staticmethod
+    def _ranked(
+        session: Session, conditions: list[str], parameters: dict[str, Any], depth: int
+    ) -> list[int]:
+        """The best ``depth`` matches: title matches first, then the rest. A
+        tier is scored with the document's vector (title rank x boost + body
+        rank) only while it has at most ``SCORED`` matches: each vector is read
+        from TOAST storage, the whole cost of ranking a common word. A larger
+        tier is ordered by title rank alone (titles are small), or for the body
+        matches newest first. Equal scores: the newer article (stored later) first."""
+        where = " AND ".join(["d.document @@ CAST(:q AS tsquery)", *conditions])
+        matches = " FROM search_documents d" + (
+            " JOIN articles a ON a.id = d.article_id JOIN sources s ON s.id = a.source_id"
+            if conditions
+            else ""
+        )
+        titled = "d.titles @@ CAST(:tq AS tsquery)"
+        body_rank = "ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery))"
+        title_rank = "ts_rank(d.titles, CAST(:tq AS tsquery))"
+
+        def tier(condition: str, scored: str, unscored: str, deep: int) -> list[int]:
+            few = session.scalar(
+                text(
+                    f"SELECT count(*) FROM (SELECT 1{matches} WHERE {where} AND {condition}"
+                    " LIMIT :cap) x"
+                ),
+                {**parameters, "cap": SCORED + 1},
+            )
+            order = scored if int(few or 0) <= SCORED else unscored
+            return [
+                int(row[0])
+                for row in session.execute(
+                    text(
+                        f"SELECT d.article_id{matches} WHERE {where} AND {condition}"
+                        f" ORDER BY {order}d.article_id DESC LIMIT :depth"
+                    ),
+                    {**parameters, "depth": deep},
+                )
+            ]
+
+        best = tier(
+            titled, f"{title_rank} * :boost + {body_rank} DESC, ", f"{title_rank} DESC, ", depth
+        )
+        if len(best) < depth:
+            best += tier(f"NOT {titled}", f"{body_rank} DESC, ", "", depth - len(best))
+        return best
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int

@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,13 @@ def describe_url(url: str) -> str:
         return "<invalid database url>"
 
 
+def _without_jit(url: URL) -> str:
+    """The connection's ``options`` with JIT off (after any the URL gives)."""
+    given = url.query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return f"{given} -c jit=off".strip()
+
+
 class Database:
     """One per process: owns the engine; hands out read and write sessions."""
 
@@ -73,7 +80,13 @@ class Database:
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine = create_engine(parsed, pool_pre_ping=not self.is_sqlite)
+            self.engine = create_engine(
+                parsed,
+                pool_pre_ping=not self.is_sqlite,
+                # JIT compiling costs 100-500 ms on a query the planner deems big
+                # (ranking a common word's matches), which short queries never repay
+                connect_args={} if self.is_sqlite else {"options": _without_jit(parsed)},
+            )
         except (ArgumentError, ImportError) as exc:
             raise ConfigError(f"database_url: cannot use {describe_url(url)}: {exc}") from exc
         if self.is_sqlite:
