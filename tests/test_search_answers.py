@@ -17,6 +17,7 @@ from digests.engine import Engine
 from digests.search import base
 from digests.search.query import parse_query
 from digests.search.terms import phrase_pairs, text_pairs
+from digests.text.tokens import is_acronym, query_term, search_terms
 from tests.test_cli import newsdigest
 from tests.test_search import NOW, backend, engine_on, store, titles
 
@@ -151,6 +152,24 @@ def test_latin_codes_inside_chinese_text_are_found(
     assert titles(backend, query) == [expected]
 
 
+def test_an_acronym_is_searched_as_written_not_as_the_word_it_spells(backend: Engine) -> None:
+    store(
+        backend,
+        "wire",
+        [
+            ("那些年IT行业的反垄断案", "IT行业的反垄断案由来已久。"),
+            ("深圳LED企业倒闭", "一家LED企业昨日倒闭。"),
+            ("Ferry service resumes", "It said the crossing was led by the harbour office."),
+        ],
+    )
+    assert titles(backend, "IT") == ["那些年IT行业的反垄断案"]
+    assert titles(backend, "LED") == ["深圳LED企业倒闭"]
+    # the lower-cased word still finds every spelling of it
+    assert set(titles(backend, "led")) == {"深圳LED企业倒闭", "Ferry service resumes"}
+    assert titles(backend, "反垄断 -IT") == []
+    assert titles(backend, "led -LED") == ["Ferry service resumes"]
+
+
 def test_counting_stops_at_the_cap_and_says_more(
     city: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -228,6 +247,29 @@ def test_an_alert_with_a_filter_reads_past_a_batch_the_filter_thinned(city: Engi
             )
             seen.extend(hit.title for hit in hits)
     assert seen == ["夜市夜巡"]
+
+
+@pytest.mark.parametrize(
+    ("written", "acronym"),
+    [
+        ("IT", True),
+        ("LED", True),
+        ("5G", True),
+        ("H5N1", True),
+        ("it", False),
+        ("iPhone", False),
+        ("A", False),
+        ("5", False),
+        ("Led", False),
+        ("ＩＴ", False),
+    ],
+)
+def test_acronyms_get_a_term_of_their_own(written: str, acronym: bool) -> None:
+    assert is_acronym(written) is acronym
+    terms = search_terms(written.lower(), written)
+    assert len(terms) == (2 if acronym else 1)
+    if acronym:  # the query word finds the acronym's own term, never the folded word
+        assert query_term(written.lower(), written) == terms[1] != written.lower()
 
 
 def test_a_phrase_holds_each_of_its_character_pairs() -> None:

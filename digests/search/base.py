@@ -28,6 +28,7 @@ from digests.errors import StoreError
 from digests.search.query import Query, Term
 from digests.search.terms import is_han, term_words
 from digests.store.models import Article
+from digests.text.tokens import is_acronym
 
 # Matches are counted up to here ("200+"), as many as a reader can page
 # through (the bot's 40 pages of 5): counting every match of a common word
@@ -156,14 +157,15 @@ def needles(query: Query) -> list[str]:
     return sorted(set(out), key=len, reverse=True)
 
 
-_LATIN_EDGE = "0-9a-z"
+_LATIN_EDGE = "0-9A-Za-z"
 _LATIN_WORD = re.compile(r"[0-9A-Za-z]")
 
 
 @lru_cache(maxsize=256)
 def _verbatim(text: str) -> re.Pattern[str] | None:
-    """``text`` as written (case and spacing aside), not inside a longer Latin word."""
-    parts = text.casefold().split()
+    """``text`` as written (case and spacing aside, but an acronym in capitals),
+    not inside a longer Latin word."""
+    parts = text.split() if is_acronym(text) else text.casefold().split()
     if not parts:
         return None
     pattern = r"\s*".join(re.escape(part) for part in parts)
@@ -177,7 +179,11 @@ def _verbatim(text: str) -> re.Pattern[str] | None:
 def appears(text: str, title: str, body: str) -> bool:
     """Whether ``text`` is written in the title or the body, as one piece."""
     pattern = _verbatim(text)
-    return pattern is None or any(pattern.search(part.casefold()) for part in (title, body))
+    if pattern is None:
+        return True
+    if is_acronym(text):
+        return any(pattern.search(part) for part in (title, body))
+    return any(pattern.search(part.casefold()) for part in (title, body))
 
 
 def holds(query: Query, title: str, body: str) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from digests.text.tokens import analyze_all, dictionary_in_use, load_segmenter
+from digests.text.tokens import analyze_all, dictionary_in_use, load_segmenter, query_term
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -97,5 +97,5 @@ def _term_words(text: str, _dictionary: Path | None) -> tuple[str, ...]:
 
 def query_words(text: str) -> list[str]:
     """The words of one query term, through the index's analyzer (stopwords
-    included, as the index holds them)."""
-    return [term for term, _surface, _stop in analyze_all(text)]
+    included, as the index holds them; an acronym as ``search_terms`` holds it)."""
+    return [query_term(term, surface) for term, surface, _stop in analyze_all(text)]

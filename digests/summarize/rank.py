@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from digests.text.sentences import split_sentences
-from digests.text.tokens import Language, analyze_all, detect_language
+from digests.text.tokens import Language, analyze_all, detect_language, search_terms
 
 __all__ = ["Document", "RankParams", "prepare", "split_sentences", "summarize", "visible_length"]
 
@@ -188,8 +188,13 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         eligible=eligible,
         surfaces=surfaces,
         lengths=tuple(visible_length(s) for s in sentences),
-        index_tokens=tuple(tuple(term for term, _, _ in words) for words in analyzed_all),
-        index_title_tokens=tuple(term for term, _, _ in title_all),
+        index_tokens=tuple(
+            tuple(t for term, surface, _ in words for t in search_terms(term, surface))
+            for words in analyzed_all
+        ),
+        index_title_tokens=tuple(
+            t for term, surface, _ in title_all for t in search_terms(term, surface)
+        ),
     )
 
 

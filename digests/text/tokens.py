@@ -170,6 +170,35 @@ def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, 
     return kept
 
 
+_FULL_WIDTH = {
+    code - 0xFEE0: code for code in range(0xFF10, 0xFF5B) if chr(code - 0xFEE0).isalnum()
+}
+
+
+def is_acronym(surface: str) -> bool:
+    """A Latin word written in capitals: IT, US, LED, NO, 5G, H5N1 (two
+    letters at least, or a letter and a digit)."""
+    if len(surface) < 2 or not (surface.isascii() and surface.isalnum()):
+        return False
+    letters = [ch for ch in surface if ch.isalpha()]
+    return bool(letters) and all(ch.isupper() for ch in letters)
+
+
+def search_terms(term: str, surface: str) -> tuple[str, ...]:
+    """What the search index holds for one word: its term, and for an acronym
+    also the acronym's own term, so that a search for IT or LED is not a
+    search for "it" or "led". That term is the word in full-width capitals:
+    a form no text or query takes (both read full-width letters as ASCII),
+    which every index keeps apart from the lower-cased word (FTS5 folds case)."""
+    return (term, surface.translate(_FULL_WIDTH)) if is_acronym(surface) else (term,)
+
+
+def query_term(term: str, surface: str) -> str:
+    """The term one query word is searched by: an acronym by its own term
+    (``search_terms``), any other word by its term."""
+    return surface.translate(_FULL_WIDTH) if is_acronym(surface) else term
+
+
 def analyze(text: str, language: Language | None = None) -> list[tuple[str, str]]:
     """``(term, surface)`` for each content word of ``text`` (stopwords left out), in order."""
     return [(term, surface) for term, surface, stop in analyze_all(text, language) if not stop]
