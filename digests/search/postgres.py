@@ -142,6 +142,14 @@ class PostgresSearchIndex:
         verbatim: list[str] = []
         verbatim_conditions(query, verbatim, {}, postgres=True)
 
+        # The planner prices reading a document vector from TOAST like any
+        # other column and scans the table for a common word, reading every
+        # vector; the GIN indexes answer @@ exactly without reading any. And
+        # each search is planned for its own words: a generic plan of a
+        # statement psycopg prepared cannot tell a rare word from a common one.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
         def rank(depth: int) -> list[int]:
             return self._ranked(session, conditions, parameters, depth)
 
@@ -157,12 +165,12 @@ class PostgresSearchIndex:
         session: Session, conditions: list[str], parameters: dict[str, Any], depth: int
     ) -> list[int]:
         """The best ``depth`` matches: title matches first, then the rest. A
-        tier is scored with the document's vector (title rank x boost + body
-        rank) only while it has at most ``SCORED`` matches: each vector is read
-        from TOAST storage, the whole cost of ranking a common word. A larger
-        tier is ordered by title rank alone (titles are small), or for the body
-        matches newest first. Equal scores: the newer article (stored later) first."""
-        where = " AND ".join(["d.document @@ CAST(:q AS tsquery)", *conditions])
+        tier is scored (title rank x boost + body rank) only while it has at
+        most ``SCORED`` matches: each document vector is read from TOAST
+        storage, and ranking every match of a common word is the whole cost of
+        such a search. A larger tier is listed newest first. Equal scores: the
+        newer article (stored later) first."""
+        matched = "d.document @@ CAST(:q AS tsquery)"
         matches = " FROM search_documents d" + (
             " JOIN articles a ON a.id = d.article_id JOIN sources s ON s.id = a.source_id"
             if conditions
@@ -173,11 +181,9 @@ class PostgresSearchIndex:
         title_rank = "ts_rank(d.titles, CAST(:tq AS tsquery))"
 
         def tier(condition: str, scored: str, unscored: str, deep: int) -> list[int]:
+            where = " AND ".join([condition, *conditions])
             few = session.scalar(
-                text(
-                    f"SELECT count(*) FROM (SELECT 1{matches} WHERE {where} AND {condition}"
-                    " LIMIT :cap) x"
-                ),
+                text(f"SELECT count(*) FROM (SELECT 1{matches} WHERE {where} LIMIT :cap) x"),
                 {**parameters, "cap": SCORED + 1},
             )
             order = scored if int(few or 0) <= SCORED else unscored
@@ -185,18 +191,20 @@ class PostgresSearchIndex:
                 int(row[0])
                 for row in session.execute(
                     text(
-                        f"SELECT d.article_id{matches} WHERE {where} AND {condition}"
+                        f"SELECT d.article_id{matches} WHERE {where}"
                         f" ORDER BY {order}d.article_id DESC LIMIT :depth"
                     ),
                     {**parameters, "depth": deep},
                 )
             ]
 
-        best = tier(
-            titled, f"{title_rank} * :boost + {body_rank} DESC, ", f"{title_rank} DESC, ", depth
-        )
+        # A title holding the wanted words is a match unless an excluded word
+        # is in the document: only then is the (large) document vector read.
+        title_tier = titled if parameters["q"] == parameters["tq"] else f"{titled} AND {matched}"
+        best = tier(title_tier, f"{title_rank} * :boost + {body_rank} DESC, ", "", depth)
         if len(best) < depth:
-            best += tier(f"NOT {titled}", f"{body_rank} DESC, ", "", depth - len(best))
+            rest = f"{matched} AND NOT {titled}"
+            best += tier(rest, f"{body_rank} DESC, ", "", depth - len(best))
         return best
 
     def newer_matches(
