@@ -260,24 +260,30 @@ def verbatim_conditions(
     phrases (each group made only of them has one written as typed) and
     excluded terms (Chinese ones and phrases not written anywhere: the index
     cannot tell a word the segmenter cut differently). PostgreSQL needs ILIKE."""
-    like = "ILIKE" if postgres else "LIKE"
-    written = "(a.title {like} :{key} ESCAPE '\\' OR a.body {like} :{key} ESCAPE '\\')"
     number = 0
 
-    def pattern(term: Term) -> str:
+    def written(term: Term) -> str:
         nonlocal number
         key = f"verbatim{number}"
         number += 1
-        parameters[key] = _like_text(term.text)
-        return key
+        squeezed = "".join(term.text.split())
+        if is_han(squeezed):  # no case to fold: a plain substring search, several times faster
+            parameters[key] = squeezed
+            find = "strpos({column}, :{key}) > 0" if postgres else "instr({column}, :{key}) > 0"
+        else:
+            parameters[key] = _like_text(term.text)
+            like = "ILIKE" if postgres else "LIKE"
+            find = "{column} " + like + " :{key} ESCAPE '\\'"
+        return (
+            "(" + " OR ".join(find.format(column=c, key=key) for c in ("a.title", "a.body")) + ")"
+        )
 
     for group in query.groups:
         if all(term.phrase for term in group):
-            either = [written.format(like=like, key=pattern(term)) for term in group]
-            conditions.append("(" + " OR ".join(either) + ")")
+            conditions.append("(" + " OR ".join(written(term) for term in group) + ")")
     for term in query.excluded:
         if term.phrase or is_han("".join(term.text.split())):
-            conditions.append("NOT " + written.format(like=like, key=pattern(term)))
+            conditions.append("NOT " + written(term))
 
 
 def add_filters(
