@@ -12,7 +12,8 @@ whose article's text changes until it is indexed again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -91,6 +92,30 @@ _FROM = (
 )
 
 
+# How the ranking queries are planned. The planner prices reading a document
+# vector from TOAST like any other column: for a common word it scans the
+# table, or walks the primary key newest first testing each row, and reads
+# vector after vector; the GIN indexes answer @@ exactly without reading any.
+# And each search is planned for its own words: a generic plan of a statement
+# psycopg prepared cannot tell a rare word from a common one.
+_GIN_ONLY = {
+    "enable_seqscan": "off",
+    "enable_indexscan": "off",
+    "plan_cache_mode": "force_custom_plan",
+}
+
+
+@contextmanager
+def _by_gin(session: Session) -> Iterator[None]:
+    """The ranking queries inside planned by ``_GIN_ONLY``; the settings end
+    with the block (or with the transaction, which an error rolls back)."""
+    for name, value in _GIN_ONLY.items():
+        session.execute(text(f"SET LOCAL {name} = {value}"))
+    yield
+    for name in _GIN_ONLY:
+        session.execute(text(f"RESET {name}"))
+
+
 class PostgresSearchIndex:
     available = True
 
@@ -142,16 +167,9 @@ class PostgresSearchIndex:
         verbatim: list[str] = []
         verbatim_conditions(query, verbatim, {}, postgres=True)
 
-        # The planner prices reading a document vector from TOAST like any
-        # other column and scans the table for a common word, reading every
-        # vector; the GIN indexes answer @@ exactly without reading any. And
-        # each search is planned for its own words: a generic plan of a
-        # statement psycopg prepared cannot tell a rare word from a common one.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
         def rank(depth: int) -> list[int]:
-            return self._ranked(session, conditions, parameters, depth)
+            with _by_gin(session):
+                return self._ranked(session, conditions, parameters, depth)
 
         def check(ids: Sequence[int]) -> list[int]:
             return passing_ids(session, ids, query, postgres=True)
