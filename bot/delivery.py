@@ -268,7 +268,16 @@ class Deliverer:
             lambda connection: ledger.claim(connection, message.id, chat_id, worker, now)
         )
 
-    async def _mark(self, message: ledger.DueMessage, state: str, **values: object) -> None:
+    async def _mark(
+        self,
+        message: ledger.DueMessage,
+        state: str,
+        *,
+        counted: MessageOutcome | None = None,
+        **values: object,
+    ) -> None:
+        if counted is not None:  # before the row settles: whoever sees it settled sees it counted
+            self._counted(counted)
         await self.ledger_writes.run(
             lambda connection: ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
         )
@@ -324,9 +333,8 @@ class Deliverer:
                 except TelegramError as error:
                     failure = error
             if failure is None:
-                await self._mark(message, ledger.SENT, message_id=sent.message_id)
-                self._counted("sent")
                 observe_delivery_latency((self.clock() - message.due).total_seconds())
+                await self._mark(message, ledger.SENT, counted="sent", message_id=sent.message_id)
                 return "sent", chat_id
             try:
                 raise failure
@@ -338,19 +346,24 @@ class Deliverer:
                 self.stats.rate_limited += 1
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:
-                    await self._mark(message, ledger.FAILED, error="rate limited too many times")
-                    self._counted("failed")
+                    await self._mark(
+                        message,
+                        ledger.FAILED,
+                        counted="failed",
+                        error="rate limited too many times",
+                    )
                     return "failed", chat_id
                 self.pacer.hold(chat_id, seconds)
                 continue
             except Forbidden as error:
-                await self._mark(message, ledger.SKIPPED, error=f"forbidden: {error.message}")
+                await self._mark(
+                    message, ledger.SKIPPED, counted="skipped", error=f"forbidden: {error.message}"
+                )
                 await offload(
                     self.engine.chat_blocked, message.subscriber_id, f"forbidden: {error.message}"
                 )
                 log.info("%s: %s; subscriber marked inactive", where, error.message)
                 self.stats.blocked += 1
-                self._counted("skipped")
                 return "blocked", chat_id
             except ChatMigrated as error:
                 new_chat = int(error.new_chat_id)
@@ -369,43 +382,48 @@ class Deliverer:
                     text, as_html = plain_text(text), False
                     self.stats.plain_text_fallbacks += 1
                     continue
-                await self._mark(message, ledger.FAILED, error=f"bad request: {error.message}")
-                self._counted("failed")
+                await self._mark(
+                    message, ledger.FAILED, counted="failed", error=f"bad request: {error.message}"
+                )
                 return "failed", chat_id
             except TimedOut as error:
                 self._count_error("timeout")
                 if not never_left(error) and self.delivery.on_ambiguous == "skip":
                     await self._mark(
-                        message, ledger.UNKNOWN, error="timed out after sending: may have arrived"
+                        message,
+                        ledger.UNKNOWN,
+                        counted="unknown",
+                        error="timed out after sending: may have arrived",
                     )
                     log.warning("%s: timed out after sending; marked unknown, not resent", where)
-                    self._counted("unknown")
                     return "unknown", chat_id
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    await self._mark(message, ledger.FAILED, error="timed out")
-                    self._counted("failed")
+                    await self._mark(message, ledger.FAILED, counted="failed", error="timed out")
                     return "failed", chat_id
-                await self._mark(message, ledger.PENDING, error="timed out")
-                self._counted("retried")
+                await self._mark(message, ledger.PENDING, counted="retried", error="timed out")
                 await self._backoff(failures)
                 continue
             except NetworkError as error:
                 self._count_error("network")
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    await self._mark(message, ledger.FAILED, error=f"network: {error.message}")
+                    await self._mark(
+                        message, ledger.FAILED, counted="failed", error=f"network: {error.message}"
+                    )
                     log.warning("%s: giving up after %d tries: %s", where, failures, error.message)
-                    self._counted("failed")
                     return "failed", chat_id
-                await self._mark(message, ledger.PENDING, error=f"network: {error.message}")
-                self._counted("retried")
+                await self._mark(
+                    message, ledger.PENDING, counted="retried", error=f"network: {error.message}"
+                )
                 await self._backoff(failures)
                 continue
             except TelegramError as error:
                 await self._mark(
-                    message, ledger.FAILED, error=f"{type(error).__name__}: {error.message}"
+                    message,
+                    ledger.FAILED,
+                    counted="failed",
+                    error=f"{type(error).__name__}: {error.message}",
                 )
                 log.warning("%s: failed: %s", where, error.message)
-                self._counted("failed")
                 return "failed", chat_id
