@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import tantivy
+from sqlalchemy import text
 
 from digests.config import SearchSettings
 from digests.engine import Engine
@@ -305,4 +306,25 @@ def test_a_tantivy_index_of_an_older_layout_is_started_again_and_filled(
     assert "older layout: started again empty" in caplog.text
     assert titles(news, '"滨江步道"') == ["滨江步道夜间开放"]
     assert titles(news, "旧") == []
+    news.close()
+
+
+def test_postgresql_ranks_by_its_indexes_and_leaves_the_session_as_it_was(
+    postgres_url: str,
+) -> None:
+    news = engine_on(postgres_url, SearchSettings())
+    store(news, "wire", [("夜市开张", "夜市今晚开张。"), ("青石湾夜市", "青石湾的夜市亮灯。")])
+    with news.db.read() as session:
+        found = news.search_index.search(session, parse_query("夜市", NOW), offset=0, limit=5)
+        assert {hit.title for hit in found.hits} == {"夜市开张", "青石湾夜市"}
+        shown = {
+            name: session.execute(text(f"SHOW {name}")).scalar()
+            for name in ("enable_seqscan", "enable_indexscan", "plan_cache_mode", "jit")
+        }
+    assert shown == {
+        "enable_seqscan": "on",
+        "enable_indexscan": "on",
+        "plan_cache_mode": "auto",
+        "jit": "off",  # on every connection of the application
+    }
     news.close()
