@@ -16,6 +16,7 @@ from sqlalchemy import text
 from digests.config import SearchSettings
 from digests.engine import Engine
 from digests.search import base
+from digests.search.postgres import tsvector_literal
 from digests.search.query import parse_query
 from digests.search.terms import phrase_pairs, text_pairs
 from digests.text.tokens import is_acronym, query_term, search_terms
@@ -328,3 +329,11 @@ def test_postgresql_ranks_by_its_indexes_and_leaves_the_session_as_it_was(
         "jit": "off",  # on every connection of the application
     }
     news.close()
+
+
+def test_a_tsvector_literal_keeps_positions_weights_and_quotes() -> None:
+    literal = tsvector_literal([("港口 o'neil 港口", "A"), ("港口 a\\b", "B"), ("港", "C")])
+    assert literal == "'港口':1A,3A,4B 'o''neil':2A 'a\\\\b':5B '港':6C"
+    many = tsvector_literal([(" ".join(["词"] * 300), "B"), ("词", "C")])
+    spots = many.split(":", 1)[1].split(",")
+    assert len(spots) == 257 and spots[-2] == "256B" and spots[-1] == "301C"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
@@ -52,23 +53,27 @@ MAX_LEXEME_BYTES = 2046
 SCORED = 200
 
 
+@lru_cache(maxsize=65_536)  # news repeats its words: most lexemes are quoted once
 def _lexeme(word: str) -> str:
     word = word.encode("utf-8")[:MAX_LEXEME_BYTES].decode("utf-8", "ignore")
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def tsvector_literal(columns: Sequence[tuple[str, str]]) -> str:
-    """``'word':1A,5A 'other':2B`` for (space-joined words, weight) columns in order."""
-    positions: dict[tuple[str, str], list[int]] = {}
+    """``'word':1A,5A 'other':2B`` for (space-joined words, weight) columns in
+    order, each column of its own weight; a word keeps its first
+    MAX_POSITIONS_PER_WORD positions in each column."""
+    spots: dict[str, list[str]] = {}
     at = 0
     for words, weight in columns:
+        counted: dict[str, int] = {}
         for word in words.split():
-            at = min(at + 1, MAX_POSITION)
-            positions.setdefault((word, weight), []).append(at)
-    merged: dict[str, list[str]] = {}
-    for (word, weight), spots in positions.items():
-        merged.setdefault(word, []).extend(f"{p}{weight}" for p in spots[:MAX_POSITIONS_PER_WORD])
-    return " ".join(f"{_lexeme(word)}:{','.join(spots)}" for word, spots in merged.items())
+            at = at + 1 if at < MAX_POSITION else MAX_POSITION
+            seen = counted.get(word, 0)
+            if seen < MAX_POSITIONS_PER_WORD:
+                counted[word] = seen + 1
+                spots.setdefault(word, []).append(f"{at}{weight}")
+    return " ".join(f"{_lexeme(word)}:{','.join(places)}" for word, places in spots.items())
 
 
 def _word(word: str, _titles_only: bool) -> str:
