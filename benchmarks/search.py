@@ -102,7 +102,6 @@ import functools
 import gc
 import itertools
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -125,6 +124,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from benchmarks.loopstall import percentile
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -998,12 +999,6 @@ def build_anchor_postgres(
 
 
 # -- measuring --------------------------------------------------------------------
-
-
-def percentile(ordered: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile of sorted values."""
-    rank = math.ceil(share * len(ordered) - 1e-9)
-    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
 @dataclass

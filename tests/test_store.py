@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from digests.ingest.dedup import estimated_jaccard, sketch
 from digests.store.articles import save_articles
-from digests.store.db import Database
+from digests.store.db import Database, _without_jit
 from digests.store.models import Article
 from digests.store.sources import add_source
 from tests.builders import article
@@ -203,3 +204,19 @@ def test_migrations_match_the_models(db: Database) -> None:
             },
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgresql+psycopg://u@127.0.0.1/db", "-c jit=off"),
+        (
+            "postgresql+psycopg://u@127.0.0.1/db?options=-c%20statement_timeout%3D5000",
+            "-c statement_timeout=5000 -c jit=off",
+        ),
+    ],
+)
+def test_postgresql_connections_run_without_jit_after_the_options_given(
+    url: str, options: str
+) -> None:
+    assert _without_jit(make_url(url)) == options

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from digests.errors import StoreError
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, term_words
+from digests.search.terms import is_han, is_han_phrase, term_words
 from digests.store.models import Article
 from digests.text.tokens import is_acronym
 
@@ -266,9 +266,8 @@ def verbatim_conditions(
         nonlocal number
         key = f"verbatim{number}"
         number += 1
-        squeezed = "".join(term.text.split())
-        if is_han(squeezed):  # no case to fold: a plain substring search, several times faster
-            parameters[key] = squeezed
+        if is_han_phrase(term.text):  # no case to fold: a plain substring search, much faster
+            parameters[key] = "".join(term.text.split())
             find = "strpos({column}, :{key}) > 0" if postgres else "instr({column}, :{key}) > 0"
         else:
             parameters[key] = _like_text(term.text)
@@ -282,7 +281,7 @@ def verbatim_conditions(
         if all(term.phrase for term in group):
             conditions.append("(" + " OR ".join(written(term) for term in group) + ")")
     for term in query.excluded:
-        if term.phrase or is_han("".join(term.text.split())):
+        if term.phrase or is_han_phrase(term.text):
             conditions.append("NOT " + written(term))
 
 
