@@ -161,13 +161,14 @@ def insert_rows(connection: Connection, table: str, rows: list[dict[str, Any]]) 
         connection.execute(statement, row)
 
 
-def upgrade_to(db: Database, revision: str) -> None:
-    """``alembic upgrade REVISION`` on ``db``, set up as ``Database.upgrade`` does."""
+def upgrade_to(db: Database, revision: str, *, down: bool = False) -> None:
+    """``alembic upgrade REVISION`` (or ``downgrade``) on ``db``, set up as
+    ``Database.upgrade`` does."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with db.engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        (command.downgrade if down else command.upgrade)(config, revision)
         connection.commit()
 
 

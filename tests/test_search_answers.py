@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 import tantivy
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from digests.config import SearchSettings
 from digests.engine import Engine
 from digests.search import base
 from digests.search.postgres import tsvector_literal
 from digests.search.query import parse_query
-from digests.search.terms import phrase_pairs, text_pairs
+from digests.search.terms import phrase_pairs
+from digests.text.pairs import text_pairs
 from digests.text.tokens import is_acronym, query_term, search_terms
 from tests.test_cli import newsdigest
+from tests.test_migrations import upgrade_to
 from tests.test_search import NOW, backend, engine_on, store, titles
 
 __all__ = ["backend"]
@@ -57,6 +59,16 @@ def test_a_quoted_chinese_phrase_is_a_phrase(city: Engine) -> None:
     assert titles(city, '"滨江步道"') == ["滨江步道夜间开放"]
     assert titles(city, '"步道滨江"') == []
     assert set(titles(city, "滨江 步道")) == {"滨江步道夜间开放", "步道沿着滨江延伸"}
+
+
+def test_a_chinese_phrase_is_found_however_the_segmenter_cut_it(backend: Engine) -> None:
+    if backend.db.is_sqlite is False:
+        pytest.skip("PostgreSQL finds a phrase where its words are indexed (no pairs index)")
+    # the article's words are 渡口/的/差距; the phrase's are 渡口/的/差
+    store(backend, "wire", [("渡口追赶", "渡口的差距在缩小。")], NOW - timedelta(days=1))
+    assert titles(backend, '"渡口的差"') == ["渡口追赶"]
+    assert titles(backend, '"口的差距"') == ["渡口追赶"]
+    assert titles(backend, '"差距的口"') == []
 
 
 def test_quoted_english_is_a_phrase_and_excluded_phrases_only_where_together(
@@ -337,3 +349,47 @@ def test_a_tsvector_literal_keeps_positions_weights_and_quotes() -> None:
     many = tsvector_literal([(" ".join(["词"] * 300), "B"), ("词", "C")])
     spots = many.split(":", 1)[1].split(",")
     assert len(spots) == 257 and spots[-2] == "256B" and spots[-1] == "301C"
+
+
+def fts5_engine(tmp_path: Path) -> Engine:
+    return engine_on(f"sqlite:///{tmp_path / 'search.db'}", SearchSettings(engine="fts5"))
+
+
+@pytest.mark.sqlite_only("search_pairs is the FTS5 index's table")
+def test_fts5_ranks_a_phrase_by_title_then_shorter_title_then_newer_and_checks_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = fts5_engine(tmp_path)
+    store(engine, "wire", [("夜间的滨江步道开放了", "滨江步道夜间开放。")], NOW - timedelta(days=3))
+    store(engine, "wire", [("滨江步道开放", "滨江步道开放。")], NOW - timedelta(days=3))
+    store(engine, "wire", [("散步去", "沿着滨江步道散步。")], NOW - timedelta(days=2))
+    store(engine, "wire", [("江边", "滨江 步道分开写。")], NOW - timedelta(days=1))
+    store(engine, "wire", [("新闻", "今天沿着滨江步道跑步。")], NOW - timedelta(hours=1))
+    expected = ["滨江步道开放", "夜间的滨江步道开放了", "新闻", "散步去"]
+    assert titles(engine, '"滨江步道"') == expected
+    assert titles(engine, '"滨江步道" -跑步') == [t for t in expected if t != "新闻"]
+    pages = [engine.search('"滨江步道"', page=p, per_page=3) for p in range(2)]
+    assert [h.title for p in pages for h in p.results.hits] == expected
+    # more candidates than are checked: the ranked path, with the same answers
+    monkeypatch.setattr("digests.search.fts5.CANDIDATES", 1)
+    assert sorted(titles(engine, '"滨江步道"')) == sorted(expected)
+    engine.close()
+
+
+@pytest.mark.sqlite_only("search_pairs is the FTS5 index's table")
+def test_fts5_phrase_pairs_are_filled_on_upgrade_and_dropped_with_the_article(
+    tmp_path: Path,
+) -> None:
+    engine = fts5_engine(tmp_path)
+    store(engine, "wire", [("渡口追赶", "渡口的差距在缩小。"), ("步道", "滨江步道开放。")])
+    database = engine.db
+    upgrade_to(database, "0011", down=True)  # as before the pairs existed
+    with database.engine.connect() as connection:
+        assert "search_pairs" not in inspect(connection).get_table_names()
+    database.upgrade()
+    assert titles(engine, '"渡口的差"') == ["渡口追赶"]
+    with database.write() as session:
+        session.execute(text("DELETE FROM articles WHERE title = '渡口追赶'"))
+    with database.read() as session:
+        assert session.scalar(text("SELECT count(*) FROM search_pairs")) == 1
+    engine.close()

@@ -3,14 +3,17 @@
 Entries are written in the same transaction as the article's summary and
 removed by a trigger when the article is deleted (also through its source)
 or its text changes. Titles are also kept in a table of their own
-(``search_titles``), because FTS5's bm25 normalizes by the whole row's length.
+(``search_titles``), because FTS5's bm25 normalizes by the whole row's length,
+and each article's Chinese character pairs in ``search_pairs`` (rowids only),
+which answer a query of quoted Chinese phrases without ranking every article
+that holds the phrase's words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import text, update
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -23,6 +26,7 @@ from digests.search.base import (
     IndexEntry,
     Results,
     Syntax,
+    Window,
     add_filters,
     cursor_after,
     filter_conditions,
@@ -38,7 +42,7 @@ from digests.search.base import (
     verbatim_conditions,
 )
 from digests.search.query import Query
-from digests.search.terms import is_han
+from digests.search.terms import is_han, is_han_phrase, phrase_pairs
 from digests.store.models import Article
 
 # A query matching at least this many articles is "common": its title matches
@@ -59,6 +63,24 @@ def _fts5_word(word: str, titles_only: bool) -> str:
 
 
 FTS5 = Syntax(_fts5_word, " AND ", " OR ", "({kept}) NOT ({dropped})")
+
+
+def _pair_expression(query: Query) -> str | None:
+    """The ``search_pairs`` query for a query made only of quoted Chinese
+    phrases (and exclusions the stored text can check): every article writing
+    the phrases matches it. None for any other query."""
+    if any(not (term.phrase or is_han_phrase(term.text)) for term in query.excluded):
+        return None
+    groups = []
+    for group in query.groups:
+        either = []
+        for term in group:
+            pairs = phrase_pairs(term.text) if term.phrase and is_han_phrase(term.text) else []
+            if not pairs:
+                return None
+            either.append("(" + " AND ".join(_quote(pair) for pair in pairs) + ")")
+        groups.append("(" + " OR ".join(either) + ")")
+    return " AND ".join(groups) if groups else None
 
 
 class Fts5SearchIndex:
@@ -87,12 +109,18 @@ class Fts5SearchIndex:
             text("INSERT INTO search_titles (rowid, title, grams) VALUES (:id, :title, :grams)"),
             values,
         )
+        session.execute(text("DELETE FROM search_pairs WHERE rowid = :id"), ids)
+        session.execute(
+            text("INSERT INTO search_pairs (rowid, pairs) VALUES (:id, :pairs)"),
+            [{"id": e.article_id, "pairs": e.pairs} for e in entries],
+        )
         mark_indexed(session, entries)
         return True
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_index"))
         session.execute(text("DELETE FROM search_titles"))
+        session.execute(text("DELETE FROM search_pairs"))
         session.execute(update(Article).values(indexed_hash=None))
 
     def max_indexed_id(self, session: Session) -> int:
@@ -111,6 +139,10 @@ class Fts5SearchIndex:
         filter_conditions(query, conditions, parameters, postgres=False)
         verbatim: list[str] = []
         verbatim_conditions(query, verbatim, {}, postgres=False)
+        if (pairs := _pair_expression(query)) is not None and (
+            window := self._by_phrase(session, query, pairs, offset, limit)
+        ) is not None:
+            return results_of(session, query, window, found, offset, limit, postgres=False)
         order = (
             self._by_title_tier if self._common(session, conditions, parameters) else self._by_score
         )
@@ -125,6 +157,47 @@ class Fts5SearchIndex:
 
         window = ranked_window(best, check if verbatim else None, offset, limit)
         return results_of(session, query, window, found, offset, limit, postgres=False)
+
+    @staticmethod
+    def _by_phrase(
+        session: Session, query: Query, pairs: str, offset: int, limit: int
+    ) -> Window | None:
+        """A query of quoted Chinese phrases: only the articles holding every pair
+        of a phrase can write it. When they are at most CANDIDATES, they are
+        ranked without reading a body: a phrase in the title first, shorter
+        titles before longer (as bm25 weighs a title), then the body matches
+        newest first; then checked in that order until the page is known.
+        None when they are more (the ranked path checks its best)."""
+        candidates = [
+            int(row[0])
+            for row in session.execute(
+                text("SELECT rowid FROM search_pairs WHERE search_pairs MATCH :pairs LIMIT :most"),
+                {"pairs": pairs, "most": CANDIDATES + 1},
+            )
+        ]
+        if len(candidates) > CANDIDATES:
+            return None
+        parameters: dict[str, object] = {"ids": candidates}
+        titled: list[str] = []
+        for number, term in enumerate(query.terms):
+            parameters[f"phrase{number}"] = "".join(term.text.split())
+            titled.append(f"instr(a.title, :phrase{number}) > 0")
+        in_title = "(" + " OR ".join(titled) + ")"
+        ordered = [
+            int(row[0])
+            for row in session.execute(
+                text(
+                    f"SELECT a.id FROM articles a WHERE a.id IN :ids ORDER BY {in_title} DESC, "
+                    f"CASE WHEN {in_title} THEN length(a.title) END, a.id DESC"
+                ).bindparams(bindparam("ids", expanding=True)),
+                parameters,
+            )
+        ]
+
+        def check(ids: Sequence[int]) -> list[int]:
+            return passing_ids(session, ids, query, postgres=False)
+
+        return ranked_window(lambda depth: ordered[:depth], check, offset, limit)
 
     @staticmethod
     def _matches(table: str, conditions: list[str], key: str = "match") -> str:

@@ -50,7 +50,7 @@ from digests.search.base import (
     rows_by_id,
 )
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, phrase_pairs, term_words
+from digests.search.terms import is_han, is_han_phrase, phrase_pairs, term_words
 
 log = logging.getLogger("newsdigest.search")
 _indexes: dict[str, tantivy.Index] = {}
@@ -204,17 +204,21 @@ class TantivySearchIndex:
         words = term_words(term.text)
         if not words:
             return None
-        clauses = [(tantivy.Occur.Must, self._word(w)) for w in words]
-        if term.phrase:  # only articles holding each of the phrase's character pairs
-            clauses += [
-                (
-                    tantivy.Occur.Must,
-                    tantivy.Query.const_score_query(
-                        tantivy.Query.term_query(self.schema, "pairs", pair), 0.0
-                    ),
-                )
-                for pair in phrase_pairs(term.text)
-            ]
+        pairs = phrase_pairs(term.text) if term.phrase else []
+        # A Chinese phrase is found by its character pairs wherever it is written,
+        # however the segmenter cut it there; its words only rank the articles.
+        by_pairs = bool(pairs) and is_han_phrase(term.text)
+        occur = tantivy.Occur.Should if by_pairs else tantivy.Occur.Must
+        clauses = [(occur, self._word(w)) for w in words]
+        clauses += [
+            (
+                tantivy.Occur.Must,
+                tantivy.Query.const_score_query(
+                    tantivy.Query.term_query(self.schema, "pairs", pair), 0.0
+                ),
+            )
+            for pair in pairs
+        ]
         return tantivy.Query.boolean_query(clauses)
 
     def query_for(self, query: Query) -> tantivy.Query | None:

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from digests.text.pairs import HAN_RUN, text_pairs
 from digests.text.tokens import analyze_all, dictionary_in_use, load_segmenter, query_term
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def is_han(text: str) -> bool:
@@ -52,24 +52,12 @@ def index_text(token_lists: Iterable[Sequence[str]]) -> str:
 def title_grams(title: str) -> str:
     """The title's distinct Chinese characters and character pairs."""
     grams: dict[str, None] = {}
-    for run in _HAN_RUN.findall(title):
+    for run in HAN_RUN.findall(title):
         for ch in run:
             grams[ch] = None
         for start in range(len(run) - 1):
             grams[run[start : start + 2]] = None
     return " ".join(grams)
-
-
-def text_pairs(*texts: str) -> str:
-    """Every distinct pair of adjacent Chinese characters in ``texts``, space-joined:
-    an article holding a phrase holds each of the phrase's pairs, so the pairs
-    pick out the few articles worth checking for a quoted Chinese phrase."""
-    pairs: dict[str, None] = {}
-    for text in texts:
-        for run in _HAN_RUN.findall(text):
-            for start in range(len(run) - 1):
-                pairs[run[start : start + 2]] = None
-    return " ".join(pairs)
 
 
 def phrase_pairs(text: str) -> list[str]:

@@ -51,7 +51,13 @@ class Base(DeclarativeBase):
 
 # Tables made by hand in migrations, outside the ORM: the search index (FTS5
 # virtual tables and their shadow tables on SQLite; tsvectors on PostgreSQL).
-UNMAPPED_TABLE_PREFIXES = ("search_index", "search_titles", "search_documents", "search_outbox")
+UNMAPPED_TABLE_PREFIXES = (
+    "search_index",
+    "search_titles",
+    "search_pairs",
+    "search_documents",
+    "search_outbox",
+)
 
 
 def is_mapped_table(name: str | None) -> bool:

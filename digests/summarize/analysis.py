@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from digests.search.terms import index_text, text_pairs, title_grams
+from digests.search.terms import index_text, title_grams
 from digests.summarize.keywords import KeywordCandidates, document_terms, keyword_candidates
 from digests.summarize.rank import Document, prepare, rank_document
+from digests.text.pairs import text_pairs
 from digests.text.tokens import Language, use_user_dictionary
 
 # The detail view's summary: two or three sentences, within what a chat

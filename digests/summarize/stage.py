@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from digests.records import IdfTable
 from digests.search.base import IndexEntry, SearchIndex
-from digests.search.terms import index_text, text_pairs, title_grams
+from digests.search.terms import index_text, title_grams
 from digests.store.db import Database
 from digests.store.summaries import (
     ArticleSummary,
@@ -30,6 +30,7 @@ from digests.store.summaries import (
 from digests.store.workers import summarizing_lock
 from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
 from digests.summarize.rank import Document, prepare
+from digests.text.pairs import text_pairs
 
 log = logging.getLogger("newsdigest.summarize")
 
