@@ -93,6 +93,18 @@ def test_a_title_match_ranks_above_a_body_match(news: Engine) -> None:
     assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
 
 
+def test_every_word_in_the_title_ranks_above_a_body_that_repeats_them(backend: Engine) -> None:
+    store(
+        backend,
+        "wire",
+        [
+            ("港口航线调整", "今天公布。"),
+            ("港口新闻", "港口航线一再调整：" + "港口的航线，航线的港口。" * 12),
+        ],
+    )
+    assert titles(backend, "港口 航线") == ["港口航线调整", "港口新闻"]
+
+
 def test_a_word_inside_a_longer_compound_is_found(news: Engine) -> None:
     assert titles(news, "科学院") == ["中国科学院专家来访"]
     assert titles(news, "学院") == ["中国科学院专家来访"]

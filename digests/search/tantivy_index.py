@@ -54,6 +54,8 @@ from digests.search.terms import is_han, is_han_phrase, phrase_pairs, term_words
 
 log = logging.getLogger("newsdigest.search")
 _indexes: dict[str, tantivy.Index] = {}
+# Above any bm25 sum a query's words can reach: the title tier's bonus.
+TITLE_TIER = 10_000.0
 _lock = threading.Lock()
 
 
@@ -221,6 +223,52 @@ class TantivySearchIndex:
         ]
         return tantivy.Query.boolean_query(clauses)
 
+    def _title_query(self, query: Query) -> tantivy.Query | None:
+        """Every group's words in the title (a short Chinese word also among the
+        title's characters and pairs): what puts an article in the title tier."""
+        groups = []
+        for group in query.groups:
+            either = []
+            for term in group:
+                if words := term_words(term.text):
+                    either.append(
+                        tantivy.Query.boolean_query(
+                            [(tantivy.Occur.Must, self._title_word(w)) for w in words]
+                        )
+                    )
+            if either:
+                groups.append(
+                    (
+                        tantivy.Occur.Must,
+                        tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in either]),
+                    )
+                )
+        return tantivy.Query.boolean_query(groups) if groups else None
+
+    def _title_word(self, word: str) -> tantivy.Query:
+        fields = ["title", "grams"] if is_han(word) and len(word) <= 2 else ["title"]
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, field, word))
+                for field in fields
+            ]
+        )
+
+    def ranked_query(self, query: Query) -> tantivy.Query | None:
+        """``query_for`` with the title tier on top: an article with every group's
+        words in its title ranks above any without (as on FTS5 and PostgreSQL),
+        bm25 (title boosted) orders each tier."""
+        compiled = self.query_for(query)
+        titled = self._title_query(query)
+        if compiled is None or titled is None or TITLE_TIER == 0:
+            return compiled
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, compiled),
+                (tantivy.Occur.Should, tantivy.Query.const_score_query(titled, TITLE_TIER)),
+            ]
+        )
+
     def query_for(self, query: Query) -> tantivy.Query | None:
         clauses = []
         for group in query.groups:
@@ -259,7 +307,7 @@ class TantivySearchIndex:
 
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
         found = needles(query)
-        compiled = self.query_for(query)
+        compiled = self.ranked_query(query)
         if compiled is None:
             return Results([], 0, found)
         # source:, since:, phrases and exclusions the index cannot see: SQL checks them
