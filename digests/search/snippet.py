@@ -5,11 +5,18 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 SNIPPET_CHARS = 90
 
 
 def _pattern(needles: Sequence[str]) -> re.Pattern[str] | None:
+    return _compiled(tuple(needles))
+
+
+@lru_cache(maxsize=256)
+def _compiled(needles: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One pattern per search's needles (its page's every title and snippet use it)."""
     words = sorted({n for n in needles if n.strip()}, key=len, reverse=True)
     if not words:
         return None
