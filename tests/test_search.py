@@ -252,6 +252,7 @@ def test_a_very_common_word_ranks_title_matches_then_lists_the_rest(
 ) -> None:
     monkeypatch.setattr("digests.search.fts5.COMMON", 2)  # every query here is "common"
     monkeypatch.setattr("digests.search.postgres.SCORED", 0)  # no tier is scored
+    monkeypatch.setattr("digests.search.postgres.NEWEST_WINDOW", 1)  # windows grow from 1 id
     assert titles(news, "航线") == ["临江港新开两条内河航线", "滨江步道首段建成"]
     first = news.search("航线", per_page=1)
     second = news.search("航线", page=1, per_page=1)

@@ -51,6 +51,11 @@ MAX_LEXEME_BYTES = 2046
 # A tier of matches (title matches, body matches) is scored on the documents'
 # vectors only up to this size; see ``PostgresSearchIndex._ranked``.
 SCORED = 200
+# A larger tier, listed newest first, is read among the newest this many
+# article ids first, then four times as many, and so on: the primary key's
+# bitmap ANDed with the GIN one, so that only the matches inside the window
+# are visited, not every match of a common word.
+NEWEST_WINDOW = 2000
 
 
 @lru_cache(maxsize=65_536)  # news repeats its words: most lexemes are quoted once
@@ -111,14 +116,20 @@ _GIN_ONLY = {
 
 
 @contextmanager
-def _by_gin(session: Session) -> Iterator[None]:
-    """The ranking queries inside planned by ``_GIN_ONLY``; the settings end
-    with the block (or with the transaction, which an error rolls back). One
-    round trip each way: without parameters, psycopg sends several statements
-    as one simple query."""
-    session.execute(text("; ".join(f"SET LOCAL {k} = {v}" for k, v in _GIN_ONLY.items())))
-    yield
-    session.execute(text("; ".join(f"RESET {name}" for name in _GIN_ONLY)))
+def _by_gin(session: Session) -> Iterator[int]:
+    """Statements inside planned by ``_GIN_ONLY``; the settings end with the
+    block (or with the transaction, which an error rolls back). Yields the
+    newest indexed article id, read in the same statement that sets them (so
+    still by the primary key's index: it is planned before they apply)."""
+    settings = ", ".join(f"set_config('{k}', '{v}', true)" for k, v in _GIN_ONLY.items())
+    newest = session.scalar(
+        text(f"SELECT coalesce(max(article_id), 0), {settings} FROM search_documents")
+    )
+    try:
+        yield int(newest or 0)
+    finally:
+        # without parameters, psycopg sends the statements as one simple query
+        session.execute(text("; ".join(f"RESET {name}" for name in _GIN_ONLY)))
 
 
 class PostgresSearchIndex:
@@ -172,20 +183,25 @@ class PostgresSearchIndex:
         verbatim: list[str] = []
         verbatim_conditions(query, verbatim, {}, postgres=True)
 
-        def rank(depth: int) -> list[int]:
-            with _by_gin(session):
-                return self._ranked(session, conditions, parameters, depth)
-
         def check(ids: Sequence[int]) -> list[int]:
             return passing_ids(session, ids, query, postgres=True)
 
-        best = ranked_once(rank, CANDIDATES if verbatim else 0)
-        window = ranked_window(best, check if verbatim else None, offset, limit)
+        with _by_gin(session) as newest:
+
+            def rank(depth: int) -> list[int]:
+                return self._ranked(session, conditions, parameters, depth, newest)
+
+            best = ranked_once(rank, CANDIDATES if verbatim else 0)
+            window = ranked_window(best, check if verbatim else None, offset, limit)
         return results_of(session, query, window, found, offset, limit, postgres=True)
 
     @staticmethod
     def _ranked(
-        session: Session, conditions: list[str], parameters: dict[str, Any], depth: int
+        session: Session,
+        conditions: list[str],
+        parameters: dict[str, Any],
+        depth: int,
+        newest: int,
     ) -> list[int]:
         """The best ``depth`` matches: title matches first, then the rest. A
         tier is scored (title rank x boost + body rank) only while it has at
@@ -203,32 +219,52 @@ class PostgresSearchIndex:
         body_rank = "ts_rank('{0, 0, 1, 0}', d.document, CAST(:q AS tsquery))"
         title_rank = "ts_rank(d.titles, CAST(:tq AS tsquery))"
 
-        def tier(condition: str, scored: str, unscored: str, deep: int) -> list[int]:
-            where = " AND ".join([condition, *conditions])
-            few = session.scalar(
-                text(f"SELECT count(*) FROM (SELECT 1{matches} WHERE {where} LIMIT :cap) x"),
-                {**parameters, "cap": SCORED + 1},
-            )
-            order = scored if int(few or 0) <= SCORED else unscored
+        def best(where: str, deep: int, floor: int) -> list[int]:
             return [
                 int(row[0])
                 for row in session.execute(
                     text(
-                        f"SELECT d.article_id{matches} WHERE {where}"
-                        f" ORDER BY {order}d.article_id DESC LIMIT :depth"
+                        f"SELECT d.article_id{matches} WHERE {where} AND d.article_id > :floor"
+                        " ORDER BY d.article_id DESC LIMIT :depth"
                     ),
-                    {**parameters, "depth": deep},
+                    {**parameters, "depth": deep, "floor": floor},
                 )
             ]
+
+        def tier(condition: str, scored: str, deep: int) -> list[int]:
+            """A few matches (every one read, counted in the same statement) are
+            scored; more are listed newest first, window by window."""
+            where = " AND ".join([condition, *conditions])
+            rows = session.execute(
+                text(
+                    f"WITH m AS MATERIALIZED (SELECT d.article_id{matches} WHERE {where}"
+                    " LIMIT :cap), n AS (SELECT count(*) AS found FROM m) "
+                    "SELECT n.found, r.article_id FROM n LEFT JOIN LATERAL ("
+                    "SELECT d.article_id FROM m JOIN search_documents d USING (article_id)"
+                    f" WHERE n.found <= :scored ORDER BY {scored}d.article_id DESC LIMIT :depth"
+                    ") r ON true"
+                ),
+                {**parameters, "cap": SCORED + 1, "scored": SCORED, "depth": deep},
+            ).all()
+            if int(rows[0][0]) <= SCORED:
+                return [int(row[1]) for row in rows if row[1] is not None]
+            window = NEWEST_WINDOW
+            while True:
+                floor = max(0, newest - window)
+                found = best(where, deep, floor)
+                if len(found) >= deep or floor == 0:
+                    return found
+                # the next window as wide as the matches so far say is enough
+                window = max(window * 2, window * 3 * deep // max(1, len(found)) // 2)
 
         # A title holding the wanted words is a match unless an excluded word
         # is in the document: only then is the (large) document vector read.
         title_tier = titled if parameters["q"] == parameters["tq"] else f"{titled} AND {matched}"
-        best = tier(title_tier, f"{title_rank} * :boost + {body_rank} DESC, ", "", depth)
-        if len(best) < depth:
+        ranked = tier(title_tier, f"{title_rank} * :boost + {body_rank} DESC, ", depth)
+        if len(ranked) < depth:
             rest = f"{matched} AND NOT {titled}"
-            best += tier(rest, f"{body_rank} DESC, ", "", depth - len(best))
-        return best
+            ranked += tier(rest, f"{body_rank} DESC, ", depth - len(ranked))
+        return ranked
 
     def newer_matches(
         self, session: Session, query: Query, *, after_id: int, until_id: int, limit: int
