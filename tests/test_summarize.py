@@ -145,31 +145,31 @@ def test_english_keywords_are_shown_as_written() -> None:
     assert not any(word.endswith("i") and word[:-1] + "y" in found for word in found)
 
 
-def test_jieba_dictionary_loads_once_per_process() -> None:
+@pytest.mark.parametrize("segmenter", ["rjieba", "jieba"])
+def test_the_segmenter_loads_once_per_process(segmenter: str) -> None:
     program = textwrap.dedent(
-        """
-        import jieba
+        f"""
+        from digests.text import tokens
+        tokens.use_segmenter({segmenter!r})
         loads = []
-        original = jieba.dt.initialize
-        def counting(*args, **kwargs):
-            if not jieba.dt.initialized:
-                loads.append(1)
-            return original(*args, **kwargs)
-        jieba.initialize = jieba.dt.initialize = counting
+        original = tokens._load_{segmenter}
+        def counting():
+            loads.append(1)
+            return original()
+        tokens._load_{segmenter} = counting
         from digests.summarize.rank import summarize
-        from digests.text.tokens import is_loaded
-        assert not is_loaded()
+        assert not tokens.is_loaded()
         texts = ["临江区发布方案。居民很高兴。", "第二篇。内容不同。", "English only. Twice."]
         for text in texts * 3:
             summarize(text)
-        print(len(loads))
+        print(len(loads), tokens.load_segmenter().name)
         """
     )
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1"
+    assert result.stdout.split() == ["1", segmenter]
 
 
 def _cli(

@@ -29,17 +29,17 @@ def is_han(text: str) -> bool:
 
 def expand(tokens: Iterable[str]) -> list[str]:
     """Each token, followed (for long Chinese words) by its dictionary sub-words."""
-    frequencies = None
+    has_word = None
     out: list[str] = []
     for token in tokens:
         out.append(token)
         if len(token) > 2 and is_han(token):
-            if frequencies is None:
-                frequencies = load_segmenter().dt.FREQ
+            if has_word is None:
+                has_word = load_segmenter().has_word
             for size in (2, 3):
                 for start in range(len(token) - size + 1):
                     piece = token[start : start + size]
-                    if piece != token and frequencies.get(piece):
+                    if piece != token and has_word(piece):
                         out.append(piece)
     return out
 
