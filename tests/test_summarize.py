@@ -269,3 +269,27 @@ def test_one_article_that_cannot_be_analyzed_fails_alone_with_its_traceback() ->
     failed = outcomes[1]
     assert isinstance(failed, NotAnalyzed)
     assert failed.reason.startswith("AttributeError") and "Traceback" in failed.details
+
+
+@pytest.mark.parametrize(
+    ("body", "cut", "whole", "fragment"),
+    [
+        (
+            "The city opened a new exhibition hall on Friday. The hall shows harbour history.",
+            "City opens new exhibition hall and exp...",
+            "City opens new exhibition hall and expo",
+            "exp",
+        ),
+        (
+            "柳家渡夜市今晚开张。摊主们早早布置了摊位。居民很高兴。",
+            "夜市开张，采访经营…",
+            "夜市开张，采访经营者",
+            "经营",
+        ),
+    ],
+)
+def test_a_word_cut_by_a_truncated_title_is_no_keyword(
+    body: str, cut: str, whole: str, fragment: str
+) -> None:
+    assert fragment not in keywords(prepare(body, cut))
+    assert prepare(body, cut).title_tokens == prepare(body, whole).title_tokens[:-1]

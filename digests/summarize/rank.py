@@ -129,6 +129,9 @@ def visible_length(text: str) -> int:
 
 
 _SPACE_RUNS = re.compile(r"\s+")
+# A title cut short by its feed: a letter, digit or Chinese character right
+# before a trailing ellipsis.
+_CUT_TITLE = re.compile(r"[\w\u3400-\u9fff](?:…|\.\.\.|⋯)+\s*$")
 # Candidates only (cheap to find); unicodedata decides.
 _MAYBE_INVISIBLE = re.compile(
     "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a"
@@ -174,6 +177,8 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
     )
     title_all = analyze_all(title, language) if title else []
     title_pairs = [(t, surface) for t, surface, stop in title_all if not stop]
+    if title and _CUT_TITLE.search(title) and title_pairs:
+        title_pairs.pop()  # "…new exp…": the word the cut left is no keyword
     written: Counter[tuple[str, str]] = Counter(
         pair for pairs in (*analyzed, title_pairs) for pair in pairs if pair[0] != pair[1]
     )
