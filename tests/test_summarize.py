@@ -293,3 +293,10 @@ def test_a_word_cut_by_a_truncated_title_is_no_keyword(
 ) -> None:
     assert fragment not in keywords(prepare(body, cut))
     assert prepare(body, cut).title_tokens == prepare(body, whole).title_tokens[:-1]
+
+
+def test_the_corpus_idf_sinks_common_words_but_does_not_reward_rarity() -> None:
+    table = IdfTable(documents=100, frequencies={"发布": 30, "夜市": 5, "柳家渡": 1})
+    assert table.idf("柳家渡") == table.idf("夜市") == table.idf("从未见过")
+    assert table.idf("发布") < table.idf("夜市")
+    assert IdfTable(documents=10, frequencies={"发布": 9}).idf("发布") == 1.0  # too few to tell
