@@ -54,8 +54,6 @@ from digests.search.terms import is_han, is_han_phrase, phrase_pairs, term_words
 
 log = logging.getLogger("newsdigest.search")
 _indexes: dict[str, tantivy.Index] = {}
-# Above any bm25 sum a query's words can reach: the title tier's bonus.
-TITLE_TIER = 10_000.0
 _lock = threading.Lock()
 
 
@@ -254,21 +252,6 @@ class TantivySearchIndex:
             ]
         )
 
-    def ranked_query(self, query: Query) -> tantivy.Query | None:
-        """``query_for`` with the title tier on top: an article with every group's
-        words in its title ranks above any without (as on FTS5 and PostgreSQL),
-        bm25 (title boosted) orders each tier."""
-        compiled = self.query_for(query)
-        titled = self._title_query(query)
-        if compiled is None or titled is None or TITLE_TIER == 0:
-            return compiled
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Must, compiled),
-                (tantivy.Occur.Should, tantivy.Query.const_score_query(titled, TITLE_TIER)),
-            ]
-        )
-
     def query_for(self, query: Query) -> tantivy.Query | None:
         clauses = []
         for group in query.groups:
@@ -294,21 +277,49 @@ class TantivySearchIndex:
         addresses = [address for _score, address in found.hits]
         return [int(value) for value in searcher.fast_field_values("id", addresses)]
 
-    def _ranked(self, searcher: Any, compiled: tantivy.Query) -> Callable[[int], list[int]]:
+    def _best(self, searcher: Any, compiled: tantivy.Query, depth: int) -> list[int]:
+        found = searcher.search(compiled, depth, count=False)
+        ids = self._ids(found, searcher)
+        scores = [score for score, _address in found.hits]
+        # tantivy orders equal scores arbitrarily: the newer article first
+        order = sorted(range(len(ids)), key=lambda n: (-scores[n], -ids[n]))
+        return [ids[n] for n in order]
+
+    def _ranked(self, searcher: Any, query: Query) -> Callable[[int], list[int]] | None:
+        """The best ``depth`` matches: the title tier first (every group's words
+        in the title, as on FTS5 and PostgreSQL; scored on the title, with the
+        rest of the query only checked), then the other matches by bm25 (title
+        boosted). Two searches: the tier's words are a title's few postings,
+        cheaper than scoring a title clause beside every match."""
+        compiled = self.query_for(query)
+        if compiled is None:
+            return None
+        titled = self._title_query(query)
+        tier = (
+            tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, titled),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(compiled, 0.0)),
+                ]
+            )
+            if titled is not None
+            else None
+        )
+
         def ranked(depth: int) -> list[int]:
-            found = searcher.search(compiled, depth, count=False)
-            ids = self._ids(found, searcher)
-            scores = [score for score, _address in found.hits]
-            # tantivy orders equal scores arbitrarily: the newer article first
-            order = sorted(range(len(ids)), key=lambda n: (-scores[n], -ids[n]))
-            return [ids[n] for n in order]
+            first = self._best(searcher, tier, depth) if tier is not None else []
+            if len(first) >= depth:
+                return first
+            seen = set(first)
+            rest = [i for i in self._best(searcher, compiled, depth + len(first)) if i not in seen]
+            return first + rest[: depth - len(first)]
 
         return ranked
 
     def search(self, session: Session, query: Query, *, offset: int, limit: int) -> Results:
         found = needles(query)
-        compiled = self.ranked_query(query)
-        if compiled is None:
+        ranked = self._ranked(self._searcher(), query)
+        if ranked is None:
             return Results([], 0, found)
         # source:, since:, phrases and exclusions the index cannot see: SQL checks them
         filtered: list[str] = []
@@ -317,9 +328,7 @@ class TantivySearchIndex:
         def check(ids: Sequence[int]) -> list[int]:
             return passing_ids(session, ids, query, postgres=False)
 
-        window = ranked_window(
-            self._ranked(self._searcher(), compiled), check if filtered else None, offset, limit
-        )
+        window = ranked_window(ranked, check if filtered else None, offset, limit)
         return results_of(session, query, window, found, offset, limit, postgres=False)
 
     def newer_matches(
