@@ -287,10 +287,10 @@ class TantivySearchIndex:
 
     def _ranked(self, searcher: Any, query: Query) -> Callable[[int], list[int]] | None:
         """The best ``depth`` matches: the title tier first (every group's words
-        in the title, as on FTS5 and PostgreSQL; scored on the title, with the
-        rest of the query only checked), then the other matches by bm25 (title
-        boosted). Two searches: the tier's words are a title's few postings,
-        cheaper than scoring a title clause beside every match."""
+        in the title, as on FTS5 and PostgreSQL), then the other matches, each
+        by bm25 (title boosted). Two searches: the tier's title words are few
+        postings that bound the first one, cheaper than scoring a title clause
+        beside every match."""
         compiled = self.query_for(query)
         if compiled is None:
             return None
@@ -298,8 +298,8 @@ class TantivySearchIndex:
         tier = (
             tantivy.Query.boolean_query(
                 [
-                    (tantivy.Occur.Must, titled),
-                    (tantivy.Occur.Must, tantivy.Query.const_score_query(compiled, 0.0)),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(titled, 0.0)),
+                    (tantivy.Occur.Must, compiled),
                 ]
             )
             if titled is not None
