@@ -114,6 +114,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+import warnings
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -379,7 +380,9 @@ class Drawer:
     """Known-item queries from the real titles by the fixed rules of the docstring."""
 
     def __init__(self, real: Sequence[Doc], rng: random.Random) -> None:
-        import jieba
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jieba imports the deprecated pkg_resources
+            import jieba
 
         jieba.setLogLevel(60)
         self.segmenter = jieba.Tokenizer()
