@@ -52,9 +52,9 @@ MAX_LEXEME_BYTES = 2046
 # vectors only up to this size; see ``PostgresSearchIndex._ranked``.
 SCORED = 200
 # A larger tier, listed newest first, is read among the newest this many
-# article ids first, then four times as many, and so on: the primary key's
-# bitmap ANDed with the GIN one, so that only the matches inside the window
-# are visited, not every match of a common word.
+# article ids first, then in windows widened as the matches found so far say
+# (at least doubled): the primary key's bitmap ANDed with the GIN one, so that
+# only the matches inside a window are visited, not every match of a common word.
 NEWEST_WINDOW = 2000
 
 
@@ -125,11 +125,10 @@ def _by_gin(session: Session) -> Iterator[int]:
     newest = session.scalar(
         text(f"SELECT coalesce(max(article_id), 0), {settings} FROM search_documents")
     )
-    try:
-        yield int(newest or 0)
-    finally:
-        # without parameters, psycopg sends the statements as one simple query
-        session.execute(text("; ".join(f"RESET {name}" for name in _GIN_ONLY)))
+    yield int(newest or 0)
+    # not after an error: the transaction is aborted, and its rollback ends them
+    # (without parameters, psycopg sends the statements as one simple query)
+    session.execute(text("; ".join(f"RESET {name}" for name in _GIN_ONLY)))
 
 
 class PostgresSearchIndex:
