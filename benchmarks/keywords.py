@@ -133,24 +133,25 @@ def run_set(name: str, progress: Progress) -> SetResult:
         progress.advance(task)
     idf = corpus_idf(documents)
     full = FullIdf(documents=idf.documents, frequencies=idf.frequencies)
-    by_index = {id(a): n for n, a in enumerate(articles)}
-    systems: dict[str, Callable[[Article], list[str]]] = {
-        "newsdigest": lambda a: keywords(documents[by_index[id(a)]], idf, TOP),
-        "newsdigest, full IDF (the rule before; diagnostic)": lambda a: keywords(
-            documents[by_index[id(a)]], full, TOP
+
+    def of_article(extract: Callable[[Article], list[str]]) -> Callable[[int], list[str]]:
+        return lambda number: extract(articles[number])
+
+    systems: dict[str, Callable[[int], list[str]]] = {
+        "newsdigest": lambda n: keywords(documents[n], idf, TOP),
+        "newsdigest, full IDF (the rule before; diagnostic)": lambda n: keywords(
+            documents[n], full, TOP
         ),
-        "newsdigest without IDF (diagnostic)": lambda a: keywords(
-            documents[by_index[id(a)]], None, TOP
-        ),
-        **anchors(),
+        "newsdigest without IDF (diagnostic)": lambda n: keywords(documents[n], None, TOP),
+        **{name: of_article(extract) for name, extract in anchors().items()},
     }
     scores: dict[str, float] = {}
     found: dict[str, list[list[str]]] = {}
     for system, extract in systems.items():
         task = progress.add_task(f"{name}: {system}", total=len(articles))
         lists = []
-        for article in articles:
-            lists.append(extract(article))
+        for number in range(len(articles)):
+            lists.append(extract(number))
             progress.advance(task)
         found[system] = lists
         scores[system] = sum(

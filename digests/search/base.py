@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from digests.errors import StoreError
 from digests.search.query import Query, Term
-from digests.search.terms import is_han, is_han_phrase, term_words
+from digests.search.terms import as_written, is_han, is_han_phrase, term_words
 from digests.store.models import Article
 from digests.text.tokens import is_acronym
 
@@ -267,7 +267,7 @@ def verbatim_conditions(
         key = f"verbatim{number}"
         number += 1
         if is_han_phrase(term.text):  # no case to fold: a plain substring search, much faster
-            parameters[key] = "".join(term.text.split())
+            parameters[key] = as_written(term.text)
             find = "strpos({column}, :{key}) > 0" if postgres else "instr({column}, :{key}) > 0"
         else:
             parameters[key] = _like_text(term.text)

@@ -42,7 +42,7 @@ from digests.search.base import (
     verbatim_conditions,
 )
 from digests.search.query import Query
-from digests.search.terms import is_han, is_han_phrase, phrase_pairs
+from digests.search.terms import as_written, is_han, is_han_phrase, phrase_pairs
 from digests.store.models import Article
 
 # A query matching at least this many articles is "common": its title matches
@@ -180,7 +180,7 @@ class Fts5SearchIndex:
         parameters: dict[str, object] = {"ids": candidates}
         titled: list[str] = []
         for number, term in enumerate(query.terms):
-            parameters[f"phrase{number}"] = "".join(term.text.split())
+            parameters[f"phrase{number}"] = as_written(term.text)
             titled.append(f"instr(a.title, :phrase{number}) > 0")
         in_title = "(" + " OR ".join(titled) + ")"
         ordered = [

@@ -184,8 +184,12 @@ class TantivySearchIndex:
         )
 
     # -- reading ---------------------------------------------------------------
-    def _word(self, word: str) -> tantivy.Query:
-        fields: list[tuple[str, float]] = [("title", TITLE_BOOST), ("body", 1.0)]
+    def _word(self, word: str, titles_only: bool = False) -> tantivy.Query:
+        """One word in the title (boosted) or body, a short Chinese word also among
+        the title's characters and pairs; ``titles_only``: the title fields alone."""
+        fields: list[tuple[str, float]] = [("title", TITLE_BOOST)]
+        if not titles_only:
+            fields.append(("body", 1.0))
         if is_han(word) and len(word) <= 2:
             fields.append(("grams", 1.0))
         return tantivy.Query.boolean_query(
@@ -200,16 +204,16 @@ class TantivySearchIndex:
             ]
         )
 
-    def _term(self, term: Term) -> tantivy.Query | None:
+    def _term(self, term: Term, titles_only: bool = False) -> tantivy.Query | None:
         words = term_words(term.text)
         if not words:
             return None
-        pairs = phrase_pairs(term.text) if term.phrase else []
+        pairs = phrase_pairs(term.text) if term.phrase and not titles_only else []
         # A Chinese phrase is found by its character pairs wherever it is written,
         # however the segmenter cut it there; its words only rank the articles.
         by_pairs = bool(pairs) and is_han_phrase(term.text)
         occur = tantivy.Occur.Should if by_pairs else tantivy.Occur.Must
-        clauses = [(occur, self._word(w)) for w in words]
+        clauses = [(occur, self._word(w, titles_only)) for w in words]
         clauses += [
             (
                 tantivy.Occur.Must,
@@ -221,41 +225,11 @@ class TantivySearchIndex:
         ]
         return tantivy.Query.boolean_query(clauses)
 
-    def _title_query(self, query: Query) -> tantivy.Query | None:
-        """Every group's words in the title (a short Chinese word also among the
-        title's characters and pairs): what puts an article in the title tier."""
-        groups = []
-        for group in query.groups:
-            either = []
-            for term in group:
-                if words := term_words(term.text):
-                    either.append(
-                        tantivy.Query.boolean_query(
-                            [(tantivy.Occur.Must, self._title_word(w)) for w in words]
-                        )
-                    )
-            if either:
-                groups.append(
-                    (
-                        tantivy.Occur.Must,
-                        tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in either]),
-                    )
-                )
-        return tantivy.Query.boolean_query(groups) if groups else None
-
-    def _title_word(self, word: str) -> tantivy.Query:
-        fields = ["title", "grams"] if is_han(word) and len(word) <= 2 else ["title"]
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, field, word))
-                for field in fields
-            ]
-        )
-
-    def query_for(self, query: Query) -> tantivy.Query | None:
+    def _groups(self, query: Query, titles_only: bool) -> list[tuple[tantivy.Occur, Any]]:
+        """Each group (an OR of its terms) as a required clause."""
         clauses = []
         for group in query.groups:
-            options = [q for term in group if (q := self._term(term)) is not None]
+            options = [q for term in group if (q := self._term(term, titles_only)) is not None]
             if options:
                 clauses.append(
                     (
@@ -263,6 +237,15 @@ class TantivySearchIndex:
                         tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in options]),
                     )
                 )
+        return clauses
+
+    def _title_query(self, query: Query) -> tantivy.Query | None:
+        """Every group's words in the title: what puts an article in the title tier."""
+        clauses = self._groups(query, titles_only=True)
+        return tantivy.Query.boolean_query(clauses) if clauses else None
+
+    def query_for(self, query: Query) -> tantivy.Query | None:
+        clauses = self._groups(query, titles_only=False)
         if not clauses:
             return None
         for term in query.excluded:

@@ -60,11 +60,17 @@ def title_grams(title: str) -> str:
     return " ".join(grams)
 
 
+def as_written(text: str) -> str:
+    """A Chinese phrase as the stored text writes it (``滨江 步道`` -> 滨江步道);
+    any other text as it is."""
+    return "".join(text.split()) if is_han_phrase(text) else text
+
+
 def phrase_pairs(text: str) -> list[str]:
     """The pairs (see ``text_pairs``) of a phrase as written, Chinese words
     squeezed together as the stored text writes them; empty when the phrase
     has fewer than two Chinese characters in a row."""
-    return text_pairs("".join(text.split()) if is_han_phrase(text) else text).split()
+    return text_pairs(as_written(text)).split()
 
 
 def is_han_phrase(text: str) -> bool:

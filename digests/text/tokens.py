@@ -104,15 +104,12 @@ def _load_rjieba() -> Segmenter:
     import rjieba
 
     def add_dictionary(path: Path) -> None:
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        for line in path.read_text("utf-8").splitlines():
             line = line.strip().lstrip("\ufeff")
-            if not line:
-                continue
-            match = _USER_WORD.match(line)
-            if match is None:  # pragma: no cover - the pattern takes any non-empty line
-                raise ValueError(f"{path}: line {number}: not 'word [frequency] [tag]'")
-            word, frequency, tag = match.groups()
-            rjieba.add_word(word, int(frequency) if frequency else None, tag)
+            match = _USER_WORD.match(line)  # any non-empty line matches
+            if match is not None:
+                word, frequency, tag = match.groups()
+                rjieba.add_word(word, int(frequency) if frequency else None, tag)
 
     rjieba.has_word("")  # the dictionary loads on first use: now, not on the first article
     return Segmenter("rjieba", rjieba.cut, rjieba.has_word, add_dictionary)
