@@ -390,6 +390,66 @@ def test_fts5_phrase_pairs_are_filled_on_upgrade_and_dropped_with_the_article(
     assert titles(engine, '"渡口的差"') == ["渡口追赶"]
     with database.write() as session:
         session.execute(text("DELETE FROM articles WHERE title = '渡口追赶'"))
-    with database.read() as session:
-        assert session.scalar(text("SELECT count(*) FROM search_pairs")) == 1
+    assert titles(engine, '"渡口的差"') == []
+    store(engine, "wire", [("港口", "港口开放。")])  # the next index write forgets its pairs
+    assert holding(engine, "渡口") == [] and holding(engine, "步道") == [article_id(engine, "步道")]
+    engine.close()
+
+
+def holding(engine: Engine, pairs: str) -> list[int]:
+    """The ids ``search_pairs`` gives for ``pairs`` (space-separated, all required)."""
+    expression = " AND ".join(f'"{pair}"' for pair in pairs.split())
+    with engine.db.read() as session:
+        return [
+            int(row[0])
+            for row in session.execute(
+                text("SELECT rowid FROM search_pairs WHERE search_pairs MATCH :m ORDER BY rowid"),
+                {"m": expression},
+            )
+        ]
+
+
+def article_id(engine: Engine, title: str) -> int:
+    with engine.db.read() as session:
+        return int(session.scalar(text("SELECT id FROM articles WHERE title = :t"), {"t": title}))
+
+
+@pytest.mark.sqlite_only("search_pairs is the FTS5 index's table")
+def test_fts5_phrase_pairs_follow_an_edited_article_and_keep_the_pairs_both_texts_share(
+    tmp_path: Path,
+) -> None:
+    engine = fts5_engine(tmp_path)
+    store(engine, "wire", [("追赶", "渡口的差距在缩小。"), ("步道", "滨江步道开放。")])
+    edited = article_id(engine, "追赶")
+    store(engine, "wire", [("追赶", "港口的差距在缩小。")])  # same article, new text
+    assert holding(engine, "渡口") == []
+    assert holding(engine, "港口") == holding(engine, "差距") == [edited]
+    assert titles(engine, '"港口的差"') == ["追赶"] and titles(engine, '"渡口的差"') == []
+    # the same text indexed again (a reindex), then the article deleted
+    with engine.db.write() as session:
+        session.execute(text("UPDATE articles SET indexed_hash = NULL"))
+    engine.summarize_new()
+    with engine.db.write() as session:
+        session.execute(text("DELETE FROM articles WHERE id = :id"), {"id": edited})
+    store(engine, "wire", [("其他", "无关。")])
+    assert holding(engine, "港口") == holding(engine, "差距") == []
+    with engine.db.read() as session:
+        assert session.scalar(text("SELECT count(*) FROM search_pairs_gone")) == 0
+        session.execute(text("INSERT INTO search_pairs (search_pairs) VALUES ('integrity-check')"))
+    engine.close()
+
+
+@pytest.mark.sqlite_only("search_pairs is the FTS5 index's table")
+def test_fts5_writes_no_pairs_for_an_entry_analyzed_before_its_article_changed(
+    tmp_path: Path,
+) -> None:
+    engine = fts5_engine(tmp_path)
+    store(engine, "wire", [("步道", "滨江步道开放。")])
+    walk = article_id(engine, "步道")
+    with engine.db.write() as session:
+        session.execute(text("DELETE FROM search_pairs_held"))
+        session.execute(text("INSERT INTO search_pairs (search_pairs) VALUES ('delete-all')"))
+        stale = base.IndexEntry(walk, "an older text", "旧", "旧", "", text_pairs("旧的标题"))
+        engine.search_index.store(session, [stale])
+    assert holding(engine, "旧的") == []
     engine.close()

@@ -4,9 +4,9 @@ Entries are written in the same transaction as the article's summary and
 removed by a trigger when the article is deleted (also through its source)
 or its text changes. Titles are also kept in a table of their own
 (``search_titles``), because FTS5's bm25 normalizes by the whole row's length,
-and each article's Chinese character pairs in ``search_pairs`` (rowids only),
-which answer a query of quoted Chinese phrases without ranking every article
-that holds the phrase's words.
+and each article's Chinese character pairs in ``search_pairs`` (contentless:
+rowids only, no copy of the text), which answer a query of quoted Chinese
+phrases without ranking every article that holds the phrase's words.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from digests.search.base import (
 from digests.search.query import Query
 from digests.search.terms import as_written, is_han, is_han_phrase, phrase_pairs
 from digests.store.models import Article
+from digests.text.pairs import text_pairs
 
 # A query matching at least this many articles is "common": its title matches
 # are ranked, the rest listed newest first (scoring every match is the cost).
@@ -83,6 +84,49 @@ def _pair_expression(query: Query) -> str | None:
     return " AND ".join(groups) if groups else None
 
 
+def _forget_gone_pairs(session: Session | Connection) -> None:
+    """Remove the pairs of changed and deleted articles (their old text, moved
+    aside by the triggers): a contentless table forgets a row only when given
+    the values it indexed. Runs before any pairs are added, so a pair the old
+    and the new text share is removed and then added, never the reverse."""
+    gone = session.execute(text("SELECT id, title, body FROM search_pairs_gone")).all()
+    if not gone:
+        return
+    session.execute(
+        text(
+            "INSERT INTO search_pairs (search_pairs, rowid, pairs) VALUES ('delete', :id, :pairs)"
+        ),
+        [{"id": row[0], "pairs": text_pairs(row[1] or "", row[2] or "")} for row in gone],
+    )
+    session.execute(text("DELETE FROM search_pairs_gone"))
+
+
+def _store_pairs(session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
+    """Pairs for the entries whose text is the article's current text (an entry
+    analyzed before its article changed is written again later) and whose
+    pairs the table does not hold yet (a re-index of unchanged text)."""
+    _forget_gone_pairs(session)
+    by_id = {e.article_id: e for e in entries}
+    rows = session.execute(
+        text(
+            "SELECT id, content_hash FROM articles WHERE id IN :ids "
+            "AND id NOT IN (SELECT id FROM search_pairs_held)"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": list(by_id)},
+    ).all()
+    new = [by_id[row[0]] for row in rows if by_id[row[0]].content_hash == row[1]]
+    if not new:
+        return
+    session.execute(
+        text("INSERT INTO search_pairs (rowid, pairs) VALUES (:id, :pairs)"),
+        [{"id": e.article_id, "pairs": e.pairs} for e in new],
+    )
+    session.execute(
+        text("INSERT INTO search_pairs_held (id) VALUES (:id)"),
+        [{"id": e.article_id} for e in new],
+    )
+
+
 class Fts5SearchIndex:
     """FTS5 with bm25 (title weighted above body); newer first among equals."""
 
@@ -109,18 +153,16 @@ class Fts5SearchIndex:
             text("INSERT INTO search_titles (rowid, title, grams) VALUES (:id, :title, :grams)"),
             values,
         )
-        session.execute(text("DELETE FROM search_pairs WHERE rowid = :id"), ids)
-        session.execute(
-            text("INSERT INTO search_pairs (rowid, pairs) VALUES (:id, :pairs)"),
-            [{"id": e.article_id, "pairs": e.pairs} for e in entries],
-        )
+        _store_pairs(session, entries)
         mark_indexed(session, entries)
         return True
 
     def clear(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_index"))
         session.execute(text("DELETE FROM search_titles"))
-        session.execute(text("DELETE FROM search_pairs"))
+        session.execute(text("INSERT INTO search_pairs (search_pairs) VALUES ('delete-all')"))
+        session.execute(text("DELETE FROM search_pairs_held"))
+        session.execute(text("DELETE FROM search_pairs_gone"))
         session.execute(update(Article).values(indexed_hash=None))
 
     def max_indexed_id(self, session: Session) -> int:
