@@ -73,3 +73,25 @@ def test_without_rjieba_jieba_segments_and_says_so() -> None:
     )
     assert "rjieba is not installed: segmenting with jieba" in said
     assert said.strip().splitlines()[-1].startswith("jieba ['滨江',")
+
+
+@pytest.mark.parametrize("segmenter", ["rjieba", "jieba"])
+def test_sub_words_remembered_before_a_user_dictionary_are_found_again(
+    segmenter: str, tmp_path: Path
+) -> None:
+    dictionary = tmp_path / "words.txt"
+    dictionary.write_text("枣榴\n", encoding="utf-8")
+    before, after = json.loads(
+        run(
+            f"""
+            import json
+            from pathlib import Path
+            from digests.text import tokens
+            tokens.use_segmenter({segmenter!r})
+            before = tokens.load_segmenter().sub_words("甲枣榴乙")
+            tokens.configure_user_dictionary(Path({str(dictionary)!r}))
+            print(json.dumps([before, tokens.load_segmenter().sub_words("甲枣榴乙")]))
+            """
+        )
+    )
+    assert before == [] and after == ["枣榴"]

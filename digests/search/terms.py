@@ -20,27 +20,22 @@ from pathlib import Path
 from digests.text.pairs import HAN_RUN, text_pairs
 from digests.text.tokens import analyze_all, dictionary_in_use, load_segmenter, query_term
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_ONLY = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def is_han(text: str) -> bool:
-    return bool(text) and all(_HAN.match(ch) for ch in text)
+    return _HAN_ONLY.fullmatch(text) is not None
 
 
 def expand(tokens: Iterable[str]) -> list[str]:
     """Each token, followed (for long Chinese words) by its dictionary sub-words."""
-    has_word = None
+    segmenter = None
     out: list[str] = []
     for token in tokens:
         out.append(token)
         if len(token) > 2 and is_han(token):
-            if has_word is None:
-                has_word = load_segmenter().has_word
-            for size in (2, 3):
-                for start in range(len(token) - size + 1):
-                    piece = token[start : start + size]
-                    if piece != token and has_word(piece):
-                        out.append(piece)
+            segmenter = segmenter or load_segmenter()
+            out.extend(segmenter.sub_words(token))
     return out
 
 

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 from digests.records import IdfTable
 from digests.summarize.rank import Document
@@ -37,10 +38,17 @@ def is_candidate(term: str) -> bool:
     return len(term) >= 3
 
 
+def _candidate_counts(document: Document) -> dict[str, int]:
+    """How often each candidate term occurs in the sentences and the title, in
+    order of first occurrence."""
+    counts = Counter(chain.from_iterable(document.tokens))
+    counts.update(document.title_tokens)
+    return {term: count for term, count in counts.items() if is_candidate(term)}
+
+
 def document_terms(document: Document) -> set[str]:
     """The distinct candidate terms of an article: what its row adds to the corpus IDF."""
-    terms = {t for sentence in document.tokens for t in sentence if is_candidate(t)}
-    return terms | {t for t in document.title_tokens if is_candidate(t)}
+    return set(_candidate_counts(document))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +67,7 @@ class KeywordCandidates:
 
 
 def keyword_candidates(document: Document) -> KeywordCandidates:
-    frequency: Counter[str] = Counter(
-        t for sentence in document.tokens for t in sentence if is_candidate(t)
-    )
-    for term in document.title_tokens:
-        if is_candidate(term):
-            frequency[term] += 1
+    frequency = _candidate_counts(document)
     boosts: dict[str, float] = {}
     for term in document.tokens[0] if document.tokens else ():
         boosts[term] = LEAD_BOOST

@@ -28,11 +28,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
 
 from digests.text.sentences import split_sentences
-from digests.text.tokens import Language, analyze_all, detect_language, search_terms
+from digests.text.tokens import Language, analyze_all, detect_language, index_terms
 
 __all__ = ["Document", "RankParams", "prepare", "split_sentences", "summarize", "visible_length"]
+
+Matrix = npt.NDArray[np.float64]
 
 # The ranker looks at this many sentences at most: news puts what matters
 # early, and it keeps a 200,000-character input in bounded time.
@@ -193,108 +199,79 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         eligible=eligible,
         surfaces=surfaces,
         lengths=tuple(visible_length(s) for s in sentences),
-        index_tokens=tuple(
-            tuple(t for term, surface, _ in words for t in search_terms(term, surface))
-            for words in analyzed_all
-        ),
-        index_title_tokens=tuple(
-            t for term, surface, _ in title_all for t in search_terms(term, surface)
-        ),
+        index_tokens=tuple(index_terms(words) for words in analyzed_all),
+        index_title_tokens=index_terms(title_all),
     )
 
 
-def _vectors(document: Document) -> tuple[list[dict[str, float]], dict[str, float]]:
-    """Unit TF-IDF vectors per sentence (IDF over the article's sentences) and the centroid."""
-    count = len(document.tokens)
-    frequency: dict[str, int] = {}
-    for tokens in document.tokens:
-        for term in set(tokens):
-            frequency[term] = frequency.get(term, 0) + 1
-    idf = {term: math.log((count + 1) / (df + 0.5)) + 1.0 for term, df in frequency.items()}
-    vectors: list[dict[str, float]] = []
-    centroid: dict[str, float] = {}
-    for tokens in document.tokens:
-        weights: dict[str, float] = {}
-        for term in tokens:
-            weights[term] = weights.get(term, 0.0) + idf[term]
-        for term, weight in weights.items():
-            centroid[term] = centroid.get(term, 0.0) + weight
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        vectors.append({term: w / norm for term, w in weights.items()})
-    norm = math.sqrt(sum(w * w for w in centroid.values())) or 1.0
-    return vectors, {term: w / norm for term, w in centroid.items()}
+def _vectors(document: Document) -> tuple[Matrix, Matrix, dict[str, int]]:
+    """Unit TF-IDF rows per sentence (IDF over the article's sentences), the
+    unit centroid of the raw rows, and each term's column."""
+    columns: dict[str, int] = {}
+    words = chain.from_iterable(document.tokens)
+    cells = [columns.setdefault(term, len(columns)) for term in words]
+    rows = np.repeat(np.arange(len(document.tokens)), [len(t) for t in document.tokens])
+    counts = np.zeros((len(document.tokens), len(columns)))
+    np.add.at(counts, (rows, np.array(cells, dtype=np.intp)), 1.0)
+    frequency = np.count_nonzero(counts, axis=0)
+    weights = counts * (np.log((len(document.tokens) + 1) / (frequency + 0.5)) + 1.0)
+    centroid = weights.sum(axis=0)
+    centroid /= float(np.sqrt(centroid @ centroid)) or 1.0
+    return _unit_rows(weights), centroid, columns
 
 
-def _directed(vectors: Sequence[dict[str, float]]) -> tuple[list[float], list[float]]:
-    """For each sentence, its summed similarity to all later and to all earlier ones.
-
-    ``v_i · Σ_{j>i} v_j`` equals ``Σ_{j>i} v_i · v_j``: running sums make this
-    linear in the article's length instead of quadratic.
-    """
-    count = len(vectors)
-    forward = [0.0] * count
-    backward = [0.0] * count
-    running: dict[str, float] = {}
-    for index in range(count - 1, -1, -1):
-        forward[index] = _cosine(vectors[index], running)
-        for term, weight in vectors[index].items():
-            running[term] = running.get(term, 0.0) + weight
-    running = {}
-    for index in range(count):
-        backward[index] = _cosine(vectors[index], running)
-        for term, weight in vectors[index].items():
-            running[term] = running.get(term, 0.0) + weight
-    return forward, backward
+def _unit_rows(matrix: Matrix) -> Matrix:
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0.0] = 1.0
+    return matrix / norms[:, None]
 
 
-def _cosine(first: dict[str, float], second: dict[str, float]) -> float:
-    if len(first) > len(second):
-        first, second = second, first
-    return sum(weight * second.get(term, 0.0) for term, weight in first.items())
+def _directed(vectors: Matrix) -> tuple[Matrix, Matrix]:
+    """For each sentence, its summed similarity to all later and to all earlier
+    ones: ``v_i · Σ_{j>i} v_j`` from running sums, linear in the article's length."""
+    before = np.cumsum(vectors, axis=0) - vectors
+    after = vectors.sum(axis=0) - before - vectors
+    return np.einsum("ij,ij->i", vectors, after), np.einsum("ij,ij->i", vectors, before)
 
 
-def _scaled(values: list[float]) -> list[float]:
-    low, high = min(values), max(values)
+def _scaled(values: Matrix) -> Matrix:
+    low, high = float(values.min()), float(values.max())
     if high - low < 1e-12:
-        return [0.0 for _ in values]
-    return [(value - low) / (high - low) for value in values]
+        return np.zeros_like(values)
+    return (values - low) / (high - low)
 
 
-def rank(document: Document, params: RankParams) -> tuple[list[float], list[dict[str, float]]]:
-    """A score per sentence (higher is better) and the sentence vectors."""
-    vectors, centroid = _vectors(document)
-    centrality = [_cosine(vector, centroid) for vector in vectors]
+def rank(document: Document, params: RankParams) -> tuple[list[float], Matrix]:
+    """A score per sentence (higher is better) and the sentences' unit vectors."""
+    vectors, centroid, columns = _vectors(document)
     forward, backward = _directed(vectors)
-    directed = [f - params.backward_penalty * b for f, b in zip(forward, backward, strict=True)]
-    title_vector: dict[str, float] = {}
+    count = len(document.tokens)
+    scores = (
+        params.centroid * _scaled(vectors @ centroid)
+        + params.directed * _scaled(forward - params.backward_penalty * backward)
+        + params.position / (1.0 + np.arange(count)) ** params.position_decay
+    )
     if document.title_tokens:
         counts = Counter(document.title_tokens)
         norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
-        title_vector = {term: c / norm for term, c in counts.items()}
-    scores: list[float] = []
-    for index, (central, direct) in enumerate(
-        zip(_scaled(centrality), _scaled(directed), strict=True)
-    ):
-        length = document.lengths[index]
-        score = (
-            params.centroid * central
-            + params.directed * direct
-            + params.position / (1.0 + index) ** params.position_decay
-        )
-        if title_vector:
-            score += params.title * _cosine(vectors[index], title_vector)
-        if length < params.short_chars:
-            score *= length / params.short_chars
-        elif length > params.long_chars:
-            score *= params.long_chars / length
-        scores.append(score)
-    return scores, vectors
+        title = np.zeros(len(columns))
+        for term, times in counts.items():
+            if term in columns:
+                title[columns[term]] = times / norm
+        scores += params.title * (vectors @ title)
+    lengths = np.array(document.lengths, dtype=float)
+    if params.short_chars > 0:
+        short = lengths < params.short_chars
+        scores[short] *= lengths[short] / params.short_chars
+    long = lengths > max(params.long_chars, params.short_chars - 1)
+    scores[long] *= params.long_chars / lengths[long]
+    return scores.tolist(), vectors
 
 
 def _select(
     document: Document,
     scores: Sequence[float],
-    vectors: Sequence[dict[str, float]],
+    vectors: Matrix,
     params: RankParams,
     sentences: int | None,
     chars: int | None,
@@ -309,7 +286,7 @@ def _select(
     limit = sentences if sentences is not None else (None if chars is not None else 3)
     # Highest similarity of each candidate to what is already chosen, updated
     # with each pick instead of recomputed (MMR).
-    redundancy = dict.fromkeys(candidates, 0.0)
+    redundancy = np.zeros(len(document.sentences))
     while candidates and (limit is None or len(chosen) < limit):
         best = max(
             candidates,
@@ -329,10 +306,7 @@ def _select(
         seen_texts.add(text)
         used += length
         if params.mmr_lambda < 1.0:
-            for other in candidates:
-                similarity = _cosine(vectors[other], vectors[best])
-                if similarity > redundancy[other]:
-                    redundancy[other] = similarity
+            np.maximum(redundancy, vectors @ vectors[best], out=redundancy)
     return sorted(chosen)
 
 
@@ -343,7 +317,7 @@ class Ranking:
     document: Document
     params: RankParams
     scores: list[float]
-    vectors: list[dict[str, float]]
+    vectors: Matrix  # one unit TF-IDF row per sentence
 
     def choose(self, *, sentences: int | None = None, chars: int | None = None) -> list[str]:
         if not self.document.sentences or (sentences is not None and sentences <= 0):
@@ -354,7 +328,7 @@ class Ranking:
 
 def rank_document(document: Document, params: RankParams | None = None) -> Ranking:
     params = params or PARAMS["en" if document.language == "en" else "zh"]
-    scores, vectors = rank(document, params) if document.sentences else ([], [])
+    scores, vectors = rank(document, params) if document.sentences else ([], np.zeros((0, 0)))
     return Ranking(document, params, scores, vectors)
 
 

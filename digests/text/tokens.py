@@ -17,7 +17,7 @@ import re
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -77,6 +77,11 @@ SegmenterName = Literal["rjieba", "jieba"]
 _USER_WORD = re.compile(r"^(.+?)(?: ([0-9]+))?(?: ([a-z]+))?$")
 
 
+# Words whose sub-words are remembered (a word recurs across articles); past
+# this many the memory starts again (the segmenter's new words are unbounded).
+SUB_WORDS_REMEMBERED = 200_000
+
+
 @dataclass(frozen=True, slots=True)
 class Segmenter:
     """A loaded segmenter: its name, how it cuts text, and whether a word is in
@@ -86,6 +91,28 @@ class Segmenter:
     cut: Callable[[str], list[str]]
     has_word: Callable[[str], bool]
     add_dictionary: Callable[[Path], None]
+    _sub_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def sub_words(self, word: str) -> tuple[str, ...]:
+        """The dictionary words of two and three characters inside a longer
+        Chinese ``word`` (中国科学院 -> 中国, 科学, 学院, 科学院), in order."""
+        known = self._sub_words.get(word)
+        if known is None:
+            known = tuple(
+                piece
+                for size in (2, 3)
+                for start in range(len(word) - size + 1)
+                if (piece := word[start : start + size]) != word and self.has_word(piece)
+            )
+            if len(self._sub_words) >= SUB_WORDS_REMEMBERED:
+                self._sub_words.clear()
+            self._sub_words[word] = known
+        return known
+
+    def add_words(self, path: Path) -> None:
+        """Add a user dictionary (sub-words found before may change)."""
+        self.add_dictionary(path)
+        self._sub_words.clear()
 
 
 _segmenter: Segmenter | None = None
@@ -141,7 +168,7 @@ def configure_user_dictionary(path: Path | None) -> None:
     global _user_dictionary
     _user_dictionary = path
     if _segmenter is not None and path is not None:
-        _segmenter.add_dictionary(path)
+        _segmenter.add_words(path)
 
 
 def use_user_dictionary(path: Path | None) -> None:
@@ -169,7 +196,7 @@ def load_segmenter() -> Segmenter:
             if loaded is None:
                 loaded = _load_jieba()
             if _user_dictionary is not None:
-                loaded.add_dictionary(_user_dictionary)
+                loaded.add_words(_user_dictionary)
             _segmenter = loaded
     return _segmenter
 
@@ -235,16 +262,22 @@ def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, 
     """
     text = text.translate(_HALF_WIDTH)
     language = language or detect_language(text)
-    if language == "en":
-        tokens: Iterable[str] = (m.group(0) for m in _LATIN_WORD.finditer(text))
-    else:
-        tokens = segment(text)
     kept: list[tuple[str, str, bool]] = []
-    for token in tokens:
+    if language == "en":
+        for match in _LATIN_WORD.finditer(text):
+            if (triple := _keep(match.group(0))) is not None:
+                kept.append(triple)
+        return kept
+    for token in load_segmenter().cut(text):  # as ``segment``, in one pass
         if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens: no call, no regex
             kept.append((token, token, token in ZH_STOPWORDS))
-        elif (triple := _keep(token)) is not None:
-            kept.append(triple)
+        elif len(token) == 1 or _CJK.search(token):
+            if (triple := _keep(token)) is not None:
+                kept.append(triple)
+        else:
+            for match in _LATIN_WORD.finditer(token):
+                if (triple := _keep(match.group(0))) is not None:
+                    kept.append(triple)
     return kept
 
 
@@ -269,6 +302,17 @@ def search_terms(term: str, surface: str) -> tuple[str, ...]:
     a form no text or query takes (both read full-width letters as ASCII),
     which every index keeps apart from the lower-cased word (FTS5 folds case)."""
     return (term, surface.translate(_FULL_WIDTH)) if is_acronym(surface) else (term,)
+
+
+def index_terms(words: Iterable[tuple[str, str, bool]]) -> tuple[str, ...]:
+    """``search_terms`` of each ``(term, surface, stopword)``, in order."""
+    out: list[str] = []
+    for term, surface, _stop in words:
+        if surface.isascii() and is_acronym(surface):  # the rare case first tested cheaply
+            out.extend(search_terms(term, surface))
+        else:
+            out.append(term)
+    return tuple(out)
 
 
 def query_term(term: str, surface: str) -> str:
