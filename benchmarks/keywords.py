@@ -165,6 +165,18 @@ def run_set(name: str, progress: Progress) -> SetResult:
     return SetResult(name, len(articles), scores, sample)
 
 
+def precision_table(results: Sequence[SetResult]) -> str:
+    """Precision@5 per system (rows) and set (columns), as markdown."""
+    lines = [
+        "| system | " + " | ".join(f"{r.name} ({r.articles})" for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for system in results[0].precision:
+        cells = " | ".join(f"{r.precision[system]:.3f}" for r in results)
+        lines.append(f"| {system} | {cells} |")
+    return "\n".join(lines)
+
+
 def report(results: Sequence[SetResult], segmenter: str) -> str:
     systems = list(results[0].precision)
     lines = [
@@ -175,12 +187,8 @@ def report(results: Sequence[SetResult], segmenter: str) -> str:
         "How it is scored: the docstring of `benchmarks/keywords.py` (precision@5 of "
         "keywords written in the withheld headline).",
         "",
-        "| system | " + " | ".join(f"{r.name} ({r.articles})" for r in results) + " |",
-        "|---|" + "---:|" * len(results),
+        precision_table(results),
     ]
-    for system in systems:
-        cells = " | ".join(f"{r.precision[system]:.3f}" for r in results)
-        lines.append(f"| {system} | {cells} |")
     for result in results:
         lines += [
             "",

@@ -1,10 +1,13 @@
 """Character-level ROUGE-1/2/L (F1) for Chinese, plus token-level helpers.
 
-Normalization (applied to candidate and reference alike): Unicode NFKC, lower-case,
-then every whitespace character and every punctuation or symbol character (Unicode
-general categories ``P*`` and ``S*``) is dropped, as are invisible separators, control
-and format characters (``Z*``, ``C*``, e.g. zero-width spaces). Each remaining character
-is one token, so Latin words and digit runs count letter by letter.
+Two tokenizations. Raw (``rouge_zh_raw``), as the published LCSTS and CLTS
+results count: every character but whitespace is a token, punctuation
+included. Normalized (``rouge_zh``, applied to candidate and reference
+alike): Unicode NFKC, lower-case, then every whitespace character and every
+punctuation or symbol character (Unicode general categories ``P*`` and ``S*``)
+is dropped, as are invisible separators, control and format characters (``Z*``,
+``C*``, e.g. zero-width spaces). Either way each character is one token, so
+Latin words and digit runs count letter by letter.
 
 ROUGE-N F1 uses clipped n-gram overlap (each reference n-gram can be matched at most as
 often as it occurs there); ROUGE-L F1 comes from the longest common subsequence. Empty
@@ -98,5 +101,16 @@ def rouge_tokens(candidate: Sequence[str], reference: Sequence[str]) -> Scores:
 
 
 def rouge_zh(candidate: str, reference: str) -> Scores:
-    """Character-level ROUGE-1/2/L F1 of a Chinese candidate against one reference."""
+    """Character-level ROUGE-1/2/L F1 of a Chinese candidate against one
+    reference, both normalized (``normalize_zh``)."""
     return rouge_tokens(char_tokens(candidate), char_tokens(reference))
+
+
+def raw_char_tokens(text: str) -> list[str]:
+    """Every character but whitespace, as written: punctuation counts."""
+    return [ch for ch in text if not ch.isspace()]
+
+
+def rouge_zh_raw(candidate: str, reference: str) -> Scores:
+    """Character-level ROUGE-1/2/L F1 on raw characters (``raw_char_tokens``)."""
+    return rouge_tokens(raw_char_tokens(candidate), raw_char_tokens(reference))

@@ -18,7 +18,11 @@ What is measured (all systems side by side, same inputs, same budgets):
    - cnndm       CNN/DailyMail test articles from FRANK, 3 sentences
    - xsum        XSum test articles from FRANK, 1 sentence
 
-   Systems: newsdigest (digests.summarize.summarize), lead (Lead-k), textrank4zh,
+   Chinese sets are also scored on raw characters (punctuation counts), as the
+   published LCSTS and CLTS results are.
+
+   Systems: newsdigest (digests.summarize.summarize), lead (Lead-k), TF-IDF
+   centroid (cosine to the article's centroid, as in MEAD), textrank4zh,
    sumy TextRank / LexRank / LSA / Luhn (jieba words for Chinese, a regex word
    tokenizer + English stemmer and stop words for English), snownlp, and the greedy
    extractive oracle (upper bound: adds the sentence that most increases
@@ -29,10 +33,19 @@ What is measured (all systems side by side, same inputs, same budgets):
    does not fit, and keeps the top sentence alone if even that one does not fit.
    An anchor that raises on a document gets an empty summary there (counted).
 
-2. Speed: articles/s over zh_news_raw.jsonl (3 sentences, title passed) for
-   newsdigest, lead, textrank4zh, snownlp and sumy LexRank / TextRank; the jieba
-   dictionary load time (timed first, so no system pays it); and jieba_pass_ratio =
-   time of the newsdigest pass over all texts / time of one plain jieba.lcut pass.
+2. Leave one set out: each set scored with ranking weights tuned on the other
+   sets of its language (benchmarks/tune_summarize.py), beside the shipped
+   weights and Lead-k: how the weights do on a set they were not chosen on.
+
+3. Keywords: precision@5 against the withheld headline (benchmarks/keywords.py).
+
+4. Speed, paired: in each of 3 passes over zh_news_raw.jsonl (3 sentences, title
+   passed) every system runs on each article back to back, so all see the same
+   load: newsdigest (summary), newsdigest's whole per-article analysis (summary,
+   keywords, search words), lead, TF-IDF centroid, sumy LexRank / TextRank,
+   textrank4zh and snownlp (every 5th article), and one plain pass of the
+   segmenter in use, jieba.lcut and jieba.lcut with HMM off. Ratios are taken on
+   the same articles; jieba's dictionary load is timed first, apart.
 
 Writes benchmarks/results/summarize.md and summarize.json after a full run (a run
 with --limit or --only only prints its tables).
@@ -42,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -55,6 +69,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,7 +82,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmarks.rouge_zh import Scores, ngrams, normalize_zh, rouge_n_counts, rouge_zh
+from benchmarks import keywords as keyword_benchmark
+from benchmarks import tune_summarize as tuning
+from benchmarks.rouge_zh import (
+    Scores,
+    ngrams,
+    normalize_zh,
+    rouge_n_counts,
+    rouge_zh,
+    rouge_zh_raw,
+)
+from benchmarks.tune_summarize import LeftOut
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -81,6 +106,7 @@ SET_NAMES = ("lcsts3", "headlines", "clts-3", "clts-chars", "cnndm", "xsum")
 ZH_SYSTEMS = (
     "newsdigest",
     "lead",
+    "tfidf-centroid",
     "textrank4zh",
     "sumy-textrank",
     "sumy-lexrank",
@@ -92,18 +118,18 @@ ZH_SYSTEMS = (
 EN_SYSTEMS = (
     "newsdigest",
     "lead",
+    "tfidf-centroid",
     "sumy-textrank",
     "sumy-lexrank",
     "sumy-lsa",
     "sumy-luhn",
     "oracle",
 )
-SPEED_SYSTEMS = ("newsdigest", "lead", "textrank4zh", "snownlp", "sumy-lexrank", "sumy-textrank")
-# Slow anchors are timed on the first SLOW_SUBSET articles only (one pass); the
-# others on every article, median of FAST_REPEATS passes.
+# Slow anchors run on every SLOW_EVERY-th article (their ratios to newsdigest
+# are taken on those same articles); the rest on every article.
 SLOW_SPEED = {"textrank4zh", "snownlp"}
-SLOW_SUBSET = 200
-FAST_REPEATS = 3
+SLOW_EVERY = 5
+SPEED_PASSES = 3
 SUMMARY_SENTENCES = 3  # speed runs ask every system for three sentences
 
 
@@ -392,6 +418,8 @@ class Anchors:
             return list(enumerate(self.splitter(text, lang)))
         if system.startswith("sumy-"):
             return self._rank_sumy(system, text, lang)
+        if system == "tfidf-centroid":
+            return self._rank_centroid(text, lang)
         if system == "textrank4zh":
             return self._rank_textrank4zh(text)
         if system == "snownlp":
@@ -441,6 +469,38 @@ class Anchors:
 
         self._sumy_summarizer(system, lang)(document, keep_all)
         return [(position[id(s)], units[position[id(s)]]) for s in order]
+
+    def _rank_centroid(self, text: str, lang: Lang) -> Ranked:
+        """TF-IDF centroid (as in MEAD): sentences by the cosine of their TF-IDF
+        vector to the article's centroid; IDF over the article's sentences,
+        sumy's stop words out, English words stemmed; ties in article order."""
+        from sumy.nlp.stemmers import Stemmer
+        from sumy.utils import get_stop_words
+
+        language = "chinese" if lang == "zh" else "english"
+        stop, stem = get_stop_words(language), Stemmer(language)
+        tokenizer = self._tokenizers.setdefault(
+            lang, SumyTokenizer(lang, self.splitter, self.jieba)
+        )
+        units = tokenizer.to_sentences(text)
+        words = [
+            [stem(w.lower()) for w in tokenizer.to_words(u) if w.lower() not in stop] for u in units
+        ]
+        frequency = Counter(w for sentence in words for w in set(sentence))
+        idf = {w: math.log(len(units) / df) + 1.0 for w, df in frequency.items()}
+        vectors = [{w: c * idf[w] for w, c in Counter(sentence).items()} for sentence in words]
+        centroid: Counter[str] = Counter()
+        for vector in vectors:
+            centroid.update(vector)
+
+        def cosine(vector: dict[str, float]) -> float:
+            norm = math.sqrt(sum(v * v for v in vector.values()))
+            dot = sum(v * centroid[w] for w, v in vector.items())
+            return dot / norm if norm else 0.0
+
+        scores = [cosine(v) for v in vectors]
+        order = sorted(range(len(units)), key=lambda i: (-scores[i], i))
+        return [(i, units[i]) for i in order]
 
     def _rank_textrank4zh(self, text: str) -> Ranked:
         if self._tr4s is None:
@@ -534,6 +594,7 @@ def oracle(units: Sequence[str], reference: str, budget: Budget, scorer: Scorer)
 @dataclass
 class SystemResult:
     scores: list[Scores] = field(default_factory=list)
+    raw: list[Scores] = field(default_factory=list)  # Chinese: on raw characters
     failures: int = 0
     first_error: str = ""
     nan_docs: int = 0  # sumy: documents whose sentence scores contained NaN
@@ -544,12 +605,19 @@ class SystemResult:
         def avg(values: Iterable[float]) -> float:
             return round(100 * sum(values) / n, 2) if n else 0.0
 
-        return {
+        means: dict[str, float | int] = {
             "r1": avg(s.r1 for s in self.scores),
             "r2": avg(s.r2 for s in self.scores),
             "rl": avg(s.rl for s in self.scores),
             "n": n,
         }
+        if self.raw:
+            means |= {
+                "raw_r1": avg(s.r1 for s in self.raw),
+                "raw_r2": avg(s.r2 for s in self.raw),
+                "raw_rl": avg(s.rl for s in self.raw),
+            }
+        return means
 
 
 @dataclass
@@ -594,68 +662,114 @@ class Runner:
                     result.first_error = result.first_error or f"{doc.id}: {error!r}"[:200]
                     text = ""
                 results[system].scores.append(scorer.score(text, doc.reference))
+                if eval_set.lang == "zh":
+                    results[system].raw.append(rouge_zh_raw(text, doc.reference))
                 results[system].nan_docs += (system, doc.id) in self._nan
                 progress.advance(task)
         return results
 
 
 @dataclass
-class SpeedResult:
-    articles_per_s: float
-    articles: int
-    seconds: float
-    passes: int
-    failures: int
+class Speed:
+    """Per system and pass: seconds spent on the articles it ran, every system
+    timed on each article back to back (paired: all see the same load)."""
+
+    systems: tuple[str, ...]
+    articles: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+    # the same on the articles the slow anchors run on (every SLOW_EVERY-th)
+    subset_seconds: dict[str, list[float]] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def median(self, system: str) -> float:
+        return statistics.median(self.seconds[system])
+
+    def per_second(self, system: str) -> float:
+        return self.articles[system] / self.median(system)
+
+    def ratio(self, slower: str, faster: str, *, subset: bool = False) -> float:
+        """Median over passes of ``slower``'s time / ``faster``'s on the same articles."""
+        times = self.subset_seconds if subset else self.seconds
+        return statistics.median(
+            a / b for a, b in zip(times[slower], times[faster], strict=True) if b > 0
+        )
 
 
-def _timed_pass(fn: Callable[[Doc], object], docs: Sequence[Doc]) -> tuple[float, int]:
-    failures = 0
-    started = time.perf_counter()
-    for doc in docs:
-        try:
-            fn(doc)
-        except Exception:
-            failures += 1
-    return time.perf_counter() - started, failures
-
-
-def run_speed(
-    runner: Runner, jieba: ModuleType, docs: list[Doc], progress: Progress
-) -> tuple[dict[str, SpeedResult], float]:
+def speed_calls(
+    runner: Runner, jieba: ModuleType, segmenter: Callable[[str], object]
+) -> dict[str, Callable[[Doc], object]]:
     from snownlp import SnowNLP
 
+    from digests.records import IdfTable
+    from digests.summarize.analysis import analyze
+
     budget = Budget(sentences=SUMMARY_SENTENCES)
+    no_idf = IdfTable()
 
     def ranked(system: str) -> Callable[[Doc], object]:
         return lambda d: select(runner.anchors.rank(system, d.text, "zh"), budget, "")
 
-    calls: dict[str, Callable[[Doc], object]] = {
+    def full(doc: Doc) -> object:
+        analysis = analyze(doc.title, doc.text)
+        return analysis.summary, analysis.keywords.best(no_idf)
+
+    return {
         "newsdigest": lambda d: runner.summarize(d.text, d.title, sentences=SUMMARY_SENTENCES),
+        "newsdigest, whole analysis": full,
         "lead": ranked("lead"),
-        "textrank4zh": ranked("textrank4zh"),
-        "snownlp": lambda d: SnowNLP(d.text).summary(SUMMARY_SENTENCES),
+        "tfidf-centroid": ranked("tfidf-centroid"),
         "sumy-lexrank": ranked("sumy-lexrank"),
         "sumy-textrank": ranked("sumy-textrank"),
+        "textrank4zh": ranked("textrank4zh"),
+        "snownlp": lambda d: SnowNLP(d.text).summary(SUMMARY_SENTENCES),
+        "segmenter in use": lambda d: segmenter(d.text),
         "jieba.lcut": lambda d: jieba.lcut(d.text),
+        "jieba.lcut, HMM off": lambda d: jieba.lcut(d.text, HMM=False),
     }
-    results: dict[str, SpeedResult] = {}
-    task = progress.add_task("speed", total=len(SPEED_SYSTEMS) + 1)
-    for name in (*SPEED_SYSTEMS, "jieba.lcut"):
-        progress.update(task, description=f"speed: {name}")
-        fn = calls[name]
-        subset = docs[:SLOW_SUBSET] if name in SLOW_SPEED else docs
-        passes = 1 if name in SLOW_SPEED else FAST_REPEATS
+
+
+def run_speed(
+    runner: Runner, jieba: ModuleType, docs: list[Doc], progress: Progress
+) -> tuple[Speed, str]:
+    from digests.text.tokens import load_segmenter
+
+    segmenter = load_segmenter()
+    calls = speed_calls(runner, jieba, segmenter.cut)
+    speed = Speed(tuple(calls))
+    for name, fn in calls.items():
         with contextlib.suppress(Exception):
             fn(docs[0])  # warm-up: lazy imports, model and stop-word loading
-        timings, failures = [], 0
-        for _ in range(passes):
-            seconds, failures = _timed_pass(fn, subset)
-            timings.append(seconds)
-        seconds = statistics.median(timings)
-        results[name] = SpeedResult(len(subset) / seconds, len(subset), seconds, passes, failures)
-        progress.advance(task)
-    ratio = results["newsdigest"].seconds / results["jieba.lcut"].seconds
-    return results, ratio
+        speed.articles[name] = sum(
+            1 for i in range(len(docs)) if name not in SLOW_SPEED or i % SLOW_EVERY == 0
+        )
+        speed.seconds[name], speed.subset_seconds[name], speed.failures[name] = [], [], 0
+    task = progress.add_task("speed", total=SPEED_PASSES * len(docs))
+    for number in range(SPEED_PASSES):
+        progress.update(task, description=f"speed: pass {number + 1}")
+        spent = dict.fromkeys(calls, 0.0)
+        on_subset = dict.fromkeys(calls, 0.0)
+        names = list(calls)
+        for index, doc in enumerate(docs):
+            in_subset = index % SLOW_EVERY == 0
+            start = (index + number) % len(names)  # no system always runs first on an article
+            for name in names[start:] + names[:start]:
+                fn = calls[name]
+                if name in SLOW_SPEED and not in_subset:
+                    continue
+                started = time.perf_counter()
+                try:
+                    fn(doc)
+                except Exception:
+                    speed.failures[name] += number == 0
+                seconds = time.perf_counter() - started
+                spent[name] += seconds
+                if in_subset:
+                    on_subset[name] += seconds
+            progress.advance(task)
+        for name in calls:
+            speed.seconds[name].append(spent[name])
+            speed.subset_seconds[name].append(on_subset[name])
+    return speed, segmenter.name
 
 
 # --------------------------------------------------------------------------- report
@@ -687,8 +801,10 @@ class Report:
     sets: list[EvalSet]
     quality: dict[str, dict[str, SystemResult]]
     units_per_doc: dict[str, float]
-    speed: dict[str, SpeedResult] | None
-    jieba_pass_ratio: float | None
+    speed: Speed | None
+    segmenter: str
+    keywords: str | None  # the keyword benchmark's table (markdown)
+    loso: list[LeftOut] | None
     jieba_load_s: float
     jieba_cache_hit: bool
     splitter_label: str
@@ -703,12 +819,23 @@ class Report:
                 name: {system: result.mean() for system, result in systems.items()}
                 for name, systems in self.quality.items()
             },
-            "speed": {
-                name: round(r.articles_per_s, 2)
-                for name, r in (self.speed or {}).items()
-                if name in SPEED_SYSTEMS
-            },
-            "jieba_pass_ratio": round(self.jieba_pass_ratio or 0.0, 3),
+            "speed": (
+                {name: round(self.speed.per_second(name), 2) for name in self.speed.systems}
+                if self.speed
+                else {}
+            ),
+            "pipeline_to_segmenter": round(self.speed.ratio("newsdigest", "segmenter in use"), 3)
+            if self.speed
+            else None,
+            "leave_one_set_out": [
+                {
+                    "set": row.name,
+                    "tuned_without": round(row.tuned_without, 2),
+                    "shipped": round(row.shipped, 2),
+                    "lead": round(row.lead, 2),
+                }
+                for row in self.loso or []
+            ],
             "jieba_load_s": round(self.jieba_load_s, 3),
         }
 
@@ -725,11 +852,13 @@ class Report:
             "",
             "## How it is scored",
             "",
-            "- Chinese sets: character-level ROUGE F1. Both sides are normalized: Unicode NFKC, "
-            "lower-case, then all whitespace and every punctuation or symbol character "
-            "(Unicode categories P\\* and S\\*, plus invisible Z\\*/C\\* characters) are dropped; "
-            "each remaining character is one token. ROUGE-N uses clipped n-gram overlap, "
-            "ROUGE-L the LCS; per document, macro-averaged.",
+            "- Chinese sets: character-level ROUGE F1, two ways. R1/R2/RL: both sides "
+            "normalized: Unicode NFKC, lower-case, then all whitespace and every punctuation "
+            "or symbol character (Unicode categories P\\* and S\\*, plus invisible Z\\*/C\\* "
+            "characters) are dropped; each remaining character is one token. raw R1/R2/RL: "
+            "every character but whitespace is a token, punctuation included, as the published "
+            "LCSTS and CLTS results count. ROUGE-N uses clipped n-gram overlap, ROUGE-L the "
+            "LCS; per document, macro-averaged.",
             "- English sets: rouge-score 0.1.2, `RougeScorer(['rouge1','rouge2','rougeL'], "
             "use_stemmer=True)`, F1, macro-averaged (rougeL, not rougeLsum).",
             "- Numbers are F1 x 100. `n` = documents scored; a failed document scores 0.",
@@ -762,14 +891,28 @@ class Report:
                 f"{eval_set.budget_label}; "
                 f"{self.units_per_doc[eval_set.name]:.1f} sentence units per article.",
                 "",
-                "| system | R1 | R2 | RL | n | failures |",
-                "|---|---:|---:|---:|---:|---:|",
+                *(
+                    [
+                        "| system | R1 | R2 | RL | raw R1 | raw R2 | raw RL | n | failures |",
+                        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+                    ]
+                    if eval_set.lang == "zh"
+                    else [
+                        "| system | R1 | R2 | RL | n | failures |",
+                        "|---|---:|---:|---:|---:|---:|",
+                    ]
+                ),
             ]
             for system, result in results.items():
                 mean = result.mean()
+                raw = (
+                    f"{mean['raw_r1']:.1f} | {mean['raw_r2']:.1f} | {mean['raw_rl']:.1f} | "
+                    if "raw_r1" in mean
+                    else ""
+                )
                 lines.append(
-                    f"| {system} | {mean['r1']:.1f} | {mean['r2']:.1f} | {mean['rl']:.1f} | "
-                    f"{mean['n']} | {result.failures} |"
+                    f"| {system} | {mean['r1']:.1f} | {mean['r2']:.1f} | "
+                    f"{mean['rl']:.1f} | {raw}{mean['n']} | {result.failures} |"
                 )
             nans = [f"{s} on {r.nan_docs}" for s, r in results.items() if r.nan_docs]
             if nans:
@@ -807,33 +950,20 @@ class Report:
             "systems may exceed it with a single top sentence (rule above).",
             "",
         ]
+        if self.loso is not None:
+            lines += loso_markdown(self.loso)
+        if self.keywords is not None:
+            lines += [
+                "## Keywords: precision@5 against the withheld headline",
+                "",
+                "From `benchmarks/keywords.py` in this run (its docstring says how it is "
+                "scored; `benchmarks/results/keywords.md` has the judged sample).",
+                "",
+                self.keywords,
+                "",
+            ]
         if self.speed is not None:
-            lines += [
-                "## Speed: zh_news_raw.jsonl, 3 sentences, title passed",
-                "",
-                f"jieba dictionary load (`jieba.initialize()`, timed before anything else, "
-                f"{'from its cache file' if self.jieba_cache_hit else 'no cache file yet'}): "
-                f"{self.jieba_load_s:.2f} s. Each system had one untimed warm-up call first. "
-                f"Fast systems: median of {FAST_REPEATS} passes over every article; "
-                f"{', '.join(sorted(SLOW_SPEED))}: one pass over the first {SLOW_SUBSET} "
-                "articles. lead includes sentence splitting; the sumy anchors include jieba "
-                "tokenization; textrank4zh uses networkx's pure-Python PageRank (no SciPy).",
-                "",
-                "| system | articles/s | articles | seconds per pass | passes | failures |",
-                "|---|---:|---:|---:|---:|---:|",
-            ]
-            for name, r in self.speed.items():
-                label = "jieba.lcut alone (reference pass)" if name == "jieba.lcut" else name
-                lines.append(
-                    f"| {label} | {r.articles_per_s:,.1f} | {r.articles} | {r.seconds:.3f} | "
-                    f"{r.passes} | {r.failures} |"
-                )
-            lines += [
-                "",
-                f"jieba_pass_ratio (newsdigest pass / plain `jieba.lcut` pass over the same "
-                f"{self.speed['newsdigest'].articles} texts): {self.jieba_pass_ratio:.2f}",
-                "",
-            ]
+            lines += speed_markdown(self.speed, self.segmenter, self.jieba_load_s)
         return "\n".join(lines)
 
 
@@ -859,22 +989,95 @@ def print_tables(console: Console, report: Report) -> None:
             if result.nan_docs:
                 console.print(f"  {system}: NaN sentence scores on {result.nan_docs} documents")
     if report.speed is not None:
-        table = Table(title="speed (zh_news_raw, 3 sentences)")
-        for column in ("system", "articles/s", "articles", "s/pass", "failures"):
-            table.add_column(column, justify="left" if column == "system" else "right")
-        for name, r in report.speed.items():
-            table.add_row(
-                name,
-                f"{r.articles_per_s:,.1f}",
-                str(r.articles),
-                f"{r.seconds:.3f}",
-                str(r.failures),
-            )
-        console.print(table)
-        console.print(
-            f"jieba load {report.jieba_load_s:.2f} s, "
-            f"jieba_pass_ratio {report.jieba_pass_ratio:.2f}"
+        console.print("\n".join(speed_markdown(report.speed, report.segmenter, 0.0)))
+    if report.loso is not None:
+        console.print("\n".join(loso_markdown(report.loso)))
+
+
+def speed_markdown(speed: Speed, segmenter: str, jieba_load_s: float) -> list[str]:
+    subset = speed.articles["textrank4zh"]
+    lines = [
+        f"## Speed: zh_news_raw.jsonl, {SUMMARY_SENTENCES} sentences, title passed",
+        "",
+        f"Paired: in each of {SPEED_PASSES} passes every system runs on each article back to "
+        "back (the order rotating from article to article), so all see the same load; the "
+        "median pass is shown. "
+        f"{', '.join(sorted(SLOW_SPEED))} run on every {SLOW_EVERY}th article ({subset}), and "
+        "their ratios to newsdigest are on those same articles. One untimed warm-up call "
+        f"each first; jieba's dictionary load ({jieba_load_s:.2f} s) is timed apart. "
+        f"newsdigest segments with {segmenter}; `segmenter in use` is one plain pass of it "
+        "over the text. `newsdigest, whole analysis` is what the product does per new article "
+        "(sentences, summary, keyword candidates and their best five, the search index's "
+        "words, title grams and character pairs). lead includes sentence splitting; the sumy "
+        "anchors and tfidf-centroid include jieba tokenization; textrank4zh uses networkx's "
+        "pure-Python PageRank (no SciPy).",
+        "",
+        "| system | articles/s | articles | seconds per pass | passes | failures |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in speed.systems:
+        lines.append(
+            f"| {name} | {speed.per_second(name):,.1f} | {speed.articles[name]} | "
+            f"{speed.median(name):.3f} | {SPEED_PASSES} | {speed.failures[name]} |"
         )
+    lines += [
+        "",
+        "| ratio (median over passes, same articles) | value |",
+        "|---|---:|",
+        f"| newsdigest / segmenter in use ({segmenter}) | "
+        f"{speed.ratio('newsdigest', 'segmenter in use'):.2f} |",
+        f"| newsdigest, whole analysis / segmenter in use | "
+        f"{speed.ratio('newsdigest, whole analysis', 'segmenter in use'):.2f} |",
+        f"| newsdigest / jieba.lcut | {speed.ratio('newsdigest', 'jieba.lcut'):.2f} |",
+        f"| jieba.lcut / segmenter in use | {speed.ratio('jieba.lcut', 'segmenter in use'):.2f} |",
+        f"| textrank4zh / newsdigest (x faster) | "
+        f"{speed.ratio('textrank4zh', 'newsdigest', subset=True):.1f} |",
+        f"| snownlp / newsdigest (x faster) | "
+        f"{speed.ratio('snownlp', 'newsdigest', subset=True):.1f} |",
+        "",
+    ]
+    return lines
+
+
+def loso_markdown(rows: Sequence[LeftOut]) -> list[str]:
+    lines = [
+        "## Leave one set out",
+        "",
+        "Each set scored with weights tuned on the other sets of its language "
+        "(`benchmarks/tune_summarize.py`: coordinate search from the shipped weights, each "
+        "set weighing the same), beside the shipped weights and Lead-k (the ranker's own "
+        "sentence split and cleaning, first k sentences). Score: mean of ROUGE-1/2/L F1 x100 "
+        "(Chinese on raw characters). With two English sets, each is scored with weights "
+        "tuned on the other alone.",
+        "",
+        "| set | documents | tuned without it | shipped weights | Lead-k "
+        "| weights tuned without it |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.name} | {row.documents} | {row.tuned_without:.2f} | {row.shipped:.2f} | "
+            f"{row.lead:.2f} | {_params(row.params)} |"
+        )
+    return [*lines, ""]
+
+
+def _params(params: object) -> str:
+    return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(params).items())  # type: ignore[call-overload]
+
+
+def run_loso(rounds: int, progress: Progress) -> list[LeftOut]:
+    sets = tuning.load_sets()
+    task = progress.add_task("leave one set out", total=len(sets))
+
+    def on_fold(name: str) -> None:
+        progress.update(task, description=f"tuning without {name}")
+        progress.advance(task)
+
+    rows: list[LeftOut] = []
+    for language in ("zh", "en"):
+        rows += tuning.leave_one_set_out(sets, language, rounds, on_fold)
+    return rows
 
 
 # --------------------------------------------------------------------------- main
@@ -886,8 +1089,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=[*SET_NAMES, "speed"],
-        help="run only this set (repeatable); 'speed' is the speed run",
+        choices=[*SET_NAMES, "speed", "loso", "keywords"],
+        help="run only this part (repeatable): a set, 'speed', 'loso' (leave one set out), "
+        "'keywords'",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="coordinate-search rounds of the leave-one-set-out"
     )
     args = parser.parse_args(argv)
     if not EVAL.is_dir():
@@ -926,8 +1133,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     console = Console()
-    speed: dict[str, SpeedResult] | None = None
-    ratio: float | None = None
+    speed: Speed | None = None
+    segmenter = ""
+    keyword_table: str | None = None
+    loso: list[LeftOut] | None = None
     quality: dict[str, dict[str, SystemResult]] = {}
     with Progress(
         TextColumn("{task.description:<28}"),
@@ -937,9 +1146,15 @@ def main(argv: list[str] | None = None) -> int:
         console=Console(stderr=True),
     ) as progress:
         if speed_docs:
-            speed, ratio = run_speed(runner, jieba, speed_docs, progress)
+            speed, segmenter = run_speed(runner, jieba, speed_docs, progress)
         for eval_set in sets:
             quality[eval_set.name] = runner.run_set(eval_set, progress)
+        if (only is None or "keywords" in only) and args.limit is None:
+            keyword_table = keyword_benchmark.precision_table(
+                [keyword_benchmark.run_set(name, progress) for name in keyword_benchmark.SETS]
+            )
+        if (only is None or "loso" in only) and args.limit is None:
+            loso = run_loso(args.rounds, progress)
 
     units = {
         s.name: statistics.fmean(len(splitter(d.text, s.lang)) for d in s.docs) if s.docs else 0.0
@@ -950,7 +1165,9 @@ def main(argv: list[str] | None = None) -> int:
         quality=quality,
         units_per_doc=units,
         speed=speed,
-        jieba_pass_ratio=ratio,
+        segmenter=segmenter,
+        keywords=keyword_table,
+        loso=loso,
         jieba_load_s=jieba_load_s,
         jieba_cache_hit=cache_hit,
         splitter_label=splitter.label,

@@ -68,8 +68,8 @@ def analyze(title: str | None, body: str) -> Analysis:
         summary=summary,
         keywords=keyword_candidates(document),
         terms=frozenset(document_terms(document)),
-        index_title=index_text([document.index_title_tokens]),
-        index_body=index_text(document.index_tokens),
+        index_title=index_text([document.index_title_tokens()]),
+        index_body=index_text(document.index_tokens()),
         index_grams=title_grams(title or ""),
         index_pairs=text_pairs(title or "", body),
     )

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digests.text.sentences import split_sentences
-from digests.text.tokens import Language, analyze_all, detect_language, index_terms
+from digests.text.tokens import Language, Word, analyze_all, detect_language, index_terms
 
 __all__ = ["Document", "RankParams", "prepare", "split_sentences", "summarize", "visible_length"]
 
@@ -120,9 +120,17 @@ class Document:
     eligible: tuple[bool, ...]  # False: boilerplate or a fragment, never chosen
     surfaces: dict[str, str]  # term -> its most frequent written form, where they differ
     lengths: tuple[int, ...]  # visible length of each sentence
-    # Every word, stopwords too, for the search index (a reader may search any word).
-    index_tokens: tuple[tuple[str, ...], ...] = ()
-    index_title_tokens: tuple[str, ...] = ()
+    # Every word, stopwords too (term, surface, stopword), for the search index: a
+    # reader may search any word.
+    words: tuple[tuple[Word, ...], ...] = ()
+    title_words: tuple[Word, ...] = ()
+
+    def index_tokens(self) -> tuple[tuple[str, ...], ...]:
+        """What the search index holds for each sentence (``index_terms``)."""
+        return tuple(index_terms(words) for words in self.words)
+
+    def index_title_tokens(self) -> tuple[str, ...]:
+        return index_terms(self.title_words)
 
 
 def visible_length(text: str) -> int:
@@ -199,8 +207,8 @@ def prepare(text: str, title: str | None = None, language: Language | None = Non
         eligible=eligible,
         surfaces=surfaces,
         lengths=tuple(visible_length(s) for s in sentences),
-        index_tokens=tuple(index_terms(words) for words in analyzed_all),
-        index_title_tokens=index_terms(title_all),
+        words=tuple(tuple(words) for words in analyzed_all),
+        title_words=tuple(title_all),
     )
 
 

@@ -72,8 +72,8 @@ def index_entry(
     return IndexEntry(
         article_id=article_id,
         content_hash=content_hash,
-        title=index_text([document.index_title_tokens]),
-        body=index_text(document.index_tokens),
+        title=index_text([document.index_title_tokens()]),
+        body=index_text(document.index_tokens()),
         grams=title_grams(title),
         pairs=text_pairs(title, body),
     )

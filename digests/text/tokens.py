@@ -25,6 +25,7 @@ from typing import Literal
 import snowballstemmer
 
 Language = Literal["zh", "en", "mixed"]
+Word = tuple[str, str, bool]  # (term, surface, stopword): see ``analyze_all``
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -235,7 +236,8 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
-def _keep(token: str) -> tuple[str, str, bool] | None:
+@lru_cache(maxsize=65536)
+def _keep(token: str) -> Word | None:
     """``(term, surface, stopword)`` of one token; ``None`` for punctuation and space.
 
     The term is what matching uses (English lower-cased and stemmed); the
@@ -252,7 +254,7 @@ def _keep(token: str) -> tuple[str, str, bool] | None:
     return (stem(lowered) if lowered[:1].isalpha() else lowered), token, False
 
 
-def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, str, bool]]:
+def analyze_all(text: str, language: Language | None = None) -> list[Word]:
     """``(term, surface, stopword)`` for each word of ``text``, stopwords
     included and marked: what the search index holds (a reader may search for
     any word); ``analyze`` keeps the content words.
@@ -262,7 +264,7 @@ def analyze_all(text: str, language: Language | None = None) -> list[tuple[str, 
     """
     text = text.translate(_HALF_WIDTH)
     language = language or detect_language(text)
-    kept: list[tuple[str, str, bool]] = []
+    kept: list[Word] = []
     if language == "en":
         for match in _LATIN_WORD.finditer(text):
             if (triple := _keep(match.group(0))) is not None:
@@ -304,7 +306,7 @@ def search_terms(term: str, surface: str) -> tuple[str, ...]:
     return (term, surface.translate(_FULL_WIDTH)) if is_acronym(surface) else (term,)
 
 
-def index_terms(words: Iterable[tuple[str, str, bool]]) -> tuple[str, ...]:
+def index_terms(words: Iterable[Word]) -> tuple[str, ...]:
     """``search_terms`` of each ``(term, surface, stopword)``, in order."""
     out: list[str] = []
     for term, surface, _stop in words:
