@@ -992,6 +992,8 @@ def print_tables(console: Console, report: Report) -> None:
         console.print("\n".join(speed_markdown(report.speed, report.segmenter, 0.0)))
     if report.loso is not None:
         console.print("\n".join(loso_markdown(report.loso)))
+    if report.keywords is not None:
+        console.print(report.keywords)
 
 
 def speed_markdown(speed: Speed, segmenter: str, jieba_load_s: float) -> list[str]:
