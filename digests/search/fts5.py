@@ -49,6 +49,8 @@ from digests.text.pairs import text_pairs
 # A query matching at least this many articles is "common": its title matches
 # are ranked, the rest listed newest first (scoring every match is the cost).
 COMMON = 3000
+# Articles whose old pairs are removed per statement (their text is read at once).
+GONE_BATCH = 500
 
 
 def _quote(word: str) -> str:
@@ -88,17 +90,22 @@ def _forget_gone_pairs(session: Session | Connection) -> None:
     """Remove the pairs of changed and deleted articles (their old text, moved
     aside by the triggers): a contentless table forgets a row only when given
     the values it indexed. Runs before any pairs are added, so a pair the old
-    and the new text share is removed and then added, never the reverse."""
-    gone = session.execute(text("SELECT id, title, body FROM search_pairs_gone")).all()
-    if not gone:
-        return
-    session.execute(
-        text(
-            "INSERT INTO search_pairs (search_pairs, rowid, pairs) VALUES ('delete', :id, :pairs)"
-        ),
-        [{"id": row[0], "pairs": text_pairs(row[1] or "", row[2] or "")} for row in gone],
-    )
-    session.execute(text("DELETE FROM search_pairs_gone"))
+    and the new text share is removed and then added, never the reverse. In
+    batches: a retention purge may have set aside thousands of articles."""
+    while gone := session.execute(
+        text("SELECT rowid, id, title, body FROM search_pairs_gone ORDER BY rowid LIMIT :batch"),
+        {"batch": GONE_BATCH},
+    ).all():
+        session.execute(
+            text(
+                "INSERT INTO search_pairs (search_pairs, rowid, pairs) "
+                "VALUES ('delete', :id, :pairs)"
+            ),
+            [{"id": row[1], "pairs": text_pairs(row[2] or "", row[3] or "")} for row in gone],
+        )
+        session.execute(
+            text("DELETE FROM search_pairs_gone WHERE rowid <= :last"), {"last": gone[-1][0]}
+        )
 
 
 def _store_pairs(session: Session | Connection, entries: Sequence[IndexEntry]) -> None:
