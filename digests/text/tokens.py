@@ -92,7 +92,7 @@ class Segmenter:
     cut: Callable[[str], list[str]]
     has_word: Callable[[str], bool]
     add_dictionary: Callable[[Path], None]
-    _sub_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _sub_words: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def sub_words(self, word: str) -> tuple[str, ...]:
         """The dictionary words of two and three characters inside a longer
@@ -202,19 +202,6 @@ def load_segmenter() -> Segmenter:
     return _segmenter
 
 
-def segment(text: str) -> list[str]:
-    """The words of ``text`` as the segmenter cuts them, a run of Latin letters
-    and digits split by ``_LATIN_WORD`` whichever segmenter it is; punctuation
-    and spaces stay (``_keep`` drops them)."""
-    out: list[str] = []
-    for token in load_segmenter().cut(text):
-        if _CJK.search(token) or len(token) == 1:
-            out.append(token)
-        else:
-            out.extend(m.group(0) for m in _LATIN_WORD.finditer(token))
-    return out
-
-
 def is_loaded() -> bool:
     return _segmenter is not None
 
@@ -270,7 +257,10 @@ def analyze_all(text: str, language: Language | None = None) -> list[Word]:
             if (triple := _keep(match.group(0))) is not None:
                 kept.append(triple)
         return kept
-    for token in load_segmenter().cut(text):  # as ``segment``, in one pass
+    # A token the segmenter returns stays whole when it holds Chinese or is one
+    # character; a run of Latin letters and digits is split by ``_LATIN_WORD``
+    # whichever segmenter cut it.
+    for token in load_segmenter().cut(text):
         if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens: no call, no regex
             kept.append((token, token, token in ZH_STOPWORDS))
         elif len(token) == 1 or _CJK.search(token):
