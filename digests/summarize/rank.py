@@ -14,7 +14,8 @@ cheap enough to run on every article as it arrives:
   scores higher than one that only repeats what came before;
 - the lead bias of news: earlier sentences are likelier summary material;
 - similarity to the title, when there is one;
-- a length prior: fragments and run-on sentences are poor summaries;
+- a length prior: fragments and run-on sentences are poor summaries (the
+  shipped weights leave it off: no setting of it helped beyond noise);
 - redundancy removal (MMR) when more than one sentence is chosen.
 
 Datelines, bylines and photo credits are stripped or skipped: they are never
