@@ -54,7 +54,10 @@ class IndexEntry:
     title: str  # analyzed words, space-joined
     body: str
     grams: str
-    pairs: str = ""  # the Chinese character pairs of title and body (``text_pairs``)
+    # The Chinese character pairs of the article's title and body as stored
+    # (``text_pairs``): FTS5 removes them later by recomputing them from that
+    # text, so they must be exactly these (no default).
+    pairs: str
 
 
 @dataclass(frozen=True, slots=True)
