@@ -93,6 +93,7 @@ from benchmarks.rouge_zh import (
     rouge_zh_raw,
 )
 from benchmarks.tune_summarize import LeftOut
+from digests.summarize.rank import RankParams
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -963,7 +964,9 @@ class Report:
                 "",
             ]
         if self.speed is not None:
-            lines += speed_markdown(self.speed, self.segmenter, self.jieba_load_s)
+            lines += speed_markdown(
+                self.speed, self.segmenter, self.jieba_load_s, self.jieba_cache_hit
+            )
         return "\n".join(lines)
 
 
@@ -989,14 +992,18 @@ def print_tables(console: Console, report: Report) -> None:
             if result.nan_docs:
                 console.print(f"  {system}: NaN sentence scores on {result.nan_docs} documents")
     if report.speed is not None:
-        console.print("\n".join(speed_markdown(report.speed, report.segmenter, 0.0)))
+        console.print(
+            "\n".join(speed_markdown(report.speed, report.segmenter, report.jieba_load_s))
+        )
     if report.loso is not None:
         console.print("\n".join(loso_markdown(report.loso)))
     if report.keywords is not None:
         console.print(report.keywords)
 
 
-def speed_markdown(speed: Speed, segmenter: str, jieba_load_s: float) -> list[str]:
+def speed_markdown(
+    speed: Speed, segmenter: str, jieba_load_s: float, jieba_cache_hit: bool = True
+) -> list[str]:
     subset = speed.articles["textrank4zh"]
     lines = [
         f"## Speed: zh_news_raw.jsonl, {SUMMARY_SENTENCES} sentences, title passed",
@@ -1006,7 +1013,8 @@ def speed_markdown(speed: Speed, segmenter: str, jieba_load_s: float) -> list[st
         "median pass is shown. "
         f"{', '.join(sorted(SLOW_SPEED))} run on every {SLOW_EVERY}th article ({subset}), and "
         "their ratios to newsdigest are on those same articles. One untimed warm-up call "
-        f"each first; jieba's dictionary load ({jieba_load_s:.2f} s) is timed apart. "
+        f"each first; jieba's dictionary load ({jieba_load_s:.2f} s, "
+        f"{'from its cache file' if jieba_cache_hit else 'no cache file yet'}) is timed apart. "
         f"newsdigest segments with {segmenter}; `segmenter in use` is one plain pass of it "
         "over the text. `newsdigest, whole analysis` is what the product does per new article "
         "(sentences, summary, keyword candidates and their best five, the search index's "
@@ -1066,8 +1074,8 @@ def loso_markdown(rows: Sequence[LeftOut]) -> list[str]:
     return [*lines, ""]
 
 
-def _params(params: object) -> str:
-    return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(params).items())  # type: ignore[call-overload]
+def _params(params: RankParams) -> str:
+    return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(params).items())
 
 
 def run_loso(rounds: int, progress: Progress) -> list[LeftOut]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digests.summarize.keywords import IdfTable, keywords
-from digests.summarize.rank import prepare, summarize, visible_length
+from digests.summarize.rank import PARAMS, prepare, rank_document, summarize, visible_length
 from tests.conftest import CORPUS, SAMPLE_ISSUE, needs_shared
 
 ZH_SENTENCES = [
@@ -300,3 +301,14 @@ def test_the_corpus_idf_sinks_common_words_but_does_not_reward_rarity() -> None:
     assert table.idf("柳家渡") == table.idf("夜市") == table.idf("从未见过")
     assert table.idf("发布") < table.idf("夜市")
     assert IdfTable(documents=10, frequencies={"发布": 9}).idf("发布") == 1.0  # too few to tell
+
+
+def test_a_sentence_does_not_vote_for_its_own_centrality() -> None:
+    # Two short sentences on one topic and a long one on another: counted with
+    # its own words, the long one would be the most central.
+    document = prepare(
+        "夜市今晚开张。夜市今晚很热闹。明天天气晴朗气温回升风力减弱空气清新适合出游踏青。"
+    )
+    centrality_only = dataclasses.replace(PARAMS["zh"], directed=0.0, position=0.0, title=0.0)
+    scores = rank_document(document, centrality_only).scores
+    assert scores[0] == scores[1] > scores[2] == 0.0
