@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digests.search.terms import index_text, title_grams
-from digests.summarize.keywords import KeywordCandidates, document_terms, keyword_candidates
+from digests.summarize.keywords import KeywordCandidates, keyword_candidates
 from digests.summarize.rank import Document, prepare, rank_document
 from digests.text.pairs import text_pairs
 from digests.text.tokens import Language, use_user_dictionary
@@ -62,12 +62,13 @@ def summary_products(document: Document) -> tuple[str, list[str]]:
 def analyze(title: str | None, body: str) -> Analysis:
     document = prepare(body, title or None)
     line, summary = summary_products(document)
+    candidates = keyword_candidates(document)
     return Analysis(
         language=document.language,
         summary_line=line,
         summary=summary,
-        keywords=keyword_candidates(document),
-        terms=frozenset(document_terms(document)),
+        keywords=candidates,
+        terms=candidates.terms(),
         index_title=index_text([document.index_title_tokens()]),
         index_body=index_text(document.index_tokens()),
         index_grams=title_grams(title or ""),

@@ -59,6 +59,10 @@ class KeywordCandidates:
     weights: tuple[tuple[str, float, float], ...]  # (term, 1 + log tf, boost)
     surfaces: dict[str, str]
 
+    def terms(self) -> frozenset[str]:
+        """The distinct candidate terms (``document_terms``)."""
+        return frozenset(term for term, _tf, _boost in self.weights)
+
     def best(self, idf: IdfTable | None = None, count: int = DEFAULT_COUNT) -> list[str]:
         """The ``count`` most characteristic words, as written, best first."""
         idf = idf or IdfTable()

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Literal
 
@@ -251,26 +252,24 @@ def analyze_all(text: str, language: Language | None = None) -> list[Word]:
     """
     text = text.translate(_HALF_WIDTH)
     language = language or detect_language(text)
-    kept: list[Word] = []
     if language == "en":
-        for match in _LATIN_WORD.finditer(text):
-            if (triple := _keep(match.group(0))) is not None:
-                kept.append(triple)
-        return kept
-    # A token the segmenter returns stays whole when it holds Chinese or is one
-    # character; a run of Latin letters and digits is split by ``_LATIN_WORD``
-    # whichever segmenter cut it.
-    for token in load_segmenter().cut(text):
-        if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens: no call, no regex
-            kept.append((token, token, token in ZH_STOPWORDS))
-        elif len(token) == 1 or _CJK.search(token):
-            if (triple := _keep(token)) is not None:
-                kept.append(triple)
-        else:
-            for match in _LATIN_WORD.finditer(token):
-                if (triple := _keep(match.group(0))) is not None:
-                    kept.append(triple)
-    return kept
+        return [triple for word in _LATIN_WORD.findall(text) if (triple := _keep(word)) is not None]
+    return list(chain.from_iterable(map(_token_words, load_segmenter().cut(text))))
+
+
+@lru_cache(maxsize=262144)
+def _token_words(token: str) -> tuple[Word, ...]:
+    """The words of one token the segmenter returned (remembered: tokens recur).
+
+    A token stays whole when it holds Chinese or is one character; a run of
+    Latin letters and digits is split by ``_LATIN_WORD`` whichever segmenter cut it.
+    """
+    if "\u4e00" <= token[:1] <= "\u9fff":  # most tokens
+        return ((token, token, token in ZH_STOPWORDS),)
+    if len(token) == 1 or _CJK.search(token):
+        triple = _keep(token)
+        return () if triple is None else (triple,)
+    return tuple(triple for word in _LATIN_WORD.findall(token) if (triple := _keep(word)))
 
 
 _FULL_WIDTH = {
