@@ -12,11 +12,14 @@ order. What Telegram says decides what happens next:
 - 429 RetryAfter: wait exactly as long as asked (that chat only), then again;
 - 403 Forbidden (blocked, kicked): the subscriber becomes inactive, the rest
   of its messages are skipped;
-- ChatMigrated: the subscription moves to the new chat id and is sent there;
+- ChatMigrated: the subscription moves to the new chat id and is sent there
+  (merged into the new chat's own subscription, if it has one: each part once);
 - 400 BadRequest: logged with chat and reason, sent once more as plain text,
   then failed;
 - 5xx and network errors: retried with doubling waits, at most
   ``max_attempts`` times;
+- a part that fails for good withholds the later parts of its edition to that
+  chat (``withheld``): a reader never gets an edition without its beginning;
 - a timeout after the request left is ambiguous (Telegram has no idempotency
   key): ``on_ambiguous = "skip"`` marks it ``unknown`` and never resends;
   "resend" tries again. A pool or connect timeout never left: retried.
@@ -30,6 +33,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from itertools import groupby
 
 import httpx
@@ -71,6 +75,7 @@ class DeliveryStats:
     failed: int = 0
     skipped: int = 0
     unknown: int = 0  # ambiguous timeouts, not resent
+    withheld: int = 0  # parts after a part that failed
     retried: int = 0
     rate_limited: int = 0
     blocked: int = 0
@@ -203,12 +208,13 @@ class Deliverer:
         if handled:
             stats = self.stats
             log.info(
-                "delivery: %d handled; since start sent %d, failed %d, skipped %d, "
+                "delivery: %d handled; since start sent %d, failed %d, withheld %d, skipped %d, "
                 "unknown %d (ambiguous timeouts, not resent), rate-limited %d, retried %d, "
                 "blocked %d, migrated %d, plain-text retries %d",
                 handled,
                 stats.sent,
                 stats.failed,
+                stats.withheld,
                 stats.skipped,
                 stats.unknown,
                 stats.rate_limited,
@@ -255,6 +261,18 @@ class Deliverer:
             outcome, chat_id = await self._deliver(message, chat_id)
             if outcome in ("blocked", "stopped"):
                 return
+            if outcome == "taken" and message.edition_id is not None:
+                # Another worker has it, or an earlier part has not gone out yet
+                # (a row a crash left mid-send, settled by the next round's
+                # recovery): the rest of the chat waits for a later round.
+                await self.ledger_writes.run(
+                    partial(
+                        ledger.release_chat,
+                        subscriber_id=message.subscriber_id,
+                        worker=self.presence.id,
+                    )
+                )
+                return
 
     def _claim_due(self, busy: list[int]) -> list[ledger.DueMessage]:
         with self.db.write() as session:
@@ -281,6 +299,18 @@ class Deliverer:
         await self.ledger_writes.run(
             lambda connection: ledger.mark(connection, message.id, state, **values)  # type: ignore[arg-type]
         )
+
+    async def _fail(self, message: ledger.DueMessage, error: str, where: str) -> None:
+        """The message failed for good; the later parts of its edition are withheld."""
+        self._counted("failed")
+        withheld = await self.ledger_writes.run(
+            lambda connection: ledger.fail(connection, message.id, error)
+        )
+        if withheld:
+            self._counted("withheld", withheld)
+            log.warning(
+                "%s failed; the %d later part(s) of the edition are withheld", where, withheld
+            )
 
     def _counted(self, outcome: MessageOutcome, count: int = 1) -> None:
         setattr(self.stats, outcome, getattr(self.stats, outcome) + count)
@@ -346,12 +376,7 @@ class Deliverer:
                 self.stats.rate_limited += 1
                 waits += 1
                 if waits > MAX_RATE_LIMIT_WAITS:
-                    await self._mark(
-                        message,
-                        ledger.FAILED,
-                        counted="failed",
-                        error="rate limited too many times",
-                    )
+                    await self._fail(message, "rate limited too many times", where)
                     return "failed", chat_id
                 self.pacer.hold(chat_id, seconds)
                 continue
@@ -382,9 +407,7 @@ class Deliverer:
                     text, as_html = plain_text(text), False
                     self.stats.plain_text_fallbacks += 1
                     continue
-                await self._mark(
-                    message, ledger.FAILED, counted="failed", error=f"bad request: {error.message}"
-                )
+                await self._fail(message, f"bad request: {error.message}", where)
                 return "failed", chat_id
             except TimedOut as error:
                 self._count_error("timeout")
@@ -399,7 +422,7 @@ class Deliverer:
                     return "unknown", chat_id
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    await self._mark(message, ledger.FAILED, counted="failed", error="timed out")
+                    await self._fail(message, "timed out", where)
                     return "failed", chat_id
                 await self._mark(message, ledger.PENDING, counted="retried", error="timed out")
                 await self._backoff(failures)
@@ -408,9 +431,7 @@ class Deliverer:
                 self._count_error("network")
                 failures += 1
                 if failures >= self.delivery.max_attempts:
-                    await self._mark(
-                        message, ledger.FAILED, counted="failed", error=f"network: {error.message}"
-                    )
+                    await self._fail(message, f"network: {error.message}", where)
                     log.warning("%s: giving up after %d tries: %s", where, failures, error.message)
                     return "failed", chat_id
                 await self._mark(
@@ -419,11 +440,6 @@ class Deliverer:
                 await self._backoff(failures)
                 continue
             except TelegramError as error:
-                await self._mark(
-                    message,
-                    ledger.FAILED,
-                    counted="failed",
-                    error=f"{type(error).__name__}: {error.message}",
-                )
+                await self._fail(message, f"{type(error).__name__}: {error.message}", where)
                 log.warning("%s: failed: %s", where, error.message)
                 return "failed", chat_id

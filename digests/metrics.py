@@ -62,7 +62,7 @@ FetchErrorReason = Literal[
     "other",
     "internal",
 ]
-MessageOutcome = Literal["sent", "failed", "retried", "skipped", "unknown"]
+MessageOutcome = Literal["sent", "failed", "retried", "skipped", "unknown", "withheld"]
 
 FETCH_OUTCOMES: frozenset[str] = frozenset(get_args(FetchOutcome))
 FETCH_ERROR_REASONS: frozenset[str] = frozenset(get_args(FetchErrorReason))

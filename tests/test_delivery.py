@@ -15,12 +15,14 @@ from telegram.error import TimedOut
 from bot.delivery import never_left
 from bot.pacing import Pacer
 from bot.sandbox import Sandbox
+from digests.cli.editions import delivery_line
 from digests.config import Settings
 from digests.store import deliveries as ledger
 from digests.store.db import Database
 from digests.store.models import Article, Delivery, Edition, Source, Subscriber
 from digests.store.subscribers import find_subscriber
 from tests.botkit import EARLIER, add_subscribers, bot_settings, build, now_utc, store_news
+from tests.test_delivery_metrics import sample
 
 PARTS = ["第一部分 <b>一</b>", "第二部分 <i>二</i>", "第三部分 三"]
 DEFAULT_VARIANT = "zh|Asia/Shanghai|*"
@@ -151,6 +153,78 @@ async def test_a_migrated_group_gets_it_at_its_new_id(sandbox: Sandbox) -> None:
         moved = find_subscriber(session, new)
     assert moved is not None and moved.chat_type == "supergroup"
     assert rows(sandbox, new)[0].chat_id == new
+
+
+async def test_a_group_migrating_onto_a_subscribed_supergroup_gets_each_part_once(
+    sandbox: Sandbox,
+) -> None:
+    # The upgrade's service message was missed and an admin sent /start in the
+    # supergroup: the group and the supergroup both hold a subscription.
+    old, new = -510, -1000510
+    edition_for(sandbox, [old, new], PARTS)
+    sandbox.telegram.fail_next(old, 400, migrate_to=new)
+    counts = await sandbox.deliver_now()
+    assert counts == {"sent": 3, "skipped": 3}
+    assert sandbox.telegram.messages_to(new) == ["第一部分 一", "第二部分 二", "第三部分 三"]
+    assert sandbox.telegram.messages_to(old) == []
+    with sandbox.db.read() as session:
+        group, supergroup = find_subscriber(session, old), find_subscriber(session, new)
+    assert group is not None and not group.active
+    assert supergroup is not None and supergroup.active
+    assert await sandbox.deliver_now() == counts  # nothing planned again for either
+    assert len(sandbox.telegram.messages_to(new)) == 3
+
+
+async def test_a_group_migrating_onto_a_supergroup_subscribed_after_the_edition_brings_it(
+    sandbox: Sandbox,
+) -> None:
+    old, new = -520, -1000520
+    edition_for(sandbox, [old], PARTS)
+    # The supergroup subscribed after the edition was built: it has no rows of its own.
+    add_subscribers(sandbox.db, [new], created_at=sandbox.clock() + timedelta(minutes=1))
+    sandbox.telegram.fail_next(old, 400, migrate_to=new)
+    assert await sandbox.deliver_now() == {"sent": 3}
+    assert sandbox.telegram.messages_to(new) == ["第一部分 一", "第二部分 二", "第三部分 三"]
+    assert {r.chat_id for r in rows(sandbox, new)} == {new}
+    assert await sandbox.deliver_now() == {"sent": 3}
+    assert len(sandbox.telegram.messages_to(new)) == 3
+
+
+async def test_a_failed_first_part_withholds_the_rest_of_that_chats_edition(
+    database_url: str, clock: Clock
+) -> None:
+    settings = bot_settings(database_url, max_attempts=2)
+    async for sandbox in _open(settings, clock):
+        edition_for(sandbox, [1101, 1102], PARTS)
+        sandbox.telegram.fail_next(1101, 500, times=2)
+        withheld_before = sample("newsdigest_messages_total", outcome="withheld")
+        counts = await sandbox.deliver_now()
+        assert counts == {"sent": 3, "failed": 1, "withheld": 2}
+        assert sandbox.telegram.messages_to(1101) == []
+        assert len(sandbox.telegram.messages_to(1102)) == 3
+        states = [(r.state, r.last_error) for r in rows(sandbox, 1101)]
+        assert [state for state, _error in states] == ["failed", "withheld", "withheld"]
+        assert all("part 1 failed" in (error or "") for _state, error in states[1:])
+        assert sample("newsdigest_messages_total", outcome="withheld") == withheld_before + 2
+        edition_id = rows(sandbox, 1101)[0].edition_id
+        assert edition_id is not None
+        report = sandbox.engine.delivery_report(sandbox.engine.edition(edition_id))
+        assert "failed 1, withheld 2" in delivery_line(report)
+
+
+async def test_a_later_part_is_never_claimed_before_the_earlier_ones_went(
+    sandbox: Sandbox,
+) -> None:
+    edition_for(sandbox, [1201], PARTS)
+    sandbox.engine.plan_deliveries()
+    first, second, third = rows(sandbox, 1201)
+    with sandbox.db.write() as session:
+        assert not ledger.claim(session, second.id, 1201)  # part 1 still waits
+        ledger.mark(session, first.id, ledger.UNKNOWN)  # it may have arrived: go on
+        assert ledger.claim(session, second.id, 1201)
+        assert not ledger.claim(session, third.id, 1201)  # part 2 is in flight
+        ledger.mark(session, second.id, ledger.FAILED)
+        assert not ledger.claim(session, third.id, 1201)
 
 
 async def test_a_refused_message_is_tried_once_as_plain_text(sandbox: Sandbox) -> None:

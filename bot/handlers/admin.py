@@ -254,6 +254,7 @@ async def stats_command(
                 slot=report.slot or "-",
                 sent=report.count("sent"),
                 failed=report.count("failed"),
+                withheld=report.count("withheld"),
                 pending=report.count("pending") + report.count("sending"),
                 unknown=report.count("unknown"),
                 skipped=report.count("skipped"),

@@ -141,7 +141,7 @@ def cmd_schedules_change(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _state_counts(counts: dict[str, int]) -> str:
-    order = ("sent", "pending", "sending", "failed", "unknown", "skipped")
+    order = ("sent", "pending", "sending", "failed", "withheld", "unknown", "skipped")
     return ", ".join(f"{state} {counts[state]}" for state in order if counts.get(state))
 
 

@@ -133,11 +133,26 @@ class ReaderCases(ScheduleCases):
             ledger.skip_remaining(session, subscriber_id, "subscriber blocked the bot")
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> Subscriber | None:
-        """A group became a supergroup: the subscription follows it."""
+        """A group became a supergroup: the subscription follows it. When the
+        supergroup has subscribed already, the two become one: what both would
+        receive goes once, the group's other pending messages go to the supergroup."""
         with self.db.write() as session:
+            old = find_subscriber(session, old_chat_id)
+            was_active = old is not None and old.active
             moved = move_chat(session, old_chat_id, new_chat_id)
+            merged: tuple[int, int] | None = None
+            if old is not None and moved is not None and moved.id != old.id and was_active:
+                merged = ledger.merge_pending(session, old.id, moved.id)
         if moved is not None:
-            log.info("chat %s migrated to %s", old_chat_id, new_chat_id)
+            log.info(
+                "chat %s migrated to %s%s",
+                old_chat_id,
+                new_chat_id,
+                f", merged into its subscription there ({merged[0]} duplicate message(s) "
+                f"skipped, {merged[1]} moved)"
+                if merged is not None
+                else "",
+            )
         return moved
 
     def change_subscriber(

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from digests.store.models import (
@@ -27,13 +27,14 @@ from digests.store.models import (
     utcnow,
 )
 
-PENDING, SENDING, SENT, FAILED, SKIPPED, UNKNOWN = (
+PENDING, SENDING, SENT, FAILED, SKIPPED, UNKNOWN, WITHHELD = (
     "pending",
     "sending",
     "sent",
     "failed",
     "skipped",
     "unknown",
+    "withheld",  # a later part of an edition whose earlier part failed: never sent
 )
 MAX_ERROR_CHARS = 500
 # How long a worker's claim on pending rows keeps other workers off them; an
@@ -367,6 +368,18 @@ def unsettled(session: Session, now: datetime) -> int:
     )
 
 
+_EARLIER = aliased(Delivery)
+# An edition's part goes only after every earlier part of it to the same chat
+# was sent (or may have been: ``unknown``): never while one waits, is in
+# flight, failed or was withheld. The reader gets no edition without its header.
+_EARLIER_PART_OPEN = exists().where(
+    _EARLIER.edition_id == Delivery.edition_id,
+    _EARLIER.subscriber_id == Delivery.subscriber_id,
+    _EARLIER.part < Delivery.part,
+    _EARLIER.state.in_((PENDING, SENDING, FAILED, WITHHELD)),
+)
+
+
 def claim(
     session: Session | Connection,
     delivery_id: int,
@@ -374,8 +387,9 @@ def claim(
     worker: int | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """pending -> sending, counted as an attempt; False if it was not pending or
-    another worker holds a live claim on it."""
+    """pending -> sending, counted as an attempt; False if it was not pending,
+    another worker holds a live claim on it, or an earlier part of its edition
+    has not gone out."""
     now = now or utcnow()
     result = session.execute(
         update(Delivery)
@@ -383,6 +397,7 @@ def claim(
             Delivery.id == delivery_id,
             Delivery.state == PENDING,
             or_(Delivery.claimed_by == worker, _unclaimed(now)),
+            ~_EARLIER_PART_OPEN,
         )
         .values(
             state=SENDING,
@@ -417,6 +432,64 @@ def mark(
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
+def fail(session: Session | Connection, delivery_id: int, error: str) -> int:
+    """Mark a message ``failed``; when it is an edition's part, the later parts
+    of that edition to the same chat are ``withheld`` in the same transaction
+    (a reader never gets parts 2 and 3 without part 1). Returns how many."""
+    mark(session, delivery_id, FAILED, error=error)
+    row = session.execute(
+        select(Delivery.edition_id, Delivery.subscriber_id, Delivery.part).where(
+            Delivery.id == delivery_id
+        )
+    ).one_or_none()
+    if row is None or row.edition_id is None:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.edition_id == row.edition_id,
+            Delivery.subscriber_id == row.subscriber_id,
+            Delivery.part > row.part,
+            Delivery.state == PENDING,
+        )
+        .values(
+            state=WITHHELD,
+            last_error=f"not sent: part {row.part + 1} failed",
+            updated_at=utcnow(),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def merge_pending(session: Session, from_id: int, into_id: int) -> tuple[int, int]:
+    """A chat's two subscriptions become one (a group migrated onto a supergroup
+    that had subscribed too): ``from_id``'s pending messages that ``into_id``
+    also has (the same edition or broadcast) are skipped, the rest move to
+    ``into_id``. Returns (skipped, moved)."""
+    into = select(Delivery.edition_id).where(
+        Delivery.subscriber_id == into_id, Delivery.edition_id.is_not(None)
+    )
+    into_broadcasts = select(Delivery.broadcast_id).where(
+        Delivery.subscriber_id == into_id, Delivery.broadcast_id.is_not(None)
+    )
+    pending = and_(Delivery.subscriber_id == from_id, Delivery.state == PENDING)
+    now = utcnow()
+    skipped = session.execute(
+        update(Delivery)
+        .where(
+            pending,
+            or_(Delivery.edition_id.in_(into), Delivery.broadcast_id.in_(into_broadcasts)),
+        )
+        .values(
+            state=SKIPPED, last_error="merged: the chat's other subscription has it", updated_at=now
+        )
+    )
+    moved = session.execute(
+        update(Delivery).where(pending).values(subscriber_id=into_id, updated_at=now)
+    )
+    return int(skipped.rowcount or 0), int(moved.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def skip_remaining(session: Session, subscriber_id: int, reason: str) -> int:
     result = session.execute(
         update(Delivery)
@@ -440,6 +513,21 @@ def stranded_workers(session: Session, worker: int, now: datetime) -> list[int |
             .distinct()
         )
     )
+
+
+def release_chat(session: Session | Connection, *, subscriber_id: int, worker: int) -> int:
+    """``worker`` lets go of a chat's pending rows (one of them could not be
+    claimed in order): the next round, of any worker, takes them up again."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.state == PENDING,
+            Delivery.claimed_by == worker,
+        )
+        .values(claimed_by=None, claim_until=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def release_claims(session: Session, workers: Sequence[int | None]) -> int:
