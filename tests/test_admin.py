@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.sandbox import Sandbox
 from digests.config import BotSettings, Settings
@@ -182,6 +182,15 @@ async def test_stats_counts_subscribers_and_the_last_delivery(sandbox: Sandbox) 
     assert "Last edition #1 (daily" in report
     sent = count(sandbox.db, Delivery, Delivery.state == "sent")
     assert f"sent {sent}, failed 0, pending 0, unknown 0, skipped 1" in report
+    assert "withheld" not in report
+    with sandbox.db.write() as session:  # as a failed first part leaves the rest
+        session.execute(
+            update(Delivery).where(Delivery.state == "skipped").values(state="withheld")
+        )
+    await sandbox.say(ADMIN, "/stats", language_code="en")
+    assert "1 more were withheld because an earlier part of the same edition failed." in last(
+        sandbox, ADMIN
+    )
 
 
 async def test_broadcast_goes_through_the_ledger_to_every_active_subscriber(

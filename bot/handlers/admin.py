@@ -254,13 +254,14 @@ async def stats_command(
                 slot=report.slot or "-",
                 sent=report.count("sent"),
                 failed=report.count("failed"),
-                withheld=report.count("withheld"),
                 pending=report.count("pending") + report.count("sending"),
                 unknown=report.count("unknown"),
                 skipped=report.count("skipped"),
                 duration=format_duration(max(1, round(seconds))) if seconds is not None else "-",
             )
         )
+        if report.count("withheld"):
+            lines.append(text(language, "stats_withheld", withheld=report.count("withheld")))
     await reply(update, "\n".join(lines))
 
 
