@@ -23,18 +23,23 @@ from digests import cli
 from digests.cli.common import EXIT_OK, open_engine, serve_until_signalled
 from digests.config import Settings
 from digests.engine import Engine
+from digests.store.sole import sole_process
 
 
-def _until_signalled(engine: Engine, serve: Callable[[asyncio.Event], Awaitable[None]]) -> int:
-    """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM."""
+def _until_signalled(
+    engine: Engine, command: str, serve: Callable[[asyncio.Event], Awaitable[None]]
+) -> int:
+    """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM;
+    on SQLite only while no other long-running process has the database."""
     from digests.metrics import database_healthy, serve_metrics
 
-    endpoint = serve_metrics(engine.settings.metrics, lambda: database_healthy(engine.db))
-    try:
-        serve_until_signalled(engine, serve)
-    finally:
-        if endpoint is not None:
-            endpoint.close()
+    with sole_process(engine.db, command):
+        endpoint = serve_metrics(engine.settings.metrics, lambda: database_healthy(engine.db))
+        try:
+            serve_until_signalled(engine, serve)
+        finally:
+            if endpoint is not None:
+                endpoint.close()
     return EXIT_OK
 
 
@@ -45,7 +50,7 @@ def cmd_run(_args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     try:
         return _until_signalled(
-            engine, lambda stop: run_polling_until(build_application(engine, token), stop)
+            engine, "run", lambda stop: run_polling_until(build_application(engine, token), stop)
         )
     finally:
         engine.close()
@@ -59,7 +64,7 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
     try:
         require_shared_database(engine.db)
-        return _until_signalled(engine, lambda stop: run_worker(engine, token, stop))
+        return _until_signalled(engine, "worker", lambda stop: run_worker(engine, token, stop))
     finally:
         engine.close()
 

@@ -17,7 +17,8 @@
      │    └── HTTPStatusError   a non-2xx, non-304 answer (carries ``status``)
      └── StoreError             the database refused (carries nothing secret)
           ├── Conflict          a row that must be unique exists already
-          └── IndexBusy         another process holds the search index's writer
+          ├── IndexBusy         another process holds the search index's writer
+          └── DatabaseBusy      another long-running process has the SQLite file
 
 Library errors are translated at the boundary with ``raise ... from exc``;
 every message is one line fit for a log line or stderr.
@@ -133,4 +134,8 @@ class Conflict(StoreError):
 
 
 class IndexBusy(StoreError):
+    pass
+
+
+class DatabaseBusy(StoreError):
     pass

@@ -4,6 +4,7 @@ broadcast killed mid-way and restarted reaches every chat at most once."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,10 +19,12 @@ from bot.fake_telegram import FakeTelegram
 from digests.config import Settings
 from digests.editions.build import build_edition
 from digests.editions.schedule import latest_slot
+from digests.errors import DatabaseBusy
 from digests.feedserver import FeedServer
 from digests.store.db import Database
 from digests.store.deliveries import ledger_counts
 from digests.store.models import Source
+from digests.store.sole import sole_process
 from digests.store.sources import add_source
 from tests.botkit import EARLIER, add_subscribers, delivery_states, store_news
 from tests.test_cli import assert_one_line_error, newsdigest, start_newsdigest
@@ -339,3 +342,57 @@ def test_a_costly_parse_never_holds_up_chat_and_is_stopped_at_its_budget(
     assert "time budget" in (error() or "")
     assert "Traceback" not in err
     db.close()
+
+
+def test_a_second_long_running_process_on_one_sqlite_file_refuses_to_start(
+    tmp_path: Path, telegram: FakeTelegram
+) -> None:
+    database = tmp_path / "shared.db"
+    env = bot_env(telegram, database)
+    first = start_bot(tmp_path, env)
+    try:
+        telegram.user_sends(41, "/start")
+        assert telegram.wait_for(lambda: telegram.messages_to(41), timeout=60)  # it runs
+        for command in ("run", "run-scheduler"):
+            second = newsdigest(command, cwd=tmp_path, env=env)
+            assert_one_line_error(second)
+            assert f"pid {first.pid}, `newsdigest run`" in second.stderr, second.stderr
+            assert "shared.db is in use by another process" in second.stderr
+        # One-off commands still work beside it.
+        listed = newsdigest("subscribers", "stats", cwd=tmp_path, env=env)
+        assert listed.returncode == 0 and re.search(r"active\W+1\b", listed.stdout), listed.stdout
+    finally:
+        _out, err = stop(first)
+    assert first.returncode == 0, err
+    assert "mid-send when the last process stopped" not in err
+    with sole_process(Database(f"sqlite:///{database}"), "run"):
+        pass  # the lock went with the process
+
+
+def test_a_killed_holder_leaves_no_lock_behind(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'held.db'}")
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from digests.store.db import Database\n"
+            "from digests.store.sole import sole_process\n"
+            f"with sole_process(Database({db.url!r}), 'run'):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+        ],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(DatabaseBusy, match=f"pid {holder.pid}"), sole_process(db, "run"):
+            pass
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    with sole_process(db, "run"):
+        pass

@@ -8,6 +8,7 @@ from typing import Any
 
 from digests.cli.common import EXIT_OK, open_engine, serve_until_signalled
 from digests.config import Settings
+from digests.store.sole import sole_process
 
 
 def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
@@ -15,7 +16,8 @@ def cmd_run_scheduler(_args: argparse.Namespace, settings: Settings) -> int:
 
     engine = open_engine(settings)
     try:
-        serve_until_signalled(engine, lambda stop: run_scheduler(engine, stop))
+        with sole_process(engine.db, "run-scheduler"):
+            serve_until_signalled(engine, lambda stop: run_scheduler(engine, stop))
     finally:
         engine.close()
     return EXIT_OK
