@@ -55,6 +55,7 @@ from telegram.request import HTTPXRequest
 from benchmarks import revisions
 from bot.delivery import Deliverer
 from bot.fake_telegram import FakeTelegram, RandomFaults
+from bot.pacing import busiest_window
 from bot.render import TelegramRenderer
 from digests.config import DeliverySettings, Settings
 from digests.editions.build import build_edition
@@ -82,6 +83,7 @@ class Outcome:
     ambiguous: int
     ambiguous_arrived: int
     attempts: int
+    busiest_second: int = 0  # most messages arriving in any one-second window
 
 
 def template(directory: Path, chats: int) -> Path:
@@ -130,6 +132,9 @@ def _tally(
         ambiguous=len(ambiguous),
         ambiguous_arrived=sum(1 for chat in ambiguous if received[chat]),
         attempts=sum(telegram.attempts.values()),
+        busiest_second=busiest_window(
+            m["arrived"] for messages in telegram.sent.values() for m in messages
+        ),
     )
 
 
@@ -215,14 +220,14 @@ async def anchor_run(run: str, chats: Sequence[int], faults: RandomFaults | None
 def _table(outcomes: list[Outcome]) -> str:
     head = (
         "| run | chats | msg/s | build → last delivery (s) | exactly once | duplicated "
-        "| lost | blocked (403) | ambiguous (arrived) | requests |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| lost | blocked (403) | ambiguous (arrived) | requests | busiest 1 s |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = "".join(
         f"| {o.run} | {o.chats:,} | {o.messages_per_second:,.1f} "
         f"| {o.build_to_last_delivery_s:.1f} "
         f"| {o.exactly_once:,} | {o.duplicated} | {o.lost} | {o.blocked} "
-        f"| {o.ambiguous} ({o.ambiguous_arrived}) | {o.attempts:,} |\n"
+        f"| {o.ambiguous} ({o.ambiguous_arrived}) | {o.attempts:,} | {o.busiest_second} |\n"
         for o in outcomes
     )
     return head + rows
@@ -375,6 +380,7 @@ def _every_pass(passes: Sequence[Pass]) -> str:
             str(o.blocked),
             f"{o.ambiguous} ({o.ambiguous_arrived})",
             f"{o.attempts:,}",
+            str(o.busiest_second),
         )
         for p in passes
         for o in p.outcomes
@@ -392,6 +398,7 @@ def _every_pass(passes: Sequence[Pass]) -> str:
         "blocked (403)",
         "ambiguous (arrived)",
         "requests",
+        "busiest 1 s",
     )
     return _markdown(header, rows, left=3)
 
@@ -425,7 +432,11 @@ def report(
         "not delivered), 0.5% 403. *lost*: never arrived and not accounted for by the ledger;\n"
         "*ambiguous*: timed out after the request left (marked `unknown`; in brackets how\n"
         "many had in fact arrived — the fake's hang never delivers, so all of them are\n"
-        "missing under `skip` and resent once under `resend`).\n\n" + title + _table(shown)
+        "missing under `skip` and resent once under `resend`). *busiest 1 s*: the most\n"
+        "messages that arrived at the fake server within any one second (the paced run's\n"
+        "bound is `messages_per_second`, 25 by default; arrival adds the network's jitter).\n\n"
+        + title
+        + _table(shown)
     )
     if found:
         text += (

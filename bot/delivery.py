@@ -347,6 +347,13 @@ class Deliverer:
             async with self._in_flight:
                 if not await self._claim(message, chat_id):
                     return "taken", chat_id  # no longer pending: someone else has it
+                # The last check before it leaves, after every other wait (the
+                # claim's shared write may release many sends at once).
+                while not self.pacer.admit():
+                    await self._pause(self.pacer.window_wait())
+                    if self.stopping.is_set():  # it never left: pending again
+                        await self._mark(message, ledger.PENDING)
+                        return "stopped", chat_id
                 failure: TelegramError | None = None
                 try:
                     sent = await self.bot.send_message(
