@@ -130,6 +130,37 @@ def test_parse_bad_file_is_one_line_and_others_go_on(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 3
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("Harbor Town opens a new ferry pier on Monday\n", "36 page furniture before the first"),
+        ("临江区滨江步道青石湾段正式开放\n", "page furniture before the first article"),
+        ("", "it holds no text"),
+        (" \n\n\t\n", "it holds no text"),
+    ],
+    ids=["one-line", "one-line-zh", "empty", "blank"],
+)
+def test_parse_of_a_file_without_an_article_says_why_and_fails(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    issue = tmp_path / "one.txt"
+    issue.write_text(content, "utf-8")
+    result = newsdigest("parse", str(issue), cwd=tmp_path)
+    assert_one_line_error(result)
+    assert result.stderr.startswith(f"newsdigest: no article found in {issue}: ")
+    assert why in result.stderr
+    assert result.stdout == ""
+
+
+def test_parse_goes_on_after_a_file_without_an_article(tmp_path: Path) -> None:
+    issue = tmp_path / "one.txt"
+    issue.write_text("Harbor Town opens a new ferry pier on Monday\n", "utf-8")
+    result = newsdigest("parse", str(issue), str(CORPUS / "issue_2026-11-20.txt"), cwd=tmp_path)
+    assert_one_line_error(result)
+    assert "no article found in" in result.stderr
+    assert len(result.stdout.splitlines()) == 3
+
+
 def test_parse_forced_wrong_encoding(tmp_path: Path) -> None:
     issue = tmp_path / "gbk.txt"
     issue.write_bytes((CORPUS / "issue_2026-11-20.txt").read_text("utf-8").encode("gb18030"))
