@@ -204,6 +204,66 @@ def test_sources_ingest_fetch_flow(
     assert len(articles.stdout.splitlines()) == 9  # removing a source keeps its articles
 
 
+LONG_URL = "https://news.example.org/regional/feeds/harbor-town/world-and-city/rss.xml?lang=zh"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _two_sources(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {"NEWSDIGEST_DATABASE_URL": database_url}
+    for args in ([LONG_URL], [LONG_URL.replace("rss.xml", "atom.xml"), "--name", "Harbor\tTown"]):
+        added = newsdigest("sources", "add", *args, cwd=tmp_path, env=env)
+        assert added.returncode == 0, added.stderr
+    return env
+
+
+def test_sources_list_in_a_pipe_prints_whole_values_tab_separated(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80"}
+    result = newsdigest("sources", "list", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert header == "id name kind location every articles last_check next_check state".split()
+    assert [(row[1], row[3]) for row in rows] == [
+        (LONG_URL, LONG_URL),
+        ("Harbor Town", LONG_URL.replace("rss.xml", "atom.xml")),  # a tab is no field's
+    ]
+    assert all(len(row) == len(header) for row in rows)
+    assert "…" not in result.stdout
+
+
+def test_sources_list_json_has_every_field_whole(tmp_path: Path, database_url: str) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80"}
+    result = newsdigest("sources", "list", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [record["location"] for record in records] == [
+        LONG_URL,
+        LONG_URL.replace("rss.xml", "atom.xml"),
+    ]
+    for record in records:
+        assert set(record) >= {"id", "kind", "name", "location", "interval_seconds", "articles"}
+        assert set(record) >= {"last_checked_at", "next_check_at", "last_error", "enabled"}
+
+
+def test_sources_list_in_an_80_column_terminal_wraps_urls_instead_of_cutting_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80", "FORCE_COLOR": "1"}
+    result = newsdigest("sources", "list", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = ANSI.sub("", result.stdout).splitlines()
+    assert max(len(line) for line in lines) == 80 and "┃" in result.stdout  # the table
+    # the "source" column (the second), read down its wrapped lines
+    cells = [line.split("│")[2].strip() for line in lines if line.startswith("│")]
+    column = "".join(cells)
+    # source 1 is named by its URL (shown once); source 2 has its URL under its name
+    assert column.count(LONG_URL) == 1
+    assert column.index(LONG_URL) < column.index("Harbor")
+    assert column.endswith(LONG_URL.replace("rss.xml", "atom.xml"))
+    assert "…" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
