@@ -94,7 +94,8 @@ def run_demo(data_dir: Path) -> int:
     asyncio.run(_conversation(console, settings, db))
     console.print(
         "Try it yourself: "
-        f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db newsdigest chat",
+        f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db "
+        "newsdigest chat --copy-database",
         markup=False,
     )
     engine.close()

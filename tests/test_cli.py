@@ -44,13 +44,15 @@ def start_newsdigest(
 
 
 def newsdigest(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, typed: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``newsdigest ARGS`` run to its end; ``typed`` is its standard input."""
     environment = _environment(env)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,
         env=environment,
+        input=typed,
         capture_output=True,
         text=True,
         timeout=120,
