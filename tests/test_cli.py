@@ -336,10 +336,23 @@ def test_a_postgresql_password_is_never_shown(tmp_path: Path, postgres_url: str)
 
 @pytest.mark.sqlite_only("the demo keeps its own SQLite database in its data directory")
 def test_demo_runs_offline(tmp_path: Path) -> None:
-    result = newsdigest("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path)
+    demo = tmp_path / "demo"
+    result = newsdigest("demo", "--data-dir", str(demo), cwd=tmp_path, env={"COLUMNS": "100"})
     assert result.returncode == 0, result.stderr
     assert "19 articles stored" in result.stdout
     assert "not modified" in result.stdout
+    # the edition is shown once, as delivered; /today's same edition is one line
+    assert result.stdout.count("今日要闻 · ") == 1
+    today = result.stdout.index("› /today")
+    assert result.stdout.index("今日要闻 · ") < today
+    replied = result.stdout[today:].splitlines()[1]
+    assert (
+        replied
+        == "(the bot replies with the same message as above, word for word: not shown again)"
+    )
+    assert "› harbor ferry" in result.stdout and "Gull Island ferry returns" in result.stdout
+    hint = f"NEWSDIGEST_DATABASE_URL=sqlite:///{demo}/newsdigest.db newsdigest chat --copy-database"
+    assert hint in result.stdout
 
 
 @pytest.mark.sqlite_only("the tantivy index lives beside a SQLite file")
