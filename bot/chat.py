@@ -1,20 +1,36 @@
 """``newsdigest chat``: type as a Telegram user, see the bot's replies. Offline.
 
-The real bot runs against the fake Bot API server on 127.0.0.1 with the
-configured database; nothing is fetched and nothing leaves the machine.
-``#2`` taps the second button of the last inline keyboard.
+The real bot runs against the fake Bot API server on 127.0.0.1; nothing is
+fetched and nothing leaves the machine. ``#2`` taps the second button of the
+last inline keyboard.
+
+The session has a database of its own, never the configured one (where the
+simulated user's /start would be a subscriber the real bot then delivers to):
+a SQLite file in a new temporary directory, its search index beside it,
+deleted when the session ends. So each session starts from a known state and
+leaves nothing behind that could be taken for, or configured as, a real
+database. It starts empty; with ``--copy-database`` it starts as a copy of the
+configured database (SQLite or PostgreSQL, read in one snapshot and never
+written; the copy's search index is built anew, as ``db migrate-to`` does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from bot.sandbox import Sandbox, show_entries
 from bot.services import offload
+from digests.cli.db import migrate_with_progress
 from digests.config import Settings
+from digests.engine import Engine
 from digests.store.db import Database, describe_url
 
 QUIT = {"/quit", "/exit", "quit", "exit"}
@@ -22,6 +38,32 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 
 def _last_keyboard(entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     return next((e for e in reversed(entries) if Sandbox.shown(e).buttons), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxDatabase:
+    settings: Settings  # the configured settings, with the sandbox's database and index
+    made_from: str  # what it started as, for the operator
+
+
+@contextmanager
+def sandbox_database(settings: Settings, *, copy: bool) -> Iterator[SandboxDatabase]:
+    """A database for one chat session, removed when the block ends: empty, or
+    with ``copy`` a copy of the configured database, which is only read."""
+    with tempfile.TemporaryDirectory(prefix="newsdigest-chat-") as directory:
+        # Not search.index_dir: that names the configured database's index.
+        search = settings.search.model_copy(update={"index_dir": ""})
+        url = f"sqlite:///{Path(directory) / 'sandbox.db'}"
+        sandbox = settings.model_copy(update={"database_url": url, "search": search})
+        made_from = "new and empty"
+        if copy:
+            configured = Engine.open_as_is(settings.model_copy(update={"search": search}))
+            try:
+                migrate_with_progress(configured, url)
+            finally:
+                configured.close()
+            made_from = f"a copy of {describe_url(settings.database_url)}, which is only read"
+        yield SandboxDatabase(sandbox, made_from)
 
 
 async def _chat(settings: Settings, db: Database, console: Console, chat_id: int) -> None:
@@ -35,8 +77,9 @@ async def _chat(settings: Settings, db: Database, console: Console, chat_id: int
         )
         if not await offload(sandbox.engine.article_count):
             console.print(
-                f"(The database {describe_url(settings.database_url)} holds no articles yet: "
-                "run `newsdigest demo` and use its database, or add sources and fetch.)",
+                "(The sandbox database holds no articles: `newsdigest chat --copy-database` "
+                "talks over a copy of the configured database; `newsdigest demo` makes one "
+                "with news in it.)",
                 markup=False,
             )
         while True:
@@ -60,12 +103,25 @@ async def _chat(settings: Settings, db: Database, console: Console, chat_id: int
                 await sandbox.press(chat_id, int(keyboard["message_id"]), buttons[number - 1][1])
             else:
                 await sandbox.say(chat_id, line)
-            replies = [e for e in sandbox.new_entries() if e["by"] == "bot"]
+            # Only this chat's: a copied database may hold deliveries due to others.
+            entries = sandbox.new_entries()
+            replies = [e for e in entries if e["by"] == "bot" and e["chat_id"] == chat_id]
             history.extend(replies)
             show_entries(console, replies)
 
 
-def run_chat(settings: Settings, db: Database, console: Console, *, chat_id: int) -> int:
-    asyncio.run(_chat(settings, db, console, chat_id))
-    db.close()
+def run_chat(sandbox: SandboxDatabase, console: Console, *, chat_id: int) -> int:
+    """The session over ``sandbox``'s database, saying first which one it is."""
+    console.print(
+        f"sandbox database: {describe_url(sandbox.settings.database_url)} "
+        f"({sandbox.made_from}; deleted when you leave, the configured database is never written)",
+        markup=False,
+        soft_wrap=True,
+    )
+    db = Database(sandbox.settings.database_url)
+    try:
+        db.upgrade()
+        asyncio.run(_chat(sandbox.settings, db, console, chat_id))
+    finally:
+        db.close()
     return 0

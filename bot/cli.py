@@ -70,11 +70,12 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat import run_chat
+    from bot.chat import run_chat, sandbox_database
 
     if settings.log_level.upper() != "DEBUG":  # the conversation, not the bot's routine
         logging.getLogger().setLevel(logging.WARNING)
-    return run_chat(settings, open_engine(settings).db, Console(), chat_id=args.chat_id)
+    with sandbox_database(settings, copy=args.copy_database) as sandbox:
+        return run_chat(sandbox, Console(), chat_id=args.chat_id)
 
 
 def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
@@ -94,9 +95,16 @@ def register(commands: Any, groups: dict[str, Any]) -> None:
     )
     worker.set_defaults(run=cmd_worker)
     chat = commands.add_parser(
-        "chat", help="talk to the bot offline as a Telegram user (no token, no network)"
+        "chat",
+        help="talk to the bot offline as a Telegram user, in a throwaway database "
+        "(no token, no network)",
     )
     chat.add_argument("--chat-id", type=int, default=10001, help="your simulated chat id")
+    chat.add_argument(
+        "--copy-database",
+        action="store_true",
+        help="start from a copy of the configured database (only read) instead of an empty one",
+    )
     chat.set_defaults(run=cmd_chat)
     demo = commands.add_parser(
         "demo", help="offline demo: feeds, summaries, and a subscriber receiving the edition"

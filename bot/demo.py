@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -94,8 +95,10 @@ def run_demo(data_dir: Path) -> int:
     asyncio.run(_conversation(console, settings, db))
     console.print(
         "Try it yourself: "
-        f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db newsdigest chat",
+        f"NEWSDIGEST_DATABASE_URL=sqlite:///{data_dir}/newsdigest.db "
+        "newsdigest chat --copy-database",
         markup=False,
+        soft_wrap=True,  # one line, to copy
     )
     engine.close()
     return 0
@@ -104,21 +107,45 @@ def run_demo(data_dir: Path) -> int:
 READER = 10001
 
 
+REPEATED = (
+    "[dim](the bot replies with the same message as above, word for word: not shown again)[/dim]"
+)
+
+
+def _show_new(console: Console, sandbox: Sandbox, shown: set[str]) -> None:
+    """The conversation since it was last shown; a bot message the reader has
+    seen already (``/today`` answers with the edition just delivered, a
+    hundred lines and more) is one line saying so. ``shown``: texts shown."""
+    entries: list[dict[str, Any]] = []
+    for entry in sandbox.new_entries():
+        text = Sandbox.shown(entry).text if entry["by"] == "bot" else ""
+        if text and text in shown:
+            show_entries(console, entries)
+            entries = []
+            console.print(REPEATED)
+            continue
+        shown.add(text)
+        entries.append(entry)
+    show_entries(console, entries)
+
+
 async def _conversation(console: Console, settings: Settings, db: Database) -> None:
     """A subscriber starts the bot, receives the day's edition, asks for /today,
-    searches, sets an alert, switches to English and searches again."""
+    searches, sets an alert, switches to English and searches again. The
+    edition is shown once."""
+    shown: set[str] = set()
     async with Sandbox(settings, db) as sandbox:
         await sandbox.say(READER, "/start", first_name="Lin")
-        show_entries(console, sandbox.new_entries())
+        _show_new(console, sandbox, shown)
         console.print("[dim]… the edition's time comes: it is built and delivered[/dim]")
         sandbox.engine.build_due_editions()
         await sandbox.deliver_now()
-        show_entries(console, sandbox.new_entries())
+        _show_new(console, sandbox, shown)
         await sandbox.say(READER, "/today")
-        show_entries(console, sandbox.new_entries())
+        _show_new(console, sandbox, shown)
         console.print("[dim]… words typed in a private chat are a search[/dim]")
         await sandbox.say(READER, "滨江 步道")
         await sandbox.say(READER, "/alert 马拉松")
         await sandbox.say(READER, "/lang en")
         await sandbox.say(READER, "harbor ferry")
-        show_entries(console, sandbox.new_entries())
+        _show_new(console, sandbox, shown)

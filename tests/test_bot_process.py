@@ -203,7 +203,7 @@ def test_chat_sandbox_talks_like_telegram(tmp_path: Path, database_url: str) -> 
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDIGEST_")}
     environment.update({"NEWSDIGEST_DATABASE_URL": database_url, "COLUMNS": "200"})
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat"],
+        [sys.executable, "-m", "bot.cli", "chat", "--copy-database"],  # over the stored news
         input="/start\n/sources\n#1\n#9\n/today\nhello\n临江 步道\n/alert 航线\n/quit\n",
         cwd=tmp_path,
         env=environment,

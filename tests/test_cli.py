@@ -44,13 +44,15 @@ def start_newsdigest(
 
 
 def newsdigest(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
+    *args: str, cwd: Path, env: dict[str, str] | None = None, typed: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``newsdigest ARGS`` run to its end; ``typed`` is its standard input."""
     environment = _environment(env)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
         cwd=cwd,
         env=environment,
+        input=typed,
         capture_output=True,
         text=True,
         timeout=120,
@@ -130,6 +132,37 @@ def test_parse_bad_file_is_one_line_and_others_go_on(tmp_path: Path) -> None:
     assert len(result.stdout.splitlines()) == 3
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("Harbor Town opens a new ferry pier on Monday\n", "36 page furniture before the first"),
+        ("临江区滨江步道青石湾段正式开放\n", "page furniture before the first article"),
+        ("", "it holds no text"),
+        (" \n\n\t\n", "it holds no text"),
+    ],
+    ids=["one-line", "one-line-zh", "empty", "blank"],
+)
+def test_parse_of_a_file_without_an_article_says_why_and_fails(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    issue = tmp_path / "one.txt"
+    issue.write_text(content, "utf-8")
+    result = newsdigest("parse", str(issue), cwd=tmp_path)
+    assert_one_line_error(result)
+    assert result.stderr.startswith(f"newsdigest: no article found in {issue}: ")
+    assert why in result.stderr
+    assert result.stdout == ""
+
+
+def test_parse_goes_on_after_a_file_without_an_article(tmp_path: Path) -> None:
+    issue = tmp_path / "one.txt"
+    issue.write_text("Harbor Town opens a new ferry pier on Monday\n", "utf-8")
+    result = newsdigest("parse", str(issue), str(CORPUS / "issue_2026-11-20.txt"), cwd=tmp_path)
+    assert_one_line_error(result)
+    assert "no article found in" in result.stderr
+    assert len(result.stdout.splitlines()) == 3
+
+
 def test_parse_forced_wrong_encoding(tmp_path: Path) -> None:
     issue = tmp_path / "gbk.txt"
     issue.write_bytes((CORPUS / "issue_2026-11-20.txt").read_text("utf-8").encode("gb18030"))
@@ -171,6 +204,66 @@ def test_sources_ingest_fetch_flow(
     assert removed.returncode == 0 and "kept" in removed.stdout
     articles = newsdigest("articles", "--json", "--limit", "100", cwd=tmp_path, env=env)
     assert len(articles.stdout.splitlines()) == 9  # removing a source keeps its articles
+
+
+LONG_URL = "https://news.example.org/regional/feeds/harbor-town/world-and-city/rss.xml?lang=zh"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _two_sources(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {"NEWSDIGEST_DATABASE_URL": database_url}
+    for args in ([LONG_URL], [LONG_URL.replace("rss.xml", "atom.xml"), "--name", "Harbor\tTown"]):
+        added = newsdigest("sources", "add", *args, cwd=tmp_path, env=env)
+        assert added.returncode == 0, added.stderr
+    return env
+
+
+def test_sources_list_in_a_pipe_prints_whole_values_tab_separated(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80"}
+    result = newsdigest("sources", "list", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    header, *rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert header == "id name kind location every articles last_check next_check state".split()
+    assert [(row[1], row[3]) for row in rows] == [
+        (LONG_URL, LONG_URL),
+        ("Harbor Town", LONG_URL.replace("rss.xml", "atom.xml")),  # a tab is no field's
+    ]
+    assert all(len(row) == len(header) for row in rows)
+    assert "…" not in result.stdout
+
+
+def test_sources_list_json_has_every_field_whole(tmp_path: Path, database_url: str) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80"}
+    result = newsdigest("sources", "list", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [record["location"] for record in records] == [
+        LONG_URL,
+        LONG_URL.replace("rss.xml", "atom.xml"),
+    ]
+    for record in records:
+        assert set(record) >= {"id", "kind", "name", "location", "interval_seconds", "articles"}
+        assert set(record) >= {"last_checked_at", "next_check_at", "last_error", "enabled"}
+
+
+def test_sources_list_in_an_80_column_terminal_wraps_urls_instead_of_cutting_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _two_sources(tmp_path, database_url) | {"COLUMNS": "80", "FORCE_COLOR": "1"}
+    result = newsdigest("sources", "list", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = ANSI.sub("", result.stdout).splitlines()
+    assert max(len(line) for line in lines) == 80 and "┃" in result.stdout  # the table
+    # the "source" column (the second), read down its wrapped lines
+    cells = [line.split("│")[2].strip() for line in lines if line.startswith("│")]
+    column = "".join(cells)
+    # source 1 is named by its URL (shown once); source 2 has its URL under its name
+    assert column.count(LONG_URL) == 1
+    assert column.index(LONG_URL) < column.index("Harbor")
+    assert column.endswith(LONG_URL.replace("rss.xml", "atom.xml"))
+    assert "…" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -243,10 +336,23 @@ def test_a_postgresql_password_is_never_shown(tmp_path: Path, postgres_url: str)
 
 @pytest.mark.sqlite_only("the demo keeps its own SQLite database in its data directory")
 def test_demo_runs_offline(tmp_path: Path) -> None:
-    result = newsdigest("demo", "--data-dir", str(tmp_path / "demo"), cwd=tmp_path)
+    demo = tmp_path / "demo"
+    result = newsdigest("demo", "--data-dir", str(demo), cwd=tmp_path, env={"COLUMNS": "100"})
     assert result.returncode == 0, result.stderr
     assert "19 articles stored" in result.stdout
     assert "not modified" in result.stdout
+    # the edition is shown once, as delivered; /today's same edition is one line
+    assert result.stdout.count("今日要闻 · ") == 1
+    today = result.stdout.index("› /today")
+    assert result.stdout.index("今日要闻 · ") < today
+    replied = result.stdout[today:].splitlines()[1]
+    assert (
+        replied
+        == "(the bot replies with the same message as above, word for word: not shown again)"
+    )
+    assert "› harbor ferry" in result.stdout and "Gull Island ferry returns" in result.stdout
+    hint = f"NEWSDIGEST_DATABASE_URL=sqlite:///{demo}/newsdigest.db newsdigest chat --copy-database"
+    assert hint in result.stdout
 
 
 @pytest.mark.sqlite_only("the tantivy index lives beside a SQLite file")

@@ -228,6 +228,50 @@ def test_cli_jsonl_batch(tmp_path: Path) -> None:
     assert visible_length(json.loads(by_chars.stdout)["summary"]) <= 30
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["Harbor Town opens a new ferry pier on Monday", "临江区滨江步道青石湾段正式开放"],
+    ids=["en", "zh"],
+)
+def test_cli_summarizes_one_line_without_a_full_stop_as_itself(line: str) -> None:
+    """Not laid out as a newspaper issue (no sentence ends), yet a one-sentence
+    article: its summary is the line."""
+    result = _cli("-", "--json", stdin=line + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    [record] = [json.loads(text) for text in result.stdout.splitlines()]
+    assert record["line"] == line and record["summary"] == [line]
+    assert record["keywords"]
+    plain = _cli("-", stdin=line)
+    assert plain.returncode == 0 and f"  - {line}\n" in plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "named"),
+    [
+        (["-"], "", "standard input"),
+        (["-"], " \n\t\n\n", "standard input"),
+        (["--jsonl", "-"], "", "standard input"),
+        (["--jsonl", "-"], "\n\n", "standard input"),
+        (["EMPTY"], None, "EMPTY"),
+    ],
+    ids=["stdin", "blank-stdin", "jsonl-stdin", "jsonl-blank-lines", "empty-file"],
+)
+def test_cli_empty_input_says_so_and_fails(
+    tmp_path: Path, args: list[str], stdin: str | None, named: str
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    args = [str(empty) if arg == "EMPTY" else arg for arg in args]
+    result = _cli(*args, stdin=stdin)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    named = str(empty) if named == "EMPTY" else named
+    expected = f"newsdigest: error: empty input: nothing to summarize in {named}"
+    assert result.stderr.splitlines() == [expected]
+
+
 def test_cli_bad_budget_is_one_line() -> None:
     result = _cli("--jsonl", "-", "--sentences", "0", stdin="")
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1

@@ -42,7 +42,9 @@ def _register_password(url: str) -> None:
         register_secret(str(password))
 
 
-def _migrate(engine: Engine, url: str, batch: int) -> Migration:
+def migrate_with_progress(engine: Engine, url: str, batch: int = BATCH_ROWS) -> Migration:
+    """``engine.migrate_to(url)`` with a progress bar per table and for the
+    search index (on stderr, when it is a terminal; gone when done)."""
     # The table of counts says it all when done; errors stay one line.
     with progress_bar("{task.description:<16}") as progress:
         tasks: dict[str, Any] = {}
@@ -92,7 +94,7 @@ def cmd_migrate_to(args: argparse.Namespace, settings: Settings) -> int:
     _register_password(args.url)
     engine = Engine.open_as_is(settings)  # the source is only read, never upgraded
     try:
-        migration = _migrate(engine, args.url, args.batch_size)
+        migration = migrate_with_progress(engine, args.url, args.batch_size)
     finally:
         engine.close()
     report, search = migration.report, migration.search

@@ -1,5 +1,9 @@
 """Articles in: ``fetch`` (every due source), ``ingest`` (newspaper issue
-files given by hand) and ``parse`` (issue files as JSON lines, no database)."""
+files given by hand) and ``parse`` (issue files as JSON lines, no database).
+
+``parse`` reads a file exactly as ``ingest`` and a folder source do; a file in
+which it finds no article (empty, or no line that reads as an article's text)
+is one line on stderr saying why, and the exit status is non-zero."""
 
 from __future__ import annotations
 
@@ -12,7 +16,17 @@ from typing import Any
 from digests.cli.common import EXIT_ERROR, EXIT_OK, open_engine, run_fetch, say_error
 from digests.config import Settings
 from digests.errors import InputError
-from digests.sources.folders import inspect_issue_file
+from digests.sources.folders import IssueRead, inspect_issue_file
+
+
+def _no_article(path: str, issue: IssueRead) -> str:
+    """Why ``parse`` found no article in a file: ingesting it would store none."""
+    if not issue.account.chars_in:
+        return f"no article found in {path}: it holds no text"
+    return (
+        f"no article found in {path}: no line reads as an article's text (in a newspaper "
+        f"issue, paragraphs whose sentences end with a full stop); {issue.account.report()}"
+    )
 
 
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,6 +44,9 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
                 f"{path}: {len(issue.articles)} articles ({issue.encoding}), {issue.dated()}; "
                 f"{issue.account.report()}"
             )
+        if not issue.articles:
+            say_error(f"newsdigest: {_no_article(path, issue)}")
+            failed = True
         for article in issue.articles:
             record = {
                 "file": str(path),

@@ -7,20 +7,26 @@ without stopping. The exit status is non-zero when the file cannot be used at
 all: unreadable, not OPML, no feed in it, or every feed in it invalid (nothing
 could ever be imported from it). Export writes every feed source as OPML 2.0;
 newspaper folders are not feeds and are left out (their number goes to stderr).
+
+``list`` shows every value whole: in a terminal a table whose cells wrap (a
+long URL folds over lines, never cut), in a pipe one tab-separated line per
+source after a header line, and with ``--json`` one JSON object per line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -34,6 +40,9 @@ from digests.sources.adding import source_kind
 from digests.store.sources import SourceRow
 
 MAX_OPML_BYTES = 16 * 1024 * 1024
+# The columns of ``sources list`` in a pipe, named in its header line.
+FIELDS = tuple("id name kind location every articles last_check next_check state".split())
+_NOT_IN_A_FIELD = re.compile(r"[\t\r\n]+")
 
 
 def _interval(every: str | None, settings: Settings) -> int:
@@ -94,30 +103,63 @@ def _state(row: SourceRow) -> str:
     return "ok" if row.last_checked_at else "not fetched yet"
 
 
+def _fields(row: SourceRow) -> dict[str, str]:
+    """One source as the list shows it, by column."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "kind": row.kind,
+        "location": row.location,
+        "every": format_duration(row.interval_seconds),
+        "articles": str(row.articles),
+        "last_check": _when(row.last_checked_at),
+        "next_check": "-" if row.paused else _when(row.next_check_at),
+        "state": _state(row),
+    }
+
+
+def _table(rows: list[SourceRow]) -> Table:
+    """The sources for a terminal: every cell wraps, a long word (a URL) folds;
+    nothing is cut. A source's location is under its name when they differ."""
+    table = Table(title="Sources")
+    columns = ("id", "source", "kind", "every", "articles", "last check", "next check", "state")
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=False)
+    for row in rows:
+        fields = _fields(row)
+        source = Text(fields["name"])
+        if row.location != row.name:
+            source.append(f"\n{row.location}", style="dim")
+        later = ("kind", "every", "articles", "last_check", "next_check", "state")
+        table.add_row(fields["id"], source, *(fields[key] for key in later))
+    return table
+
+
+def _tab_separated(values: Iterable[str]) -> str:
+    return "\t".join(_NOT_IN_A_FIELD.sub(" ", value) for value in values)
+
+
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = open_engine(settings).sources()
     if args.json:
         for row in rows:
             print(_as_json(row))
         return EXIT_OK
-    table = Table(title="Sources")
-    for column in ("id", "name", "kind", "every", "articles", "last check", "next check", "state"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            str(row.id),
-            row.name,
-            row.kind,
-            format_duration(row.interval_seconds),
-            str(row.articles),
-            _when(row.last_checked_at),
-            "-" if row.paused else _when(row.next_check_at),
-            _state(row),
-        )
-    Console().print(table)
+    console = Console()
     paused = sum(row.paused for row in rows)
-    if paused:
-        print(f"{paused} paused: `newsdigest sources enable ID` resumes one")
+    hint = f"{paused} paused: `newsdigest sources enable ID` resumes one" if paused else ""
+    if console.is_terminal:
+        console.print(_table(rows))
+        if hint:
+            print(hint)
+        return EXIT_OK
+    # A pipe: whole values, one source a line, for grep, cut and awk.
+    print(_tab_separated(FIELDS))
+    for row in rows:
+        fields = _fields(row)
+        print(_tab_separated(fields[key] for key in FIELDS))
+    if hint:
+        print(hint, file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,5 +1,11 @@
 """``newsdigest summarize``: summaries and keywords of the articles in a text
-or newspaper file, or of a JSONL batch. Touches no database."""
+or newspaper file, or of a JSONL batch. Touches no database.
+
+A text is read as a newspaper issue; one with no article laid out as an issue's
+(a single line, a few lines with no full stop) is summarized as one article,
+since the summarizer takes a sentence without a full stop as a sentence. Input
+with nothing to summarize (empty, or blank) is one line on stderr and exit 1.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,13 @@ from typing import Any
 
 from digests.cli.common import EXIT_ERROR, EXIT_OK, say_error
 from digests.config import Settings
-from digests.errors import InputError
-from digests.sources.folders import read_issue, read_issue_file
+from digests.errors import InputError, NewsdigestError
+from digests.ingest.newspaper import fallback_title
+from digests.records import RawArticle
+from digests.sources.folders import inspect_issue
+from digests.text.encoding import decode_bytes
+
+NOTHING = "nothing to summarize"  # said of empty input
 
 
 def _summarize_jsonl(args: argparse.Namespace) -> int:
@@ -35,9 +46,42 @@ def _summarize_jsonl(args: argparse.Namespace) -> int:
                     items.append(entry)
         except UnicodeDecodeError as exc:
             raise InputError(f"{args.jsonl}: not UTF-8 text") from exc
+    if not items and not bad:
+        raise InputError(f"empty input: {NOTHING} in {_named(args.jsonl)}")
     for record in jsonl_records(items, sentences=args.sentences, chars=args.chars):
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return EXIT_ERROR if bad else EXIT_OK
+
+
+def _named(file: str) -> str:
+    return "standard input" if file == "-" else file
+
+
+def _read(file: str) -> bytes:
+    if file == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _articles(file: str, encoding: str | None) -> list[RawArticle]:
+    """The articles of ``file`` (``-``: standard input) read as a newspaper
+    issue; a text with none laid out as an issue's is one article."""
+    name = _named(file)
+    data = _read(file)
+    try:
+        issue = inspect_issue(data, "stdin" if file == "-" else Path(file).name, encoding)
+        if issue.articles:
+            return issue.articles
+        text, _used = decode_bytes(data, forced=issue.encoding)
+    except NewsdigestError as exc:
+        raise InputError(f"{name}: {exc}") from exc
+    lines = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not lines:
+        raise InputError(f"empty input: {NOTHING} in {name}")
+    return [RawArticle(title=fallback_title(lines[0]), paragraphs=lines)]
 
 
 def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
@@ -53,12 +97,7 @@ def cmd_summarize(args: argparse.Namespace, _settings: Settings) -> int:
         return _summarize_jsonl(args)
     if args.file is None:
         raise InputError("give a FILE (or - for standard input), or --jsonl IN.jsonl")
-    if args.file == "-":
-        data = sys.stdin.buffer.read()
-        articles = read_issue(data, "stdin", args.encoding)
-    else:
-        articles = read_issue_file(Path(args.file), args.encoding)
-    for article in articles:
+    for article in _articles(args.file, args.encoding):
         document = prepare(article.body, article.title)
         if args.sentences or args.chars:
             summary = summarize_document(document, sentences=args.sentences, chars=args.chars)

@@ -457,7 +457,7 @@ def parse_issue(text: str) -> ParsedIssue:
         drops.add(MARKS, _header_marks(layout_lines, header))
         articles.append(
             NewspaperArticle(
-                title=header.title or _fallback_title(paragraphs[0]),
+                title=header.title or fallback_title(paragraphs[0]),
                 subtitle=header.subtitle,
                 byline=header.byline,
                 lead=is_lead(paragraphs[0]),
@@ -479,6 +479,7 @@ def parse_newspaper(text: str) -> list[NewspaperArticle]:
     return parse_issue(text).articles
 
 
-def _fallback_title(paragraph: str, limit: int = 40) -> str:
+def fallback_title(paragraph: str, limit: int = 40) -> str:
+    """A title for text that has none: its first sentence, cut at ``limit``."""
     first = re.split(r"(?<=[。！？!?])", paragraph, maxsplit=1)[0]
     return first if len(first) <= limit else first[:limit].rstrip() + "…"
