@@ -1,7 +1,8 @@
 # newsdigest: the engine and the bot in one image.
 #   docker build -t newsdigest .
 #   docker run -e NEWSDIGEST_BOT_TOKEN -v newsdigest-data:/app/data -p 127.0.0.1:9464:9464 newsdigest
-# compose.yaml runs it with PostgreSQL; tests/test_packaging.py lints this file.
+# compose.yaml runs it with PostgreSQL (docs/container.md); tests/test_packaging.py
+# lints this file.
 
 # The interpreter CI tests on (3.11) on Debian 12, slim: no compilers, no curl.
 FROM python:3.11-slim-bookworm
