@@ -1,7 +1,8 @@
 # newsdigest: the engine and the bot in one image.
 #   docker build -t newsdigest .
 #   docker run -e NEWSDIGEST_BOT_TOKEN -v newsdigest-data:/app/data -p 127.0.0.1:9464:9464 newsdigest
-# compose.yaml runs it with PostgreSQL; tests/test_packaging.py lints this file.
+# compose.yaml runs it with PostgreSQL (docs/container.md); tests/test_packaging.py
+# lints this file.
 
 # The interpreter CI tests on (3.11) on Debian 12, slim: no compilers, no curl.
 FROM python:3.11-slim-bookworm
@@ -11,12 +12,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
+# The dependencies from the lock file: every version pinned (the ones the test
+# suite ran against, scripts/lock.sh) and every file checked against its hash, so
+# an image built next month runs what was tested today. Their own layer, rebuilt
+# only when the lock changes.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY digests ./digests
 COPY bot ./bot
-# The same pip install of the same pyproject.toml that scripts/test.sh proves in
-# CI (`pip install -e '.[test]'`), without the editable flag and the test extra.
-RUN pip install --no-cache-dir . \
+# The project itself, non-editable, without the test extra; --no-deps: everything
+# it needs came from the lock above, nothing is resolved again.
+RUN pip install --no-cache-dir --no-deps . \
     && rm -rf /src \
     && groupadd --system --gid 10001 newsdigest \
     && useradd --system --uid 10001 --gid newsdigest --create-home --no-log-init newsdigest \

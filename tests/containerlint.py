@@ -1,4 +1,5 @@
-"""Checkers for the container packaging: the Dockerfile, .dockerignore and compose.yaml.
+"""Checkers for the container packaging: the Dockerfile, its lock file, .dockerignore
+and compose.yaml.
 
 Pure functions over parsed files (dockerfile-parse, PyYAML): each rule returns the
 problems it finds as one line each, so a test can run it on the real file and on a
@@ -21,7 +22,9 @@ from urllib.parse import urlsplit
 import yaml
 from docker.utils.build import exclude_paths
 from dockerfile_parse import DockerfileParser
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -29,6 +32,8 @@ from digests.config import MetricsSettings, Settings
 
 # Extras that never belong in the image.
 DEV_EXTRAS = {"test", "bench"}
+# The image's dependencies, pinned with hashes (scripts/lock.sh writes it).
+LOCK_FILE = "requirements.lock"
 SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
 TELEGRAM_TOKEN = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b")
 PYTHON_SLIM = re.compile(
@@ -211,15 +216,84 @@ def check_healthcheck(instructions: list[Instruction], project: dict[str, Any]) 
     return []
 
 
+@dataclass(frozen=True)
+class PipInstall:
+    """One `pip install` of a RUN: its working directory, options, targets (what it
+    installs by name or path) and requirement files (-r)."""
+
+    workdir: str
+    options: list[str]
+    targets: list[str]
+    requirement_files: list[str]
+
+
+def pip_install_of(workdir: str, words: list[str]) -> PipInstall:
+    options: list[str] = []
+    targets: list[str] = []
+    files: list[str] = []
+    rest = iter(words)
+    for word in rest:
+        if word in ("-r", "--requirement"):
+            files.append(next(rest, ""))
+        elif word.startswith("--requirement="):
+            files.append(word.split("=", 1)[1])
+        elif word.startswith("-r") and len(word) > 2:
+            files.append(word[2:])
+        elif word.startswith("-"):
+            options.append(word)
+        else:
+            targets.append(word)
+    return PipInstall(workdir, options, targets, files)
+
+
+def _copied_to(instructions: list[Instruction], path: str) -> bool:
+    """Whether a COPY puts the build context's file of that name at path."""
+    name = posixpath.basename(path)
+    for sources, destination in copies(instructions):
+        if name not in sources:
+            continue
+        if destination == posixpath.dirname(path) + "/" or destination == path:
+            return True
+    return False
+
+
+def _check_cache(install: PipInstall, env: dict[str, str], what: str) -> list[str]:
+    if "--no-cache-dir" not in install.options and not env.get("PIP_NO_CACHE_DIR"):
+        return [f"pip keeps its cache in the image ({what}: --no-cache-dir)"]
+    return []
+
+
 def check_install(instructions: list[Instruction], project: dict[str, Any]) -> list[str]:
-    installs = pip_installs(instructions)
-    if len(installs) != 1:
-        return [f"expected one pip install, found {len(installs)}"]
-    workdir, words = installs[0]
-    options = [word for word in words if word.startswith("-")]
-    targets = [word for word in words if not word.startswith("-")]
+    """Two pip installs: the dependencies from the lock file, every file checked
+    against its hash, then the project itself without resolving anything again."""
+    installs = [pip_install_of(workdir, words) for workdir, words in pip_installs(instructions)]
+    if len(installs) != 2:
+        return [
+            f"expected two pip installs (the dependencies from {LOCK_FILE}, then the project),"
+            f" found {len(installs)}"
+        ]
+    env = final_env(instructions)
     problems = []
-    if len(targets) != 1 or not re.fullmatch(r"\.(\[[\w,-]+\])?", targets[0]):
+    locked = [install for install in installs if install.requirement_files]
+    if not locked:
+        return [f"no `pip install -r {LOCK_FILE}`: the dependencies would be resolved unpinned"]
+    lock, project_install = locked[0], next(i for i in installs if i is not locked[0])
+    if lock.requirement_files != [LOCK_FILE]:
+        problems.append(f"the dependencies come from {lock.requirement_files}, not {LOCK_FILE}")
+    elif not _copied_to(instructions, posixpath.join(lock.workdir, LOCK_FILE)):
+        problems.append(f"pip reads {LOCK_FILE} in {lock.workdir}, where it was not copied")
+    if "--require-hashes" not in lock.options:
+        problems.append("the dependencies are installed without --require-hashes")
+    if lock.targets:
+        problems.append(f"the lock's pip install also installs {lock.targets!r}")
+    problems += _check_cache(lock, env, "the dependencies")
+
+    options, targets = project_install.options, project_install.targets
+    if (
+        project_install.requirement_files
+        or len(targets) != 1
+        or not re.fullmatch(r"\.(\[[\w,-]+\])?", targets[0])
+    ):
         problems.append(f"pip installs {targets!r}, not the repository ('.')")
     else:
         extras = set(re.findall(r"[\w-]+", targets[0]))
@@ -230,8 +304,11 @@ def check_install(instructions: list[Instruction], project: dict[str, Any]) -> l
             problems.append(f"the image installs development extras {sorted(extras & DEV_EXTRAS)}")
     if {"-e", "--editable"} & set(options):
         problems.append("the image installs in editable mode")
-    if "--no-cache-dir" not in options and not final_env(instructions).get("PIP_NO_CACHE_DIR"):
-        problems.append("pip keeps its cache in the image (--no-cache-dir)")
+    if "--no-deps" not in options:
+        problems.append(
+            "the project's pip install resolves its dependencies again, past the lock (--no-deps)"
+        )
+    problems += _check_cache(project_install, env, "the project")
     copied = {
         destination.rstrip("/") or "/"
         if destination.endswith("/")
@@ -239,8 +316,10 @@ def check_install(instructions: list[Instruction], project: dict[str, Any]) -> l
         for sources, destination in copies(instructions)
         if "pyproject.toml" in sources
     }
-    if workdir not in copied:
-        problems.append(f"pip install runs in {workdir}, where pyproject.toml was not copied")
+    if project_install.workdir not in copied:
+        problems.append(
+            f"pip install runs in {project_install.workdir}, where pyproject.toml was not copied"
+        )
     return problems
 
 
@@ -307,6 +386,85 @@ def dockerfile_problems(text: str, project: dict[str, Any]) -> list[str]:
     """Every rule's problems with a Dockerfile; project is pyproject.toml, parsed."""
     instructions = parse_dockerfile(text)
     return [problem for rule in DOCKERFILE_RULES for problem in rule(instructions, project)]
+
+
+# --- the lock file -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pin:
+    requirement: Requirement
+    hashes: int
+    line: int
+
+
+def parse_lock(text: str) -> tuple[list[Pin], list[str]]:
+    """The pins of a requirements file with hashes (pip's format, as scripts/lock.sh
+    writes it), and a problem for each line that is no requirement."""
+    pins: list[Pin] = []
+    problems: list[str] = []
+    logical: list[tuple[int, str]] = []
+    pending = ""
+    start = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not pending:
+            start = number
+        pending += " " + line.removesuffix("\\").strip()
+        if not line.endswith("\\"):
+            if pending.strip():
+                logical.append((start, pending.strip()))
+            pending = ""
+    for number, line in logical:
+        words = line.split()
+        hashes = [word for word in words if word.startswith("--hash=")]
+        spec = " ".join(word for word in words if not word.startswith("--hash="))
+        try:
+            pins.append(Pin(Requirement(spec), len(hashes), number))
+        except InvalidRequirement as exc:
+            problems.append(f"{LOCK_FILE} line {number}: not a requirement ({exc})")
+    return pins, problems
+
+
+def lock_problems(text: str, project: dict[str, Any]) -> list[str]:
+    """The lock's problems: each line a pin (==) with hashes, once, and every runtime
+    dependency of pyproject.toml pinned at a version its specifier allows; project is
+    pyproject.toml, parsed."""
+    pins, problems = parse_lock(text)
+    pinned: dict[str, Pin] = {}
+    for pin in pins:
+        name = canonicalize_name(pin.requirement.name)
+        specifiers = list(pin.requirement.specifier)
+        if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
+            problems.append(f"{LOCK_FILE} line {pin.line}: {pin.requirement} is not pinned (==)")
+        if pin.hashes == 0:
+            problems.append(f"{LOCK_FILE} line {pin.line}: {pin.requirement.name} has no --hash")
+        if name in pinned:
+            problems.append(f"{pin.requirement.name} is pinned twice in {LOCK_FILE}")
+        pinned[name] = pin
+    for dependency in project["project"].get("dependencies", []):
+        wanted = Requirement(dependency)
+        found = pinned.get(canonicalize_name(wanted.name))
+        if found is None:
+            problems.append(
+                f"pyproject.toml's dependency {wanted.name} is not in {LOCK_FILE}"
+                " (bash scripts/lock.sh)"
+            )
+            continue
+        version = locked_version(found)
+        if version is not None and not wanted.specifier.contains(version, prereleases=True):
+            problems.append(
+                f"{LOCK_FILE} pins {wanted.name}=={version}, outside pyproject.toml's"
+                f" {wanted.specifier} (bash scripts/lock.sh)"
+            )
+    return problems
+
+
+def locked_version(pin: Pin) -> str | None:
+    specifiers = list(pin.requirement.specifier)
+    if len(specifiers) == 1 and specifiers[0].operator == "==":
+        return specifiers[0].version
+    return None
 
 
 # --- the build context ------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The container packaging (Dockerfile, .dockerignore, compose.yaml), linted for real.
+"""The container packaging (Dockerfile, requirements.lock, .dockerignore, compose.yaml),
+linted for real.
 
 hadolint lints the Dockerfile. The project's own rules are pure checkers built on
 parsers (dockerfile-parse, PyYAML) that return the problems they find: each test
@@ -11,20 +12,25 @@ directory), the HEALTHCHECK command is run against a real /healthz, and
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.containerlint import (
     build_context,
@@ -36,8 +42,12 @@ from tests.containerlint import (
     final_env,
     healthcheck_argv,
     interpolate,
+    lock_problems,
+    locked_version,
     package_files,
     parse_dockerfile,
+    parse_lock,
+    pip_install_of,
     pip_installs,
     volumes,
     workdirs,
@@ -48,6 +58,7 @@ DOCKERFILE = REPO / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
 COMPOSE = REPO / "compose.yaml"
 HADOLINT_CONFIG = REPO / ".hadolint.yaml"
+LOCK = REPO / "requirements.lock"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 # Shaped like a bot token from @BotFather; not one.
 FAKE_TOKEN = "123456789:" + "A" * 35
@@ -73,16 +84,38 @@ DOCKERFILE_BREAKAGES = [
     ("curl", '"python", "-c"', '"curl", "-c"', "urllib"),
     ("metrics-path", "/healthz'", "/metrics'", "/healthz"),
     ("no-healthcheck", "HEALTHCHECK --interval", "# HEALTHCHECK --interval", "HEALTHCHECK"),
-    ("name", "pip install --no-cache-dir .", "pip install --no-cache-dir newsdigest", "not the"),
-    ("test-extra", "--no-cache-dir . ", "--no-cache-dir '.[test]' ", "development extras"),
-    ("unknown-extra", "--no-cache-dir . ", "--no-cache-dir '.[gpu]' ", "not in pyproject"),
-    ("editable", "--no-cache-dir . ", "--no-cache-dir -e . ", "editable"),
-    ("pip-cache", "pip install --no-cache-dir .", "pip install .", "cache"),
+    ("name", "--no-deps . ", "--no-deps newsdigest ", "not the"),
+    ("test-extra", "--no-deps . ", "--no-deps '.[test]' ", "development extras"),
+    ("unknown-extra", "--no-deps . ", "--no-deps '.[gpu]' ", "not in pyproject"),
+    ("editable", "--no-deps . ", "--no-deps -e . ", "editable"),
+    ("pip-cache", "pip install --no-cache-dir --no-deps .", "pip install --no-deps .", "cache"),
+    ("deps-again", "--no-deps . ", ". ", "--no-deps"),
     (
-        "second-install",
+        "third-install",
         "&& rm -rf /src",
         "&& pip install --no-cache-dir ruff && rm -rf /src",
-        "one",
+        "found 3",
+    ),
+    (
+        "no-lock",
+        "RUN pip install --no-cache-dir --require-hashes -r requirements.lock\n",
+        "",
+        "found 1",
+    ),
+    (
+        "lock-unpinned",
+        "pip install --no-cache-dir --require-hashes -r requirements.lock",
+        "pip install --no-cache-dir httpx",
+        "resolved unpinned",
+    ),
+    ("no-hashes", "--require-hashes -r", "-r", "--require-hashes"),
+    ("other-lock", "-r requirements.lock", "-r requirements.txt", "not requirements.lock"),
+    ("lock-not-copied", "COPY requirements.lock ./", "COPY requirements.lock /tmp/", "not copied"),
+    (
+        "lock-cache",
+        "pip install --no-cache-dir --require-hashes",
+        "pip install --require-hashes",
+        "cache",
     ),
     (
         "wrong-dir",
@@ -173,7 +206,7 @@ def test_hadolint_fails_a_bad_dockerfile(tmp_path: Path) -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
     bad = (
         text.replace("FROM python:3.11-slim-bookworm", "FROM ghcr.io/someone/python:3.11")
-        .replace("pip install --no-cache-dir .", "pip install --no-cache-dir requests")
+        .replace("--no-deps .", "--no-deps requests")
         .replace("USER 10001:10001", "# hadolint ignore=DL3066\nUSER newsdigest")
     )
     path = tmp_path / "Dockerfile"
@@ -190,6 +223,7 @@ def test_dockerignore_sends_the_package_and_nothing_private(tmp_path: Path) -> N
         "Dockerfile",
         "pyproject.toml",
         "README.md",
+        "requirements.lock",
         "digests/cli/__init__.py",
         "bot/app.py",
         "digests/demo_corpus/zh_wire.xml",
@@ -202,6 +236,8 @@ def test_dockerignore_sends_the_package_and_nothing_private(tmp_path: Path) -> N
         ".venv/bin/python",
         "tests/test_x.py",
         "benchmarks/results/a.md",
+        "docs/delivery.md",
+        "scripts/lock.sh",
     ]
     for name in files:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +248,7 @@ def test_dockerignore_sends_the_package_and_nothing_private(tmp_path: Path) -> N
         "Dockerfile",
         "pyproject.toml",
         "README.md",
+        "requirements.lock",
         "digests/cli/__init__.py",
         "bot/app.py",
         "digests/demo_corpus/zh_wire.xml",
@@ -232,7 +269,8 @@ def in_root(root: Path, container_path: str) -> Path:
 
 def test_the_image_install_works_from_a_non_editable_copy(tmp_path: Path) -> None:
     """Replays the build: the COPY steps from the build context, the Dockerfile's own
-    pip install (here without dependencies, which .venv has, and into a folder), then
+    pip install of the project (into a folder; its dependencies, the lock's, are
+    .venv's), then
     `newsdigest db upgrade` in the final working directory with the image's environment:
     every package file is installed, and the default database lands on the volume."""
     instructions = parse_dockerfile(DOCKERFILE.read_text(encoding="utf-8"))
@@ -247,7 +285,12 @@ def test_the_image_install_works_from_a_non_editable_copy(tmp_path: Path) -> Non
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(REPO / source, target)
-    ((workdir, words),) = pip_installs(instructions)
+    (project_install,) = [
+        (workdir, words)
+        for workdir, words in pip_installs(instructions)
+        if not pip_install_of(workdir, words).requirement_files
+    ]
+    workdir, words = project_install
     site = tmp_path / "site"
     subprocess.run(
         [
@@ -299,6 +342,132 @@ def test_the_image_install_works_from_a_non_editable_copy(tmp_path: Path) -> Non
     database = database_path(instructions)
     assert database is not None
     assert in_root(root, database).is_file()
+
+
+# --- the lock file ------------------------------------------------------------------
+
+
+def test_the_lock_pins_every_runtime_dependency_as_pyproject_allows() -> None:
+    assert lock_problems(LOCK.read_text(encoding="utf-8"), PYPROJECT) == []
+
+
+def _block(name: str) -> re.Pattern[str]:
+    """A package's lines in the lock: the pin, its hashes and its comment."""
+    return re.compile(rf"^{name}==\S+.*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+
+
+def _drop_hashes(text: str) -> str:
+    block = _block("sniffio").search(text)
+    assert block is not None
+    pin = block.group(0).splitlines()[0].removesuffix(" \\")
+    return text.replace(block.group(0), pin + "\n", 1)
+
+
+LOCK_BREAKAGES: list[tuple[str, Callable[[str], str], str]] = [
+    ("missing", lambda text: _block("tantivy").sub("", text), "tantivy is not in"),
+    (
+        "outside-the-range",
+        lambda text: re.sub(r"^httpx==\S+", "httpx==0.99.0", text, flags=re.MULTILINE),
+        "outside pyproject.toml's",
+    ),
+    (
+        "unpinned",
+        lambda text: re.sub(r"^rich==", "rich>=", text, flags=re.MULTILINE),
+        "not pinned",
+    ),
+    ("no-hash", _drop_hashes, "sniffio has no --hash"),
+    (
+        "twice",
+        lambda text: text + _block("numpy").search(text).group(0),  # type: ignore[union-attr]
+        "pinned twice",
+    ),
+    ("garbage", lambda text: text + "a line that is no pin!\n", "not a requirement"),
+]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "problem"),
+    [case[1:] for case in LOCK_BREAKAGES],
+    ids=[case[0] for case in LOCK_BREAKAGES],
+)
+def test_lock_rules_reject_a_broken_lock(breakage: Callable[[str], str], problem: str) -> None:
+    text = LOCK.read_text(encoding="utf-8")
+    broken = breakage(text)
+    assert broken != text, "the breakage no longer applies to requirements.lock"
+    problems = lock_problems(broken, PYPROJECT)
+    assert any(problem in found for found in problems), problems
+
+
+def _with_dependencies(change: Callable[[list[str]], list[str]]) -> dict[str, Any]:
+    project = copy.deepcopy(PYPROJECT)
+    project["project"]["dependencies"] = change(list(project["project"]["dependencies"]))
+    return project
+
+
+def _raise_the_floor(dependencies: list[str]) -> list[str]:
+    """httpx's specifier moved past the locked version, as an edit of pyproject would."""
+    return [
+        "httpx>=99" if canonicalize_name(Requirement(line).name) == "httpx" else line
+        for line in dependencies
+    ]
+
+
+PYPROJECT_BREAKAGES: list[tuple[str, Callable[[list[str]], list[str]], str]] = [
+    (
+        "new-dependency",
+        lambda dependencies: [*dependencies, "newsdigest-test-never-a-package>=1"],
+        "newsdigest-test-never-a-package is not in requirements.lock",
+    ),
+    ("raised-floor", _raise_the_floor, "outside pyproject.toml's >=99"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [case[1:] for case in PYPROJECT_BREAKAGES],
+    ids=[case[0] for case in PYPROJECT_BREAKAGES],
+)
+def test_lock_rules_notice_a_changed_pyproject(
+    change: Callable[[list[str]], list[str]], problem: str
+) -> None:
+    problems = lock_problems(LOCK.read_text(encoding="utf-8"), _with_dependencies(change))
+    assert any(problem in found for found in problems), problems
+
+
+def test_the_lock_holds_what_the_dependencies_need() -> None:
+    """Every package that a runtime dependency needs on Linux, through its extras too
+    (psycopg[binary], python-telegram-bot[job-queue,rate-limiter]), is locked as well.
+    Read from the installed packages' metadata, where the installed version is the
+    locked one (scripts/lock.sh takes the versions from this test venv)."""
+    pins, _ = parse_lock(LOCK.read_text(encoding="utf-8"))
+    locked = {canonicalize_name(pin.requirement.name): locked_version(pin) for pin in pins}
+    todo = [Requirement(line) for line in PYPROJECT["project"]["dependencies"]]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    missing, checked = [], 0
+    while todo:
+        wanted = todo.pop()
+        name = canonicalize_name(wanted.name)
+        if (name, frozenset(wanted.extras)) in seen:
+            continue
+        seen.add((name, frozenset(wanted.extras)))
+        if name not in locked:
+            missing.append(str(wanted))
+            continue
+        try:
+            installed = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if installed.version != locked[name]:
+            continue
+        checked += 1
+        for line in installed.requires or []:
+            needed = Requirement(line)
+            if needed.marker is None or any(
+                needed.marker.evaluate({"extra": extra}) for extra in {"", *wanted.extras}
+            ):
+                todo.append(needed)
+    assert missing == [], f"needed but not locked: {missing} (bash scripts/lock.sh)"
+    assert checked, "no locked package is installed at its locked version here"
 
 
 # --- the HEALTHCHECK, run for real --------------------------------------------------
