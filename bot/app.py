@@ -26,6 +26,7 @@ from bot.delivery import Deliverer
 from bot.handlers import add_handlers
 from bot.handlers.common import reply
 from bot.i18n import COMMANDS, text
+from bot.inbound import CleanInputApplication
 from bot.notices import tell_admins_of_pauses
 from bot.render import TelegramRenderer
 from bot.services import BotServices
@@ -177,6 +178,7 @@ def build_application(
 
     application = (
         ApplicationBuilder()
+        .application_class(CleanInputApplication)
         .token(token)
         .base_url(api_url or settings.bot.api_url)
         # Room for every concurrent delivery plus replies to commands.

@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.sandbox import Sandbox
 from digests.config import SearchSettings
 from digests.search.factory import open_search_index
 from digests.store.articles import save_articles
 from digests.store.db import Database
+from digests.store.models import Alert, Subscriber, WordFilter
 from digests.store.sources import get_or_create_source
 from digests.summarize.stage import summarize_stored
 from tests.botkit import bot_settings, build, now_utc, store_news
@@ -151,3 +153,22 @@ async def test_bad_alert_and_filter_input(sandbox: Sandbox, command: str, reply:
     await sandbox.say(READER, "/start")
     await sandbox.say(READER, command)
     assert reply in sandbox.telegram.messages_to(READER)[-1]
+
+
+async def test_nul_characters_in_chat_input_are_dropped_not_refused(sandbox: Sandbox) -> None:
+    # PostgreSQL's text cannot hold NUL: each of these ended in "something went wrong".
+    chat = 7050
+    await sandbox.say(chat, "/start", first_name="Re\x00ader")
+    assert "已订阅" in sandbox.telegram.messages_to(chat)[-1]
+    for command in ("/alert 沿江\x00步道", "/mute 广\x00告", "/follow 足\x00球", "/mute"):
+        await sandbox.say(chat, command)
+        assert "出了点问题" not in sandbox.telegram.messages_to(chat)[-1], command
+    with sandbox.db.read() as session:
+        subscriber = session.scalar(select(Subscriber).where(Subscriber.chat_id == chat))
+        assert subscriber is not None and subscriber.title == "Reader"
+        alerts = list(session.scalars(select(Alert.query)))
+        filters = {
+            (kind, text) for kind, text in session.execute(select(WordFilter.kind, WordFilter.text))
+        }
+    assert alerts == ["沿江步道"]
+    assert filters == {("mute", "广告"), ("follow", "足球")}
