@@ -117,6 +117,8 @@ class FakeTelegram(LocalServer):
         self.sent: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.attempts: defaultdict[int, int] = defaultdict(int)
+        # (chat, message) -> (text shown, keyboard): Telegram refuses an edit to the same.
+        self._contents: dict[tuple[int, int], tuple[str, str]] = {}
         self.members: dict[tuple[int, int], str] = {}
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
         # Everything said, in order: what a user typed and what the bot sent.
@@ -469,6 +471,15 @@ class FakeTelegram(LocalServer):
         if len(shown.encode("utf-16-le")) // 2 > MESSAGE_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
         message_id = int(parameters["message_id"]) if edit else self._message_id()
+        content = (shown, json.dumps(parameters.get("reply_markup"), sort_keys=True))
+        if edit and self._contents.get((chat_id, message_id)) == content:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        self._contents[(chat_id, message_id)] = content
         message = {
             "message_id": message_id,
             "date": int(time.time()),

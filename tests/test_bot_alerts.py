@@ -135,8 +135,9 @@ async def test_filters_are_listed_and_removed_by_their_owner_only(sandbox: Sandb
     await sandbox.press(READER, listing["message_id"], buttons[1]["callback_data"])
     edited = sandbox.telegram.sent[READER][-1]
     assert edited["edit"] and len(edited["reply_markup"]["inline_keyboard"]) == 3
-    await sandbox.press(READER, listing["message_id"], "rm:w:not-a-number")
-    assert "过期" in sandbox.telegram.answers[-1]["text"]
+    for forged in ("rm:w:not-a-number", "rm:w:999999999999", "rm:a:2147483648"):
+        await sandbox.press(READER, listing["message_id"], forged)
+        assert "过期" in sandbox.telegram.answers[-1]["text"], forged
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,11 @@ async def test_sources_keyboard_toggles_the_choice(sandbox: Sandbox) -> None:
     assert subscriber(sandbox).sources == [city]  # type: ignore[union-attr]
     await sandbox.press(READER, message_id, "src:all")
     assert subscriber(sandbox).sources is None  # type: ignore[union-attr]
-    for stale in ("src:987654", "src:'; DROP TABLE"):
+    sent_before = len(sandbox.telegram.sent[READER])
+    await sandbox.press(READER, message_id, "src:all")  # the message shows that already
+    assert "已保存" in sandbox.telegram.answers[-1]["text"]
+    assert len(sandbox.telegram.sent[READER]) == sent_before  # no "something went wrong"
+    for stale in ("src:987654", "src:'; DROP TABLE", "src:999999999"):
         await sandbox.press(READER, message_id, stale)
         assert "过期" in sandbox.telegram.answers[-1]["text"]
     assert subscriber(sandbox).sources is None  # type: ignore[union-attr]

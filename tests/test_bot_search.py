@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -62,7 +63,9 @@ async def test_typed_words_in_a_private_chat_are_a_search(sandbox: Sandbox) -> N
     assert "没有找到与「航天飞机」相关的文章" in last(sandbox)["visible_text"]
 
 
-async def test_pages_turn_with_buttons_that_survive_and_are_checked(sandbox: Sandbox) -> None:
+async def test_pages_turn_with_buttons_that_survive_and_are_checked(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     await sandbox.say(READER, "/search 港口动态")
     first = last(sandbox)
     assert "12 篇（第 1/3 页）" in first["visible_text"]
@@ -74,10 +77,18 @@ async def test_pages_turn_with_buttons_that_survive_and_are_checked(sandbox: San
     assert second["visible_text"].count("港口动态第") == 5
     labels = [b["text"] for b in second["reply_markup"]["inline_keyboard"][0]]
     assert labels == ["« 上一页", "下一页 »"]
+    # A second tap asks for the page already shown: Telegram says "message is not
+    # modified", which is no error (no "something went wrong", nothing logged).
+    sent_before = len(sandbox.telegram.sent[READER])
+    with caplog.at_level(logging.ERROR):
+        await sandbox.press(READER, first["message_id"], forward["callback_data"])
+    assert len(sandbox.telegram.sent[READER]) == sent_before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     # Another chat cannot use this chat's button; a forged or odd one is refused.
     for chat, data in (
         (READER + 1, forward["callback_data"]),
         (READER, "sp:999999:0"),
+        (READER, "sp:999999999999:1"),  # past the id column's range
         (READER, "sp:1:999"),
         (READER, "sp:x:1"),
     ):

@@ -18,6 +18,8 @@ from bot.handlers.common import (
     chat_language,
     may_change,
     reply,
+    row_id,
+    show_in_button_message,
 )
 from bot.i18n import text
 from bot.services import BotServices, offload, services
@@ -122,24 +124,23 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     app = services(context)
     subscriber, language = await chat_language(update, app)
     match = REMOVE_BUTTON.match(button.data or "")
-    if match is None or subscriber is None:
+    entry_id = row_id(match.group(2)) if match is not None else None
+    if match is None or entry_id is None or subscriber is None:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
     if not await may_change(update, context):
         await button.answer()
         return
     kind = "alert" if match.group(1) == "a" else "word"
-    removed = await offload(
-        app.engine.remove_standing_word, subscriber.id, kind, int(match.group(2))
-    )
+    removed = await offload(app.engine.remove_standing_word, subscriber.id, kind, entry_id)
     if not removed:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
     app.wake_delivery()
     await button.answer(text(language, "removed"))
     entries = await _listing(app, subscriber.id)
-    await button.edit_message_text(
+    await show_in_button_message(
+        button,
         text(language, "filters_title" if entries else "filters_none"),
-        parse_mode=ParseMode.HTML,
-        reply_markup=_keyboard(entries) if entries else None,
+        _keyboard(entries) if entries else None,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import Chat, LinkPreviewOptions, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import language_of, text
@@ -12,6 +13,34 @@ from digests.store.models import Subscriber
 
 ADMIN_STATUSES = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Row ids are 32-bit integers (PostgreSQL's integer): a button naming a larger
+# one was never made by this bot.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(digits: str) -> int | None:
+    """The row id a button's digits name, or None when no row can have it (a
+    forged button then gets the same polite answer as a stale one)."""
+    number = int(digits)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
+async def show_in_button_message(
+    query: CallbackQuery, message_html: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Replace the tapped button's message. Telegram refuses an edit that changes
+    nothing ("message is not modified"): the message already shows the state
+    asked for, so that is success, not an error."""
+    try:
+        await query.edit_message_text(
+            message_html,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=keyboard,
+        )
+    except BadRequest as error:
+        if "message is not modified" not in error.message.lower():
+            raise
 
 
 async def current_subscriber(app: BotServices, update: Update) -> Subscriber | None:

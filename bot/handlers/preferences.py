@@ -20,6 +20,8 @@ from bot.handlers.common import (
     chat_language,
     may_change,
     reply,
+    row_id,
+    show_in_button_message,
 )
 from bot.i18n import LANGUAGES, text
 from bot.services import BotServices, offload, services
@@ -169,8 +171,8 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if match.group(1) == "all":
         choice: list[int] | None = None
     else:
-        source_id = int(match.group(1))
-        if source_id not in ids:
+        source_id = row_id(match.group(1))
+        if source_id is None or source_id not in ids:
             await query.answer(text(language, "button_stale"), show_alert=True)
             return
         choice = toggled(subscriber.sources, source_id, ids)
@@ -179,8 +181,6 @@ async def source_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
     await _change(app, chat.id, lambda s: setattr(s, "sources", choice))
     await query.answer(text(language, "sources_saved"))
-    await query.edit_message_text(
-        text(language, "sources_title"),
-        parse_mode=ParseMode.HTML,
-        reply_markup=source_keyboard(available, choice, language),
+    await show_in_button_message(
+        query, text(language, "sources_title"), source_keyboard(available, choice, language)
     )

@@ -19,7 +19,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import NO_PREVIEW, chat_language, reply
+from bot.handlers.common import NO_PREVIEW, chat_language, reply, row_id, show_in_button_message
 from bot.i18n import text
 from bot.render import hit_html, safe_href
 from bot.services import offload, services
@@ -112,11 +112,11 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     app = services(context)
     _subscriber, language = await chat_language(update, app)
     match = PAGE_BUTTON.match(button.data or "")
+    search_id = row_id(match.group(1)) if match is not None else None
     saved = None
-    if match is not None:
-        search_id = int(match.group(1))
+    if search_id is not None:
         saved = await offload(app.engine.saved_search, search_id, chat.id)
-    if match is None or saved is None:
+    if match is None or search_id is None or saved is None:
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
     found = await offload(app.engine.search, saved, page=int(match.group(2)))
@@ -124,11 +124,8 @@ async def page_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await button.answer(text(language, "button_stale"), show_alert=True)
         return
     await button.answer()
-    await button.edit_message_text(
-        page_html(found, language),
-        parse_mode=ParseMode.HTML,
-        link_preview_options=NO_PREVIEW,
-        reply_markup=page_keyboard(search_id, found, language),
+    await show_in_button_message(
+        button, page_html(found, language), page_keyboard(search_id, found, language)
     )
 
 
