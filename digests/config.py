@@ -17,11 +17,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 
 from digests.errors import ConfigError
+from digests.zones import canonical_zone, closest_zone
 
 ENV_PREFIX = "NEWSDIGEST_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
@@ -72,13 +72,12 @@ class _Strict(BaseModel):
 
 def _timezone(value: object) -> str:
     name = str(value)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like 'Asia/Shanghai')"
-        ) from exc
-    return name
+    zone = canonical_zone(name)
+    if zone is None:
+        near = closest_zone(name)
+        hint = f"did you mean {near!r}?" if near else "use an IANA name like 'Asia/Shanghai'"
+        raise ValueError(f"unknown time zone {name!r} ({hint})")
+    return zone
 
 
 def _optional_timezone(value: object) -> str:

@@ -119,18 +119,29 @@ async def test_time_and_timezone(sandbox: Sandbox) -> None:
     await sandbox.say(READER, "/time 8:15")
     assert "08:15" in said(sandbox)[-1]
     assert subscriber(sandbox).delivery_time == "08:15"  # type: ignore[union-attr]
-    for wrong in ("/time 25:00", "/time", "/time soon"):
+    for wrong in ("/time 25:00", "/time soon"):
         await sandbox.say(READER, wrong)
         assert "用法" in said(sandbox)[-1]
     assert subscriber(sandbox).delivery_time == "08:15"  # type: ignore[union-attr]
-    await sandbox.say(READER, "/timezone Europe/London")
+    await sandbox.say(READER, "/time")  # alone: the current setting, not a usage line
+    assert said(sandbox)[-1].startswith("你的送达时间：08:15（Asia/Shanghai，你设定的），下一期 ")
+    await sandbox.say(READER, "/timezone europe/london")  # any case, stored as IANA spells it
     assert "Europe/London" in said(sandbox)[-1] and "08:15" in said(sandbox)[-1]
     assert subscriber(sandbox).timezone == "Europe/London"  # type: ignore[union-attr]
+    # Files ZoneInfo opens that are no zone a reader means, and one that is none at all.
+    for not_a_zone in ("localtime", "posixrules", "Factory", "right/UTC", "posix/Europe/Paris"):
+        await sandbox.say(READER, f"/timezone {not_a_zone}")
+        assert "不认识时区" in said(sandbox)[-1], not_a_zone
     await sandbox.say(READER, "/timezone Mars/Olympus_Mons")
-    assert "不认识时区" in said(sandbox)[-1]
+    assert "不认识时区" in said(sandbox)[-1] and "是不是" not in said(sandbox)[-1]
+    await sandbox.say(READER, "/timezone Europe/Londn")
+    assert "你是不是想用 Europe/London？" in said(sandbox)[-1]
+    assert subscriber(sandbox).timezone == "Europe/London"  # type: ignore[union-attr]
     await sandbox.say(READER, "/time default")
     assert "07:30" in said(sandbox)[-1]
     assert subscriber(sandbox).delivery_time is None  # type: ignore[union-attr]
+    await sandbox.say(READER, "/time")
+    assert said(sandbox)[-1].startswith("你的送达时间：07:30（Europe/London，栏目默认）")
 
 
 async def test_lang_switches_every_reply(sandbox: Sandbox) -> None:

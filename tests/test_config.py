@@ -100,11 +100,13 @@ def test_bad_durations(text: object) -> None:
     [
         ({"name": "x", "times": ["25:00"]}, "schedules.0.times"),
         ({"name": "x", "timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"name": "x", "timezone": "localtime"}, "unknown time zone 'localtime'"),
+        ({"name": "x", "timezone": "Asia/Shangai"}, "did you mean 'Asia/Shanghai'?"),
         ({"name": "bad name!"}, "schedules.0.name"),
         ({"name": "x", "times": ["07:30", "7:30"]}, "twice"),
         ({"name": "x", "every": "1h"}, "unknown key 'schedules.0.every'"),
     ],
-    ids=["time", "zone", "name", "duplicate", "unknown"],
+    ids=["time", "zone", "not-a-zone", "typo", "name", "duplicate", "unknown"],
 )
 def test_bad_schedules_name_the_key(tmp_path: Path, schedule: dict, needle: str) -> None:
     import json
@@ -114,6 +116,10 @@ def test_bad_schedules_name_the_key(tmp_path: Path, schedule: dict, needle: str)
     path.write_text("[[schedules]]\n" + "\n".join(lines) + "\n", "utf-8")
     with pytest.raises(ConfigError, match=re.escape(needle)):
         load_settings(path, environ={})
+
+
+def test_schedule_time_zones_are_read_in_any_case_and_kept_as_iana_spells_them() -> None:
+    assert ScheduleSettings(name="x", timezone="europe/LONDON").timezone == "Europe/London"
 
 
 def test_schedule_times_are_normalized_and_sorted() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -26,6 +25,7 @@ from bot.handlers.common import (
 from bot.i18n import LANGUAGES, text
 from bot.services import BotServices, offload, services
 from digests.store.models import Subscriber
+from digests.zones import canonical_zone, closest_zone
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3])[:：.]([0-5]\d)$")
 SOURCE_BUTTON = re.compile(r"^src:(all|\d{1,9})$")
@@ -56,6 +56,21 @@ async def set_time(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _change(app, chat.id, lambda s: setattr(s, "delivery_time", None))
         await reply(update, text(language, "time_reset", times=", ".join(spec.times), zone=zone))
         return
+    if not argument:  # what it is now, and how to change it
+        when, _zone = await offload(app.engine.next_delivery, spec, subscriber)
+        own = subscriber.delivery_time
+        await reply(
+            update,
+            text(
+                language,
+                "time_current",
+                times=own or ", ".join(spec.times),
+                zone=zone,
+                whose=text(language, "time_own" if own else "time_default"),
+                next=when,
+            ),
+        )
+        return
     match = _CLOCK.match(argument)
     if not match:
         await reply(update, text(language, "time_usage"))
@@ -78,12 +93,18 @@ async def set_timezone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not name:
         await reply(update, text(language, "timezone_usage"))
         return
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        await reply(update, text(language, "timezone_unknown", zone=name[:64]))
+    zone_name = canonical_zone(name)
+    if zone_name is None:
+        suggestion = closest_zone(name)
+        if suggestion is None:
+            await reply(update, text(language, "timezone_unknown", zone=name[:64]))
+        else:
+            await reply(
+                update,
+                text(language, "timezone_suggest", zone=name[:64], suggestion=suggestion),
+            )
         return
-    changed = await _change(app, chat.id, lambda s: setattr(s, "timezone", name))
+    changed = await _change(app, chat.id, lambda s: setattr(s, "timezone", zone_name))
     spec = await offload(app.engine.subscriber_schedule, subscriber)
     when, zone = await offload(app.engine.next_delivery, spec, changed)
     await reply(update, text(language, "timezone_set", zone=zone, next=when))
