@@ -106,8 +106,34 @@ class TextSettings(_Strict):
     user_dictionary: str = ""
 
 
+# An edition's title in each interface language (the header reads "title · date").
+DEFAULT_TITLES = {"zh": "今日要闻", "en": "Today's news"}
+
+
+def _titles(value: object) -> dict[str, str]:
+    """``title = "临江日报"`` (one name, every language) or
+    ``title = { zh = "…", en = "…" }`` (the languages left out keep their default)."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("the title is empty")
+        return dict.fromkeys(DEFAULT_TITLES, value.strip())
+    if not isinstance(value, dict):
+        raise ValueError('a title, or one per language like { zh = "今日要闻", en = "Today" }')
+    unknown = sorted(set(value) - set(DEFAULT_TITLES))
+    if unknown:
+        raise ValueError(f"no interface language {unknown[0]!r} (there are zh and en)")
+    titles = dict(DEFAULT_TITLES)
+    for language, title in value.items():
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError(f"the {language} title is empty")
+        titles[language] = title.strip()
+    return titles
+
+
 class DigestSettings(_Strict):
-    title: str = "今日要闻"
+    title: Annotated[dict[str, str], BeforeValidator(_titles)] = Field(
+        default_factory=lambda: dict(DEFAULT_TITLES)
+    )
     language: str = Field("zh", pattern=r"^(zh|en)$")
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Asia/Shanghai"
     max_items: int = Field(20, ge=1, le=200)
@@ -117,6 +143,10 @@ class DigestSettings(_Strict):
     empty_edition: str = Field("note", pattern=r"^(note|skip)$")
     first_edition_lookback: Duration = 86400
     source_priority: dict[str, float] = Field(default_factory=dict)
+
+    def title_for(self, language: str) -> str:
+        """The edition title readers of ``language`` see."""
+        return self.title.get(language) or self.title[self.language]
 
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")

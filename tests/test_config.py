@@ -32,11 +32,13 @@ def _keys(model: type, prefix: str = "") -> set[str]:
     return keys
 
 
-def _flatten(data: dict, prefix: str = "") -> set[str]:
+def _flatten(data: dict, prefix: str = "", leaves: frozenset[str] = frozenset()) -> set[str]:
+    """The dotted keys of ``data``; a key in ``leaves`` is one even when its value
+    is a table (``digest.title = { zh = …, en = … }``)."""
     keys: set[str] = set()
     for name, value in data.items():
-        if isinstance(value, dict) and value:
-            keys |= _flatten(value, f"{prefix}{name}.")
+        if isinstance(value, dict) and value and prefix + name not in leaves:
+            keys |= _flatten(value, f"{prefix}{name}.", leaves)
         else:
             keys.add(prefix + name)
     return keys
@@ -44,7 +46,8 @@ def _flatten(data: dict, prefix: str = "") -> set[str]:
 
 def test_example_config_mirrors_the_schema_key_for_key() -> None:
     example = tomllib.loads(EXAMPLE.read_text("utf-8"))
-    assert _flatten(example) == _keys(Settings)
+    schema = _keys(Settings)
+    assert _flatten(example, leaves=frozenset(schema)) == schema
     assert set(example["schedules"][0]) == set(ScheduleSettings.model_fields)
 
 
@@ -124,3 +127,19 @@ def test_schedule_time_zones_are_read_in_any_case_and_kept_as_iana_spells_them()
 
 def test_schedule_times_are_normalized_and_sorted() -> None:
     assert ScheduleSettings(name="x", times=["18:00", "7:05"]).times == ["07:05", "18:00"]
+
+
+def test_edition_titles_are_per_language_with_a_default_in_both(tmp_path: Path) -> None:
+    from digests.config import DigestSettings
+
+    default = DigestSettings()
+    assert (default.title_for("zh"), default.title_for("en")) == ("今日要闻", "Today's news")
+    one_name = DigestSettings(title="临江日报")
+    assert one_name.title_for("zh") == one_name.title_for("en") == "临江日报"
+    path = tmp_path / "c.toml"
+    path.write_text('[digest]\ntitle = { en = "Riverside daily" }\n', "utf-8")
+    partial = load_settings(path, environ={}).digest
+    assert (partial.title_for("zh"), partial.title_for("en")) == ("今日要闻", "Riverside daily")
+    path.write_text('[digest]\ntitle = { fr = "Le journal" }\n', "utf-8")
+    with pytest.raises(ConfigError, match="no interface language 'fr'"):
+        load_settings(path, environ={})

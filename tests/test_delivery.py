@@ -329,6 +329,16 @@ async def test_a_chosen_source_reshapes_the_digest_without_summarizing_again(
     assert after == before
 
 
+async def test_each_reader_gets_the_edition_title_of_their_language(sandbox: Sandbox) -> None:
+    edition_for(sandbox, [1401])
+    add_subscribers(sandbox.db, [1402], created_at=sandbox.clock() - EARLIER, language="en")
+    assert await sandbox.deliver_now() == {"sent": 2}
+    [chinese] = sandbox.telegram.messages_to(1401)
+    [english] = sandbox.telegram.messages_to(1402)
+    assert chinese.startswith("今日要闻 · ")
+    assert english.startswith("Today's news · ") and "今日要闻" not in english
+
+
 async def test_a_newer_edition_supersedes_one_not_yet_begun(sandbox: Sandbox, clock: Clock) -> None:
     edition_for(sandbox, [1301])
     with sandbox.db.write() as session:

@@ -204,7 +204,7 @@ async def preview_command(
     for part in render_html(
         built.digest,
         language=language,
-        title=app.settings.digest.title,
+        title=app.settings.digest.title_for(language),
         tz=ZoneInfo(state.spec.timezone),
     ):
         await reply(update, part)

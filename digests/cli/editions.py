@@ -31,7 +31,8 @@ from digests.store.schedules import ScheduleState
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     built = open_engine(settings).due_edition(args.schedule, preview=args.preview)
-    language, title = settings.digest.language, settings.digest.title
+    language = settings.digest.language
+    title = settings.digest.title_for(language)
     zone = ZoneInfo(settings.digest.timezone)
     print(render_text(built.digest, language=language, title=title, tz=zone))
     if args.html:
@@ -192,7 +193,7 @@ def cmd_editions_show(args: argparse.Namespace, settings: Settings) -> int:
         render_text(
             digest,
             language=settings.digest.language,
-            title=settings.digest.title,
+            title=settings.digest.title_for(settings.digest.language),
             tz=ZoneInfo(settings.digest.timezone),
         )
     )

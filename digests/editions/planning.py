@@ -124,7 +124,7 @@ def render_variant(
     return renderer.edition(
         digest,
         language=variant.language,
-        title=settings.digest.title,
+        title=settings.digest.title_for(variant.language),
         tz=ZoneInfo(variant.timezone),
     )
 

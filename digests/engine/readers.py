@@ -217,7 +217,7 @@ class ReaderCases(ScheduleCases):
         return renderer.edition(
             digest,
             language=variant.language,
-            title=self.settings.digest.title,
+            title=self.settings.digest.title_for(variant.language),
             tz=ZoneInfo(variant.timezone),
         )
 
