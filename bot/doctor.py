@@ -33,6 +33,7 @@ from rich.text import Text
 
 from digests.config import ENV_PREFIX, MetricsSettings, Settings, load_settings
 from digests.errors import ConfigError, NewsdigestError
+from digests.plurals import counted
 from digests.redact import redact, register_secret
 
 if TYPE_CHECKING:
@@ -286,7 +287,8 @@ def _label(row: SourceRow) -> str:
 def _stored_state(rows: list[SourceRow]) -> Check:
     """Without fetching: what the sources' last checks recorded."""
     feeds = sum(row.kind == "feed" for row in rows)
-    detail = f"{len(rows)} enabled ({feeds} feeds, {len(rows) - feeds} folders)"
+    folders = counted("en", len(rows) - feeds, "folder", "folders")
+    detail = f"{len(rows)} enabled ({counted('en', feeds, 'feed', 'feeds')}, {folders})"
     failing = [row for row in rows if row.error_count]
     if failing:
         listed = "; ".join(
@@ -460,7 +462,8 @@ def show(checks: list[Check], *, as_json: bool) -> None:
     Console().print(table)
     failed = sum(check.status == FAIL for check in checks)
     warned = sum(check.status == WARN for check in checks)
-    print(f"{failed} failed, {warned} warnings" if failed or warned else "all good")
+    warnings = counted("en", warned, "warning", "warnings")
+    print(f"{failed} failed, {warnings}" if failed or warned else "all good")
 
 
 def cmd_doctor(args: argparse.Namespace, _defaults: Settings) -> int:

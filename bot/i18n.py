@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from digests.plurals import Plural
+
 LANGUAGES = ("zh", "en")
 
 COMMANDS: dict[str, list[tuple[str, str]]] = {
@@ -45,7 +47,8 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-MESSAGES: dict[str, dict[str, str]] = {
+# A reply with a count is a ``Plural``: its English forms agree with the number.
+MESSAGES: dict[str, dict[str, str | Plural]] = {
     "zh": {
         "welcome": (
             "<b>你好！我是新闻摘要机器人。</b>\n"
@@ -222,11 +225,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "search_ignored": "Ignored: {what}",
         "alert_usage": "Usage: /alert words (written as for search). New matching articles are pushed to you at once.",
         "alert_set": "Done: you will be told when a new article matches “{query}” (at most {per_hour} an hour).",
-        "alert_limit": "At most {limit} alerts. Remove one with /filters first.",
+        "alert_limit": Plural(
+            "At most {limit} alerts. Remove one with /filters first.",
+            one="At most {limit} alert. Remove it with /filters first.",
+            by="limit",
+        ),
         "filter_usage": 'Usage: /mute word or /follow word ("quoted phrases" work too).',
         "muted": "Muted “{word}”: stories about it are left out of your digests and alerts.",
         "followed": "Following “{word}”: stories about it come first in your digest.",
-        "filter_limit": "At most {limit} muted or followed words. Remove some with /filters first.",
+        "filter_limit": Plural(
+            "At most {limit} muted or followed words. Remove some with /filters first.",
+            one="At most {limit} muted or followed word. Remove it with /filters first.",
+            by="limit",
+        ),
         "filter_exists": "“{word}” is already on your list.",
         "filters_title": "Your alerts, mutes and follows (tap to remove):",
         "filters_none": "No alerts, mutes or follows yet. Try /alert, /mute, /follow.",
@@ -276,7 +287,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sent_already": "“{schedule}” {date} {slot} was built already; whatever is unsent goes on being sent.",
         "stats": "<b>Subscribers</b>: {active} active, {blocked} blocked or removed the bot, {stopped} unsubscribed",
         "stats_edition": "<b>Last edition</b> #{id} ({schedule} {date} {slot}): sent {sent}, failed {failed}, pending {pending}, unknown {unknown}, skipped {skipped}; took {duration}",
-        "stats_withheld": "{withheld} more were withheld because an earlier part of the same edition failed.",
+        "stats_withheld": Plural(
+            "{withheld} more were withheld because an earlier part of the same edition failed.",
+            one="{withheld} more was withheld because an earlier part of the same edition failed.",
+            by="withheld",
+        ),
         "stats_no_edition": "No edition has been built yet.",
         "schedules_title": "<b>Schedules</b>",
         "schedule_line": "“{name}” {times} ({zone}) · {state}",
@@ -289,7 +304,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "paused": "Paused “{name}”: no new editions until it is resumed.",
         "resumed": "Resumed “{name}”. Next edition: {next} ({zone}).",
         "broadcast_usage": "Usage: /broadcast the text to send to every subscriber",
-        "broadcast_queued": "Queued for {count} subscribers.",
+        "broadcast_queued": Plural(
+            "Queued for {count} subscribers.", one="Queued for {count} subscriber."
+        ),
     },
 }
 
@@ -310,6 +327,8 @@ def language_of(code: str | None, default: str) -> str:
 def text(language: str, key: str, **values: Any) -> str:
     """The reply ``key`` in ``language``, with every value escaped for HTML."""
     template = MESSAGES.get(language, MESSAGES["en"])[key]
+    if isinstance(template, Plural):
+        template = template.choose(language, int(values[template.by]))
     return template.format(
         **{
             k: v if isinstance(v, Html) else html.escape(str(v), quote=False)

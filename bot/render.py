@@ -110,7 +110,10 @@ def _item_html(item: Item, number: int, strings: Strings, tz: tzinfo, limit: int
 def _header_html(digest: Digest, strings: Strings, title: str, limit: int) -> str:
     """Edition name, articles read, topics: within half a message whatever the input."""
     heading = strings.edition.format(schedule=_shorten(title, 60), date=digest.edition_date)
-    lines = [f"<b>{_e(heading)}</b>", _e(strings.read.format(count=digest.articles_read))]
+    lines = [
+        f"<b>{_e(heading)}</b>",
+        _e(strings.articles_read(digest.articles_read)),
+    ]
     topics = [_shorten(k, 20) for k in digest.top_keywords]
     while topics:
         line = f"{_e(strings.topics)}: " + " ".join(_e(k) for k in topics)
@@ -144,7 +147,7 @@ def render_html(
             room = limit - telegram_length(prefix)
             blocks.append(prefix + _item_html(item, number, strings, tz, room))
     if digest.left_out:
-        blocks.append(f"<i>{_e(strings.left_out.format(count=digest.left_out))}</i>")
+        blocks.append(f"<i>{_e(strings.not_listed(digest.left_out))}</i>")
     messages: list[str] = []
     current = header
     for block in blocks:

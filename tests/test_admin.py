@@ -188,7 +188,7 @@ async def test_stats_counts_subscribers_and_the_last_delivery(sandbox: Sandbox) 
             update(Delivery).where(Delivery.state == "skipped").values(state="withheld")
         )
     await sandbox.say(ADMIN, "/stats", language_code="en")
-    assert "1 more were withheld because an earlier part of the same edition failed." in last(
+    assert "1 more was withheld because an earlier part of the same edition failed." in last(
         sandbox, ADMIN
     )
 

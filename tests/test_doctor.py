@@ -208,6 +208,9 @@ def test_no_admins_and_a_busy_metrics_port_are_warnings(tmp_path: Path, database
     assert result.returncode == 0
     assert rows["admins"]["status"] == "warn" and "refuse everyone" in rows["admins"]["detail"]
     assert rows["metrics"]["status"] == "warn" and "in use" in rows["metrics"]["detail"]
+    # With no source yet, that is the one warning: counted in the singular.
+    table = newsdigest("doctor", cwd=tmp_path, env={**healthy_env(database_url), "COLUMNS": "250"})
+    assert table.stdout.strip().splitlines()[-1] == "0 failed, 1 warning"
 
 
 def test_online_get_me_shows_the_bot(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,6 +149,25 @@ def test_empty_edition_and_left_out() -> None:
     assert "Nothing new today." in render_text(empty, language="en")
     [message] = render_html(_digest(_item("标题"), left_out=7))
     assert "另有 7 条未列出" in message
+
+
+@pytest.mark.parametrize(
+    ("count", "read", "left_out"),
+    [
+        (1, "1 article read", "1 more story not listed"),
+        (2, "2 articles read", "2 more stories not listed"),
+    ],
+)
+def test_counted_phrases_agree_with_the_number_in_english(
+    count: int, read: str, left_out: str
+) -> None:
+    digest = Digest("daily", date(2026, 11, 25), count, (), (Section("源", (_item("x"),)),), count)
+    [message] = render_html(digest, language="en")
+    text = render_text(digest, language="en")
+    page = render_page(digest, language="en")
+    for shown in (message, text, page):
+        assert read in shown and left_out in shown
+    assert "今日阅读 1 篇文章" in render_text(Digest("daily", date(2026, 11, 25), 1, (), ()))
 
 
 def test_plain_text_and_page() -> None:

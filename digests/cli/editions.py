@@ -24,6 +24,7 @@ from digests.editions.reports import DeliveryReport
 from digests.editions.schedule import upcoming_slot
 from digests.engine import Engine
 from digests.errors import InputError
+from digests.plurals import counted
 from digests.store.schedules import ScheduleState
 
 # -- digest ------------------------------------------------------------------
@@ -151,7 +152,7 @@ def delivery_line(report: DeliveryReport) -> str:
     counts = _state_counts(report.counts) or "no deliveries planned yet"
     duration = report.duration_seconds
     took = f"; last message {duration:.0f}s after the build" if duration is not None else ""
-    return f"{counts} to {report.chats} chats{took}"
+    return f"{counts} to {counted('en', report.chats, 'chat', 'chats')}{took}"
 
 
 def cmd_editions_list(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,6 +14,7 @@ from rich.console import Console
 from digests.cli.common import EXIT_OK, open_engine, progress_bar, say_error
 from digests.config import Settings
 from digests.errors import InputError
+from digests.plurals import counted
 
 SEARCH_PROBLEMS = {
     "empty": "empty query: give a word to search for",
@@ -98,7 +99,7 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
             progress.update(task, completed=done, total=total)
 
         done = engine.reindex(on_progress=advance)
-    say_error(f"newsdigest: reindexed {done} articles")
+    say_error(f"newsdigest: reindexed {counted('en', done, 'article', 'articles')}")
     return EXIT_OK
 
 

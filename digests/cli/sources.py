@@ -36,6 +36,7 @@ from digests.engine import Engine, FeedImport
 from digests.errors import InputError
 from digests.ingest.netguard import parse_networks
 from digests.ingest.opml import parse_opml, render_opml
+from digests.plurals import counted
 from digests.sources.adding import source_kind
 from digests.store.sources import SourceRow
 
@@ -264,7 +265,7 @@ def cmd_sources_export(args: argparse.Namespace, settings: Settings) -> int:
             Path(args.file).write_bytes(data)
         except OSError as exc:
             raise InputError(f"{args.file}: cannot write ({exc.strerror or exc})") from exc
-    note = f"exported {len(feeds)} feeds"
+    note = f"exported {counted('en', len(feeds), 'feed', 'feeds')}"
     if skipped:
         note += f"; left out {skipped} newspaper-folder source(s), which are not feeds"
     say_error(f"newsdigest: {note}")

@@ -11,37 +11,47 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest
+from digests.plurals import Plural
 
 UTC = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True, slots=True)
 class Strings:
+    language: str  # whose plural rules the counted phrases follow
     edition: str
-    read: str
+    read: Plural
     topics: str
     also: str
-    left_out: str
+    left_out: Plural
     nothing_new: str
     following: str
+
+    def articles_read(self, count: int) -> str:
+        return self.read.format(self.language, count=count)
+
+    def not_listed(self, count: int) -> str:
+        return self.left_out.format(self.language, count=count)
 
 
 STRINGS = {
     "zh": Strings(
+        language="zh",
         edition="{schedule} · {date}",
-        read="今日阅读 {count} 篇文章",
+        read=Plural("今日阅读 {count} 篇文章"),
         topics="今日话题",
         also="另见",
-        left_out="另有 {count} 条未列出",
+        left_out=Plural("另有 {count} 条未列出"),
         nothing_new="今天没有新的文章。",
         following="你关注的",
     ),
     "en": Strings(
+        language="en",
         edition="{schedule} · {date}",
-        read="{count} articles read",
+        read=Plural("{count} articles read", one="{count} article read"),
         topics="Topics of the day",
         also="also",
-        left_out="{count} more stories not listed",
+        left_out=Plural("{count} more stories not listed", one="{count} more story not listed"),
         nothing_new="Nothing new today.",
         following="You follow",
     ),
@@ -67,7 +77,7 @@ def render_text(
             schedule=title or digest.schedule, date=digest.edition_date.isoformat()
         )
     ]
-    lines.append(strings.read.format(count=digest.articles_read))
+    lines.append(strings.articles_read(digest.articles_read))
     if digest.top_keywords:
         lines.append(f"{strings.topics}: " + " ".join(digest.top_keywords))
     if digest.empty:
@@ -91,7 +101,7 @@ def render_text(
             if item.link:
                 lines.append(f"   {item.link}")
     if digest.left_out:
-        lines += ["", strings.left_out.format(count=digest.left_out)]
+        lines += ["", strings.not_listed(digest.left_out)]
     return "\n".join(lines)
 
 
@@ -104,7 +114,7 @@ def render_page(
         schedule=title or digest.schedule, date=digest.edition_date.isoformat()
     )
     body = [f"<h1>{html.escape(heading)}</h1>"]
-    body.append(f"<p>{html.escape(strings.read.format(count=digest.articles_read))}</p>")
+    body.append(f"<p>{html.escape(strings.articles_read(digest.articles_read))}</p>")
     if digest.top_keywords:
         topics = " · ".join(html.escape(k) for k in digest.top_keywords)
         body.append(f"<p>{html.escape(strings.topics)}: {topics}</p>")
@@ -129,7 +139,7 @@ def render_page(
             )
         body.append("</ol>")
     if digest.left_out:
-        body.append(f"<p><i>{html.escape(strings.left_out.format(count=digest.left_out))}</i></p>")
+        body.append(f"<p><i>{html.escape(strings.not_listed(digest.left_out))}</i></p>")
     return (
         '<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         "<title>{title}</title></head><body>\n{body}\n</body></html>\n"
