@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest, Item
-from digests.editions.pages import Strings, is_latin, strings_for
+from digests.editions.pages import Strings, is_latin, item_meta, strings_for
 from digests.search.base import Hit
 from digests.search.snippet import SNIPPET_CHARS, highlight, snippet
 
@@ -77,7 +77,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def _item_html(item: Item, number: int, strings: Strings, tz: tzinfo, limit: int) -> str:
     """One item; shortened (summary sentences dropped, then text cut) to fit ``limit``."""
-    meta = f"{item.source} · {item.time.astimezone(tz):%H:%M}"
+    meta = item_meta(item, tz)
     also = ", ".join(_linked(link.name, link.link) for link in item.also)
     title, summary = item.title, list(item.summary)
     while True:

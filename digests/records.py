@@ -57,6 +57,9 @@ class EditionArticle:
     story_id: int
     fetched_at: datetime
     published_at: datetime | None = None
+    # From a newspaper issue (a folder or files source): its time is the issue's
+    # date, and its fetch time is when the file was read, neither a time of day.
+    from_issue: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import quote
@@ -16,17 +17,21 @@ import pytest
 from sqlalchemy import func, select
 
 from digests.config import FetchSettings, SearchSettings, Settings
+from digests.editions.compose import compose, digest_from_dict, digest_to_dict
+from digests.editions.pages import render_text
 from digests.engine import Engine, work
 from digests.feedserver import FeedServer
 from digests.ingest.backoff import next_check_time
 from digests.search.factory import open_search_index
 from digests.sources.refresh import SourceOutcome, fetch_due
+from digests.store.articles import save_articles
 from digests.store.db import Database
+from digests.store.editions import articles_between
 from digests.store.models import Article, IngestedFile, Source
 from digests.store.sources import add_source
 from digests.summarize.analysis import Analysis, NotAnalyzed, analyze_batch
 from digests.summarize.stage import summarize_stored
-from tests.builders import rss
+from tests.builders import article, rss
 from tests.conftest import CORPUS, SHARED_FEEDS, FreshDatabases
 
 FEED_FILES = sorted(
@@ -355,6 +360,36 @@ def test_folder_source_ingests_each_new_issue_once(
     assert set(files) == {"2026-11-20.txt", "2026-11-21.txt", "broken.txt"}
     assert files["broken.txt"].error and files["2026-11-21.txt"].article_count == 3
     assert count(db, source) == 6
+
+
+def test_a_newspaper_issues_items_show_their_paper_not_the_time_the_file_was_read(
+    db: Database, tmp_path: Path, fetch_settings: FetchSettings
+) -> None:
+    folder = tmp_path / "epaper"
+    folder.mkdir()
+    add(db, "临江区报 e-paper", str(folder), kind="folder")
+    add(db, "wire", "https://wire.example/rss", kind="feed")
+    (folder / "2026-11-20.txt").write_text((CORPUS / "issue_2026-11-20.txt").read_text("utf-8"))
+    run(db, fetch_settings)
+    with db.write() as session:
+        wire = session.scalar(select(Source).where(Source.name == "wire"))
+        assert wire is not None
+        save_articles(
+            session, wire.id, [article("港口新航线", "临江港开通新航线。")], datetime.now(UTC)
+        )
+    with db.read() as session:
+        stored = articles_between(session, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
+    assert {a.source_name: a.from_issue for a in stored} == {
+        "临江区报 e-paper": True,
+        "wire": False,
+    }
+    digest = compose(
+        stored, schedule="daily", edition_date=date(2026, 11, 20), now=datetime.now(UTC)
+    )
+    text = render_text(digest, tz=UTC)
+    assert re.search(r"^\s*临江区报 e-paper$", text, re.MULTILINE), text
+    assert re.search(r"^\s*wire · \d\d:\d\d$", text, re.MULTILINE), text
+    assert digest_from_dict(digest_to_dict(digest)) == digest  # stored and read back
 
 
 def test_missing_folder_is_an_error_on_the_source(

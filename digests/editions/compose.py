@@ -45,7 +45,7 @@ class Item:
     summary: tuple[str, ...]
     source: str
     also: tuple[SourceLink, ...]
-    time: datetime
+    time: datetime | None  # None: a newspaper issue's item (no time of day to show)
     keywords: tuple[str, ...]
     article_ids: tuple[int, ...]
     score: float
@@ -223,7 +223,7 @@ def _item(story: Sequence[EditionArticle], score: float, options: ComposeOptions
         summary=summary,
         source=lead.source_name,
         also=tuple(others),
-        time=lead.published_at or lead.fetched_at,
+        time=None if lead.from_issue else (lead.published_at or lead.fetched_at),
         keywords=lead.keywords,
         article_ids=tuple(a.id for a in story),
         score=score,
@@ -301,7 +301,7 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
                         "summary": list(item.summary),
                         "source": item.source,
                         "also": [[link.name, link.link] for link in item.also],
-                        "time": item.time.isoformat(),
+                        "time": item.time.isoformat() if item.time else None,
                         "keywords": list(item.keywords),
                         "article_ids": list(item.article_ids),
                         "score": item.score,
@@ -331,7 +331,7 @@ def digest_from_dict(data: Mapping[str, Any]) -> Digest:
                         summary=tuple(item["summary"]),
                         source=item["source"],
                         also=tuple(SourceLink(name, link) for name, link in item["also"]),
-                        time=datetime.fromisoformat(item["time"]),
+                        time=datetime.fromisoformat(item["time"]) if item["time"] else None,
                         keywords=tuple(item["keywords"]),
                         article_ids=tuple(item["article_ids"]),
                         score=float(item["score"]),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from digests.editions.compose import Digest
+from digests.editions.compose import Digest, Item
 from digests.plurals import Plural
 
 UTC = ZoneInfo("UTC")
@@ -62,6 +62,14 @@ def strings_for(language: str) -> Strings:
     return STRINGS.get(language, STRINGS["en"])
 
 
+def item_meta(item: Item, tz: tzinfo) -> str:
+    """Where an item is from and when: ``Harbor Gazette · 07:05``; a newspaper
+    issue's item shows its paper only (the time it holds is when the file was read)."""
+    if item.time is None:
+        return item.source
+    return f"{item.source} · {item.time.astimezone(tz):%H:%M}"
+
+
 def is_latin(sentences: list[str]) -> bool:
     """English-like sentences are joined with spaces, Chinese ones without."""
     return all(s.isascii() for s in sentences)
@@ -94,7 +102,7 @@ def render_text(
                 lines.append(
                     "   " + (" " if is_latin(list(item.summary)) else "").join(item.summary)
                 )
-            meta = f"   {item.source} · {item.time.astimezone(tz):%H:%M}"
+            meta = f"   {item_meta(item, tz)}"
             if item.also:
                 meta += f" · {strings.also}: " + ", ".join(link.name for link in item.also)
             lines.append(meta)
@@ -130,7 +138,7 @@ def render_page(
             if href:
                 title_html = f'<a href="{href}">{title_html}</a>'
             joiner = " " if is_latin(list(item.summary)) else ""
-            meta = f"{item.source} · {item.time.astimezone(tz):%H:%M}"
+            meta = item_meta(item, tz)
             if item.also:
                 meta += f" · {strings.also}: " + ", ".join(link.name for link in item.also)
             body.append(

@@ -48,7 +48,7 @@ def articles_between(
     """Articles first stored in (since, until], by fetch time: late-published
     items are not lost, and no article falls in two editions."""
     query = (
-        select(Article, Source.name)
+        select(Article, Source.name, Source.kind)
         .join(Source, Source.id == Article.source_id)
         .where(Article.fetched_at > since, Article.fetched_at <= until)
         .order_by(Article.fetched_at, Article.id)
@@ -70,8 +70,9 @@ def articles_between(
             story_id=article.story_id or article.id,
             fetched_at=article.fetched_at,
             published_at=article.published_at,
+            from_issue=kind != "feed",
         )
-        for article, name in session.execute(query)
+        for article, name, kind in session.execute(query)
     ]
 
 
