@@ -362,12 +362,17 @@ def test_folder_source_ingests_each_new_issue_once(
     assert count(db, source) == 6
 
 
+def folder_source(db: Database, folder: Path, name: str) -> Path:
+    """A newspaper folder source, ``folder`` made empty."""
+    folder.mkdir()
+    add(db, name, str(folder), kind="folder")
+    return folder
+
+
 def test_a_newspaper_issues_items_show_their_paper_not_the_time_the_file_was_read(
     db: Database, tmp_path: Path, fetch_settings: FetchSettings
 ) -> None:
-    folder = tmp_path / "epaper"
-    folder.mkdir()
-    add(db, "临江区报 e-paper", str(folder), kind="folder")
+    folder = folder_source(db, tmp_path / "epaper", "临江区报 e-paper")
     add(db, "wire", "https://wire.example/rss", kind="feed")
     (folder / "2026-11-20.txt").write_text((CORPUS / "issue_2026-11-20.txt").read_text("utf-8"))
     run(db, fetch_settings)
@@ -395,9 +400,7 @@ def test_a_newspaper_issues_items_show_their_paper_not_the_time_the_file_was_rea
 def test_missing_folder_is_an_error_on_the_source(
     db: Database, tmp_path: Path, fetch_settings: FetchSettings
 ) -> None:
-    folder = tmp_path / "gone"
-    folder.mkdir()
-    add(db, "gone", str(folder), kind="folder")
+    folder = folder_source(db, tmp_path / "gone", "gone")
     shutil.rmtree(folder)
     assert "does not exist" in (run(db, fetch_settings)["gone"].error or "")
 
