@@ -502,3 +502,26 @@ def test_item_notes_give_one_line_for_all_dates() -> None:
         "1 item(s) with neither a title nor any text dropped",
         "item dates: 2 before 1990 taken as missing",
     ]
+
+
+def test_nul_characters_never_leave_the_parser() -> None:
+    # JSON can write NUL (\u0000) where decoding the bytes cannot see it; PostgreSQL's
+    # text cannot hold one.
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Wire\u0000 news",
+        "items": [
+            {
+                "id": "item\u00001",
+                "url": "https://wire.example/a\u0000b",
+                "title": "Har\u0000bor",
+                "content_text": "Fer\u0000ries run again.",
+                "authors": [{"name": "A\u0000B"}],
+                "tags": ["ports\u0000"],
+            }
+        ],
+    }
+    parsed = parse_feed_bytes(json.dumps(feed).encode(), base_url="https://wire.example/feed.json")
+    assert "\x00" not in repr(parsed)
+    [item] = parsed.articles
+    assert (item.title, item.guid, item.tags) == ("Harbor", "item1", ("ports",))

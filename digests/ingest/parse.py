@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from digests.ingest.dates import settle_dates
@@ -40,9 +40,10 @@ def parse_feed_bytes(
     feed_format = sniff_format(text, content_type)
     parse = parse_json_feed if feed_format is FeedFormat.JSON else parse_xml_feed
     content = parse(text, base_url)
-    dates = settle_dates(content.articles, default_zone=default_zone, fetched_at=fetched_at)
+    articles = [without_nul(article) for article in content.articles]
+    dates = settle_dates(articles, default_zone=default_zone, fetched_at=fetched_at)
     return ParsedFeed(
-        title=content.title,
+        title=content.title.replace("\x00", "") if content.title else content.title,
         format=feed_format,
         encoding=encoding,
         articles=dates.articles,
@@ -50,3 +51,19 @@ def parse_feed_bytes(
             content.notes, future_dates=dates.future, implausible_dates=dates.implausible
         ),
     )
+
+
+def without_nul(article: RawArticle) -> RawArticle:
+    """``article`` without NUL characters in any of its text: a JSON feed can
+    write one (``\\u0000``) in a link, an id or a tag, which decoding the bytes
+    cannot see, and PostgreSQL's text cannot store."""
+    changes: dict[str, object] = {}
+    for attribute in fields(article):
+        value = getattr(article, attribute.name)
+        if isinstance(value, str) and "\x00" in value:
+            changes[attribute.name] = value.replace("\x00", "")
+        elif isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value):
+            changes[attribute.name] = tuple(
+                v.replace("\x00", "") if isinstance(v, str) else v for v in value
+            )
+    return replace(article, **changes) if changes else article  # type: ignore[arg-type]
