@@ -484,8 +484,10 @@ def merge_pending(session: Session, from_id: int, into_id: int) -> tuple[int, in
             state=SKIPPED, last_error="merged: the chat's other subscription has it", updated_at=now
         )
     )
-    moved = session.execute(
-        update(Delivery).where(pending).values(subscriber_id=into_id, updated_at=now)
+    moved = session.execute(  # free for the next round at once, whoever held them
+        update(Delivery)
+        .where(pending)
+        .values(subscriber_id=into_id, claimed_by=None, claim_until=None, updated_at=now)
     )
     return int(skipped.rowcount or 0), int(moved.rowcount or 0)  # type: ignore[attr-defined]
 
