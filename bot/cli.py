@@ -31,10 +31,13 @@ def _until_signalled(
 ) -> int:
     """Run ``serve(stop)`` with the metrics endpoint up, until SIGINT or SIGTERM;
     on SQLite only while no other long-running process has the database."""
-    from digests.metrics import database_healthy, serve_metrics
+    from digests.metrics import database_healthy
+    from digests.web.server import serve_http
 
     with sole_process(engine.db, command):
-        endpoint = serve_metrics(engine.settings.metrics, lambda: database_healthy(engine.db))
+        endpoint = serve_http(
+            engine.settings.metrics, lambda: database_healthy(engine.db), engine=engine
+        )
         try:
             serve_until_signalled(engine, serve)
         finally:

@@ -131,12 +131,14 @@ def render_html(
     title: str | None = None,
     tz: tzinfo = UTC,
     limit: int = MESSAGE_LIMIT,
+    web_link: str | None = None,
 ) -> list[str]:
-    """The edition as Telegram HTML messages, each within ``limit``."""
+    """The edition as Telegram HTML messages, each within ``limit``; with
+    ``web_link``, the last one ends with a link to the edition's page."""
     strings = strings_for(language)
     header = _header_html(digest, strings, title or digest.schedule, limit)
     if digest.empty:
-        return [header + "\n\n" + _e(strings.nothing_new)]
+        return [header + "\n\n" + _e(strings.nothing_new)]  # no page worth a link
     blocks: list[str] = []
     number = 0
     for section in digest.sections:
@@ -148,6 +150,9 @@ def render_html(
             blocks.append(prefix + _item_html(item, number, strings, tz, room))
     if digest.left_out:
         blocks.append(f"<i>{_e(strings.not_listed(digest.left_out))}</i>")
+    href = safe_href(web_link)
+    if href:
+        blocks.append(f'<a href="{href}">{_e(strings.read_online)}</a>')
     messages: list[str] = []
     current = header
     for block in blocks:
@@ -170,8 +175,16 @@ def alert_html(query: str, hit: Hit, needles: list[str]) -> str:
 class TelegramRenderer:
     """The engine's ``Renderer`` for Telegram: editions and alerts as HTML messages."""
 
-    def edition(self, digest: Digest, *, language: str, title: str, tz: tzinfo) -> list[str]:
-        return render_html(digest, language=language, title=title, tz=tz)
+    def edition(
+        self,
+        digest: Digest,
+        *,
+        language: str,
+        title: str,
+        tz: tzinfo,
+        web_link: str | None = None,
+    ) -> list[str]:
+        return render_html(digest, language=language, title=title, tz=tz, web_link=web_link)
 
     def alert(self, query: str, hit: Hit, needles: list[str]) -> str:
         return alert_html(query, hit, needles)

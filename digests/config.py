@@ -247,6 +247,16 @@ class MetricsSettings(_Strict):
     port: int = Field(9464, ge=0, le=65535)
 
 
+class WebSettings(_Strict):
+    # Where the edition pages are published, as readers reach them (the
+    # metrics endpoint's server serves them): e.g. "https://news.example.org".
+    # Empty: editions carry no link to the web.
+    base_url: str = Field("", pattern=r"^(https?://[^\s?#]+)?$")
+    # Schedules whose pages and archive anyone may read; the others' pages need
+    # the unguessable token their links carry.
+    public: list[str] = Field(default_factory=list)
+
+
 def _default_schedules() -> list[ScheduleSettings]:
     return [ScheduleSettings(name="daily")]
 
@@ -266,6 +276,7 @@ class Settings(_Strict):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     # Seconds an APScheduler job may start late and still run; the DB-driven
     # catch-up covers anything later (python-telegram-bot's default is 1 s).
     misfire_grace: Duration = 3600

@@ -1,4 +1,5 @@
-"""The process's Prometheus metrics and the HTTP endpoint serving them with /healthz.
+"""The process's Prometheus metrics and its health check (``digests.web.server``
+serves both, with the edition pages).
 
 The metrics live on a registry of their own (not prometheus-client's global
 one), created at import: the ``record_*`` functions need no setup and are safe
@@ -9,23 +10,17 @@ sets below (an error's text never becomes a label).
 
 from __future__ import annotations
 
-import errno
 import logging
-import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from socketserver import ThreadingMixIn
-from typing import Any, Literal, Self, get_args
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import Literal, get_args
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from digests.config import MetricsSettings
 from digests.errors import (
     BlockedAddress,
-    ConfigError,
     DecodeError,
     FeedError,
     FetchError,
@@ -196,7 +191,7 @@ def database_healthy(db: Database) -> bool:
     return problem is None
 
 
-class _HealthCheck:
+class HealthCheck:
     """Runs ``healthy`` with a deadline, at most one run at a time: requests
     arriving while a run is under way wait for that same run, so a hung check
     holds one thread, not one per request."""
@@ -226,139 +221,3 @@ class _HealthCheck:
             return future.result(timeout=self._timeout)
         except FutureTimeout:
             return f"health check timed out after {self._timeout:g} s"
-
-
-# -- the endpoint ------------------------------------------------------------
-
-_Environ = dict[str, Any]
-_StartResponse = Callable[..., Any]
-
-
-def _app(registry: CollectorRegistry, check: _HealthCheck) -> Callable[..., Iterable[bytes]]:
-    metrics = make_wsgi_app(registry)
-
-    def app(environ: _Environ, start_response: _StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if path == "/metrics":
-            return metrics(environ, start_response)
-        if path != "/healthz":
-            return _plain(start_response, "404 Not Found", "not found: try /metrics or /healthz")
-        if environ["REQUEST_METHOD"] != "GET":
-            return _plain(start_response, "405 Method Not Allowed", "use GET", [("Allow", "GET")])
-        reason = check()
-        if reason is None:
-            return _plain(start_response, "200 OK", "ok")
-        return _plain(start_response, "503 Service Unavailable", reason)
-
-    return app
-
-
-def _plain(
-    start_response: _StartResponse,
-    status: str,
-    body: str,
-    headers: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    data = (body + "\n").encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-store"),
-            *(headers or []),
-        ],
-    )
-    return [data]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Scrapes every few seconds are not worth a log line each."""
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    """One thread per request, so a slow health check never holds up /metrics."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # socketserver prints a traceback to stderr (a scraper hanging up mid-answer).
-        log.debug("metrics endpoint: request from %s failed", client_address, exc_info=True)
-
-
-class MetricsServer:
-    """A running endpoint: ``port`` is the bound one; ``close()`` stops it."""
-
-    def __init__(self, server: WSGIServer) -> None:
-        self._server = server
-        self.host: str = str(server.server_address[0])
-        self.port: int = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="metrics", daemon=True
-        )
-        self._thread.start()
-
-    def url(self, path: str = "/metrics") -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{path}"
-
-    def close(self) -> None:
-        """Stop serving and free the port (idempotent)."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def start_server(
-    host: str,
-    port: int,
-    healthy: Callable[[], bool],
-    *,
-    registry: CollectorRegistry | None = None,
-    health_timeout: float = HEALTH_TIMEOUT,
-) -> MetricsServer:
-    """Serve /metrics and /healthz on ``host:port`` (0: any free port) in a
-    daemon thread. A port in use or an unusable host is a ``ConfigError``."""
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    except OSError as exc:
-        raise ConfigError(f"metrics.host: cannot resolve {host!r}") from exc
-
-    class Server(_ThreadingServer):
-        address_family = family
-
-    app = _app(registry or METRICS.registry, _HealthCheck(healthy, health_timeout))
-    try:
-        server = make_server(host, port, app, server_class=Server, handler_class=_QuietHandler)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(
-                f"metrics.port: {port} is already in use on {host} "
-                "(pick a free port, or 0 to turn the endpoint off)"
-            ) from exc
-        raise ConfigError(
-            f"metrics.host: cannot listen on {host}:{port} ({exc.strerror or exc})"
-        ) from exc
-    return MetricsServer(server)
-
-
-def serve_metrics(
-    settings: MetricsSettings,
-    healthy: Callable[[], bool],
-    *,
-    registry: CollectorRegistry | None = None,
-) -> MetricsServer | None:
-    """The configured endpoint, or None when ``metrics.port`` is 0 (off)."""
-    if settings.port == 0:
-        return None
-    server = start_server(settings.host, settings.port, healthy, registry=registry)
-    log.info("metrics on %s, health on %s", server.url("/metrics"), server.url("/healthz"))
-    return server

@@ -38,19 +38,17 @@ from digests.feedserver import FeedServer
 from digests.logformat import JsonLinesFormatter
 from digests.metrics import (
     FETCH_ERROR_REASONS,
-    MetricsServer,
     database_healthy,
     error_reason,
     observe_delivery_latency,
     record_edition_built,
     record_fetch_error,
     record_message,
-    serve_metrics,
-    start_server,
 )
 from digests.redact import RedactingFilter, register_secret
 from digests.sources.refresh import fetch_due
 from digests.store.db import Database
+from digests.web.server import HttpServer, serve_http, start_server
 from tests.test_bot_process import bot_env, poll
 from tests.test_cli import newsdigest, start_newsdigest
 from tests.test_pipeline import add
@@ -66,7 +64,7 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def scrape(server: MetricsServer) -> Samples:
+def scrape(server: HttpServer) -> Samples:
     status, body = get(server.url("/metrics"))
     assert status == 200
     return {
@@ -87,7 +85,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def endpoint() -> Iterator[MetricsServer]:
+def endpoint() -> Iterator[HttpServer]:
     with start_server("127.0.0.1", 0, lambda: True) as server:
         yield server
 
@@ -107,7 +105,7 @@ def test_metrics_count_real_fetches_by_source_outcome_and_reason(
     db: Database,
     feed_server: FeedServer,
     fetch_settings: FetchSettings,
-    endpoint: MetricsServer,
+    endpoint: HttpServer,
     tmp_path: Path,
 ) -> None:
     add(db, "metrics-good", feed_server.url("files/en_world.xml"))
@@ -167,7 +165,7 @@ def test_error_reasons_are_a_fixed_set_of_classes(error: Exception, reason: str)
     assert reason in FETCH_ERROR_REASONS
 
 
-def test_the_delivery_side_records_without_any_setup(endpoint: MetricsServer) -> None:
+def test_the_delivery_side_records_without_any_setup(endpoint: HttpServer) -> None:
     before = scrape(endpoint)
     record_edition_built("metrics-evening")
     for outcome in ("sent", "sent", "failed", "retried", "skipped", "unknown"):
@@ -198,7 +196,7 @@ def test_free_text_never_becomes_a_label() -> None:
 # -- the endpoint ------------------------------------------------------------
 
 
-def test_unknown_paths_are_404(endpoint: MetricsServer) -> None:
+def test_unknown_paths_are_404(endpoint: HttpServer) -> None:
     assert get(endpoint.url("/"))[0] == 404
     assert get(endpoint.url("/metrics/extra"))[0] == 404
 
@@ -285,11 +283,11 @@ def test_port_in_use_is_a_config_error_naming_the_key() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=r"metrics\.port"):
-            serve_metrics(MetricsSettings(port=port), lambda: True)
+            serve_http(MetricsSettings(port=port), lambda: True)
 
 
 def test_port_zero_is_off_and_close_frees_the_port() -> None:
-    assert serve_metrics(MetricsSettings(port=0), lambda: True) is None
+    assert serve_http(MetricsSettings(port=0), lambda: True) is None
     server = start_server("127.0.0.1", 0, lambda: True)
     port = server.port
     server.close()

@@ -26,6 +26,7 @@ class Strings:
     left_out: Plural
     nothing_new: str
     following: str
+    read_online: str  # the link to the edition's web page
 
     def articles_read(self, count: int) -> str:
         return self.read.format(self.language, count=count)
@@ -44,6 +45,7 @@ STRINGS = {
         left_out=Plural("另有 {count} 条未列出"),
         nothing_new="今天没有新的文章。",
         following="你关注的",
+        read_online="在网页上阅读完整一期 →",
     ),
     "en": Strings(
         language="en",
@@ -54,6 +56,7 @@ STRINGS = {
         left_out=Plural("{count} more stories not listed", one="{count} more story not listed"),
         nothing_new="Nothing new today.",
         following="You follow",
+        read_online="Read the whole edition on the web →",
     ),
 }
 

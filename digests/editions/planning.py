@@ -28,6 +28,7 @@ from digests.config import ScheduleSettings, Settings
 from digests.editions.build import edition_variant
 from digests.editions.compose import Digest
 from digests.editions.filters import apply_filters, article_muted
+from digests.editions.links import absolute, edition_path, edition_token
 from digests.editions.pages import strings_for
 from digests.editions.schedule import current_schedules, edition_instant, next_local_time
 from digests.search.base import Hit, SearchIndex
@@ -35,9 +36,10 @@ from digests.search.query import parse_query
 from digests.store import alerts as alert_rows
 from digests.store import deliveries as ledger
 from digests.store.db import Database
-from digests.store.models import Edition, Subscriber
+from digests.store.models import Edition, Subscriber, utcnow
 from digests.store.sources import source_names
 from digests.store.subscribers import word_filters
+from digests.store.webkeys import web_key
 from digests.store.workers import planning_lock
 
 log = logging.getLogger("newsdigest.planning")
@@ -52,7 +54,15 @@ ALERT_SCAN = 200
 class Renderer(Protocol):
     """Makes the messages a subscriber receives (the bot passes its Telegram renderer)."""
 
-    def edition(self, digest: Digest, *, language: str, title: str, tz: tzinfo) -> list[str]: ...
+    def edition(
+        self,
+        digest: Digest,
+        *,
+        language: str,
+        title: str,
+        tz: tzinfo,
+        web_link: str | None = None,
+    ) -> list[str]: ...
 
     def alert(self, query: str, hit: Hit, needles: list[str]) -> str: ...
 
@@ -126,7 +136,25 @@ def render_variant(
         language=variant.language,
         title=settings.digest.title_for(variant.language),
         tz=ZoneInfo(variant.timezone),
+        web_link=page_link(db, settings, edition, variant.language),
     )
+
+
+def page_link(db: Database, settings: Settings, edition: Edition, language: str) -> str | None:
+    """The address of the edition's web page in ``language``; None without
+    ``web.base_url``. A private schedule's key is made on its first link."""
+    web = settings.web
+    if not web.base_url:
+        return None
+    token = None
+    if edition.schedule not in web.public:
+        with db.write() as session:
+            key = web_key(session, edition.schedule, utcnow())
+        token = edition_token(key, edition.schedule, edition.edition_date, edition.slot)
+    path = edition_path(
+        edition.schedule, edition.edition_date, edition.slot, language=language, token=token
+    )
+    return absolute(web.base_url, path)
 
 
 def stored_rendering(

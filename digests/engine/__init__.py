@@ -13,7 +13,8 @@ parts off the loop itself.
 
 The use cases are grouped by who needs them, one module each: ``core`` (what
 the engine owns), ``work`` (the periodic work), ``schedules``, ``readers``
-(subscribers and their searches) and ``operators``; ``Engine`` is all of them.
+(subscribers and their searches), ``web`` (the edition pages) and
+``operators``; ``Engine`` is all of them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from digests.engine.core import EngineCore, apply_text_settings, utc_now
 from digests.engine.operators import FeedImport, Migration, OperatorCases
 from digests.engine.readers import LatestEdition, Subscribed
+from digests.engine.web import WebCases
 
 __all__ = [
     "Engine",
@@ -34,5 +36,5 @@ __all__ = [
 ]
 
 
-class Engine(OperatorCases):
+class Engine(OperatorCases, WebCases):
     """One per process; every method is a use case (blocking: call off the loop)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -133,3 +134,40 @@ def recent_editions(session: Session, limit: int = 20) -> list[Edition]:
 
 def get_edition(session: Session, edition_id: int) -> Edition | None:
     return session.get(Edition, edition_id)
+
+
+def editions_of_day(session: Session, schedule: str, edition_date: date) -> list[Edition]:
+    """A schedule's editions of one date, newest first."""
+    return list(
+        session.scalars(
+            select(Edition)
+            .where(Edition.schedule == schedule, Edition.edition_date == edition_date)
+            .order_by(Edition.built_at.desc(), Edition.id.desc())
+        )
+    )
+
+
+def schedule_editions(session: Session, schedule: str, limit: int) -> list[Edition]:
+    """A schedule's editions, newest first."""
+    return list(
+        session.scalars(
+            select(Edition)
+            .where(Edition.schedule == schedule)
+            .order_by(Edition.edition_date.desc(), Edition.built_at.desc(), Edition.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def articles_by_id(session: Session, ids: Sequence[int]) -> dict[int, tuple[Article, Source]]:
+    """Stored articles (with their source) by id; those gone since are missing."""
+    found: dict[int, tuple[Article, Source]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Article, Source)
+            .join(Source, Source.id == Article.source_id)
+            .where(Article.id.in_(ids[start : start + 500]))
+        )
+        for article, source in rows:
+            found[article.id] = (article, source)
+    return found

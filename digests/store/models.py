@@ -334,3 +334,14 @@ class SavedSearch(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebKey(Base):
+    """The secret a schedule's private edition pages' tokens are made with
+    (``digests.editions.links``); a new one makes every old link 404."""
+
+    __tablename__ = "web_keys"
+
+    schedule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

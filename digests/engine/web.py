@@ -1,0 +1,220 @@
+"""Use cases of the edition pages: an edition, a schedule's archive, the link
+an edition's message carries, revoking a schedule's links.
+
+Access: a schedule named in ``web.public`` is open to anyone; any other
+schedule's pages open only with the token of their link (``digests.editions.links``).
+Everything else is "not found", never "forbidden": a page's existence is not
+told to someone without its link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from digests.editions.compose import Digest, digest_from_dict
+from digests.editions.links import (
+    absolute,
+    archive_token,
+    edition_path,
+    edition_token,
+    token_matches,
+)
+from digests.editions.planning import page_link
+from digests.engine.readers import ReaderCases
+from digests.store import editions as edition_rows
+from digests.store.models import Edition
+from digests.store.webkeys import known_key, replace_key, web_key
+
+ARCHIVE_EDITIONS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTime:
+    """One source of a story: where it is, and when (None: a newspaper issue's)."""
+
+    name: str
+    link: str | None
+    time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebEdition:
+    digest: Digest
+    schedule: str
+    edition_date: date
+    slot: str
+    language: str
+    title: str
+    timezone: str
+    built_at: datetime
+    # Per item (in the digest's order): its full summary and every source of its story.
+    summaries: tuple[tuple[str, ...], ...]
+    sources: tuple[tuple[SourceTime, ...], ...]
+    # The day's other editions (public schedules only): (slot, path).
+    others: tuple[tuple[str, str], ...]
+    public: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    edition_date: date
+    slot: str
+    articles: int
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebArchive:
+    schedule: str
+    language: str
+    title: str
+    entries: tuple[ArchiveEntry, ...]
+
+
+class WebCases(ReaderCases):
+    def web_language(self, asked: str | None) -> str:
+        return asked if asked in ("zh", "en") else self.settings.digest.language
+
+    def is_public(self, schedule: str) -> bool:
+        return schedule in self.settings.web.public
+
+    def web_edition(
+        self,
+        schedule: str,
+        edition_date: date,
+        slot: str | None,
+        *,
+        language: str | None = None,
+        token: str | None = None,
+    ) -> WebEdition | None:
+        """The edition's page, or None when there is none or the caller may not see it."""
+        spec = self.schedule(schedule)
+        if spec is None:
+            return None
+        public = self.is_public(schedule)
+        with self.db.read() as session:
+            day = edition_rows.editions_of_day(session, schedule, edition_date)
+            chosen = next((e for e in day if slot is None or e.slot == slot), None)
+            key = None if public else known_key(session, schedule)
+        if chosen is None:
+            return None
+        if not public and (
+            key is None
+            or not token_matches(token, edition_token(key, schedule, edition_date, chosen.slot))
+        ):
+            return None
+        lang = self.web_language(language)
+        digest = digest_from_dict(chosen.content)
+        summaries, sources = self._story_details(digest)
+        others = (
+            tuple(
+                (e.slot, edition_path(schedule, edition_date, e.slot, language=language))
+                for e in sorted(day, key=lambda e: e.slot)
+                if e.id != chosen.id
+            )
+            if public
+            else ()
+        )
+        return WebEdition(
+            digest=digest,
+            schedule=schedule,
+            edition_date=edition_date,
+            slot=chosen.slot,
+            language=lang,
+            title=self.settings.digest.title_for(lang),
+            timezone=spec.timezone,
+            built_at=chosen.built_at,
+            summaries=summaries,
+            sources=sources,
+            others=others,
+            public=public,
+        )
+
+    def _story_details(
+        self, digest: Digest
+    ) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[SourceTime, ...], ...]]:
+        items = [item for section in digest.sections for item in section.items]
+        ids = [article_id for item in items for article_id in item.article_ids]
+        with self.db.read() as session:
+            found = edition_rows.articles_by_id(session, ids)
+        summaries: list[tuple[str, ...]] = []
+        sources: list[tuple[SourceTime, ...]] = []
+        for item in items:
+            stored = [found[i] for i in item.article_ids if i in found]
+            lead = next((a for a, s in stored if s.name == item.source), None)
+            full = tuple(lead.summary or ()) if lead is not None else ()
+            summaries.append(full if len(full) > len(item.summary) else item.summary)
+            seen: set[tuple[str, str]] = set()
+            story: list[SourceTime] = []
+            for article, source in stored:
+                link = article.url or article.link
+                if (source.name, link or "") in seen:
+                    continue
+                seen.add((source.name, link or ""))
+                when = None if source.kind != "feed" else article.published_at or article.fetched_at
+                story.append(SourceTime(source.name, link, when))
+            if not story:  # its articles were deleted since: what the edition kept
+                story = [SourceTime(item.source, item.link, item.time)]
+                story += [SourceTime(link.name, link.link, None) for link in item.also]
+            sources.append(tuple(story))
+        return tuple(summaries), tuple(sources)
+
+    def web_archive(
+        self, schedule: str, *, language: str | None = None, token: str | None = None
+    ) -> WebArchive | None:
+        """A schedule's past editions, newest first; None when it may not be seen."""
+        if self.schedule(schedule) is None:
+            return None
+        public = self.is_public(schedule)
+        with self.db.read() as session:
+            key = None if public else known_key(session, schedule)
+            editions = edition_rows.schedule_editions(session, schedule, ARCHIVE_EDITIONS)
+        if not public and (key is None or not token_matches(token, archive_token(key, schedule))):
+            return None
+        lang = self.web_language(language)
+
+        def path(edition: Edition) -> str:
+            token = (
+                None
+                if key is None
+                else edition_token(key, schedule, edition.edition_date, edition.slot)
+            )
+            return edition_path(
+                schedule, edition.edition_date, edition.slot, language=language, token=token
+            )
+
+        entries = tuple(
+            ArchiveEntry(e.edition_date, e.slot, e.article_count, path(e)) for e in editions
+        )
+        return WebArchive(schedule, lang, self.settings.digest.title_for(lang), entries)
+
+    def edition_link(self, edition: Edition, language: str) -> str | None:
+        """The address of the edition's page for its message; None when
+        ``web.base_url`` is unset."""
+        return page_link(self.db, self.settings, edition, language)
+
+    def archive_link(self, schedule: str) -> str | None:
+        """The archive's address for operators (``newsdigest web link``)."""
+        base = (
+            self.settings.web.base_url
+            or f"http://{self.settings.metrics.host}:{self.settings.metrics.port}"
+        )
+        if self.schedule(schedule) is None:
+            return None
+        path = f"/e/{schedule}/"
+        if not self.is_public(schedule):
+            with self.db.write() as session:
+                key = web_key(session, schedule, self.clock())
+            path += f"?t={archive_token(key, schedule)}"
+        return absolute(base, path)
+
+    def revoke_web_links(self, schedule: str) -> None:
+        """A new key for the schedule: every link to its pages made so far 404s."""
+        with self.db.write() as session:
+            replace_key(session, schedule, self.clock())
+
+    def web_zone(self, schedule: str) -> ZoneInfo:
+        spec = self.schedule(schedule)
+        return ZoneInfo(spec.timezone if spec else self.settings.digest.timezone)

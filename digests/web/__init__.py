@@ -1,0 +1,1 @@
+"""Editions on the web: links with tokens, pages, the ASGI app."""

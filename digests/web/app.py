@@ -1,0 +1,189 @@
+"""The HTTP endpoint as an ASGI app (Starlette): /metrics and /healthz, and,
+given an engine, the edition pages, their archive and the search page.
+
+Every engine call blocks (the database, the search index), so it runs in a
+worker thread; rendering is a template per page. Every response carries a
+strict Content-Security-Policy (nothing but the site's own stylesheet may
+load, no script at all), and every page that is not public is kept out of
+search engines and referrers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from digests.editions.links import slot_from_url
+from digests.web.pages import (
+    STYLESHEET,
+    STYLESHEET_NAME,
+    archive_html,
+    edition_html,
+    not_found_html,
+    search_html,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from digests.engine import Engine
+
+MAX_QUERY_CHARS = 200
+MAX_PAGE = 50
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        b"base-uri 'none'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def http_app(
+    registry: CollectorRegistry,
+    health: Callable[[], str | None],
+    engine: Engine | None = None,
+) -> Starlette:
+    """The endpoint: ``health()`` is None when healthy, else why not."""
+
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthz(_request: Request) -> Response:
+        reason = await run_in_threadpool(health)
+        return PlainTextResponse(
+            "ok\n" if reason is None else reason + "\n",
+            status_code=200 if reason is None else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    routes = [
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if engine is not None:
+        routes += _page_routes(engine)
+
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        if engine is None:
+            return PlainTextResponse("not found: try /metrics or /healthz\n", status_code=404)
+        language = engine.web_language(request.query_params.get("lang"))
+        return HTMLResponse(not_found_html(language), status_code=404)
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={404: not_found},
+    )
+
+
+def _page_routes(engine: Engine) -> list[Route]:
+    def page(html: str, *, public: bool) -> HTMLResponse:
+        cache = "public, max-age=300" if public else "private, no-store"
+        headers = {"Cache-Control": cache}
+        if not public:
+            headers["X-Robots-Tag"] = "noindex, nofollow"
+        return HTMLResponse(html, headers=headers)
+
+    def missing(language: str) -> HTMLResponse:
+        return HTMLResponse(
+            not_found_html(language), status_code=404, headers={"Cache-Control": "no-store"}
+        )
+
+    async def stylesheet(_request: Request) -> Response:
+        return Response(
+            STYLESHEET,
+            media_type="text/css; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        )
+
+    async def edition(request: Request) -> Response:
+        params = request.query_params
+        language = engine.web_language(params.get("lang"))
+        try:
+            day = date.fromisoformat(request.path_params["date"])
+        except ValueError:
+            return missing(language)
+        slot = slot_from_url(params["slot"]) if "slot" in params else None
+        if "slot" in params and slot is None:
+            return missing(language)
+        schedule = request.path_params["schedule"]
+        found = await run_in_threadpool(
+            lambda: engine.web_edition(
+                schedule, day, slot, language=params.get("lang"), token=params.get("t")
+            )
+        )
+        if found is None:
+            return missing(language)
+        archive = f"/e/{schedule}/" if found.public else None
+        base = engine.settings.web.base_url
+        url = base.rstrip("/") + request.url.path if base and found.public else None
+        return page(edition_html(found, page_url=url, archive_path=archive), public=found.public)
+
+    async def archive(request: Request) -> Response:
+        params = request.query_params
+        language = engine.web_language(params.get("lang"))
+        found = await run_in_threadpool(
+            lambda: engine.web_archive(
+                request.path_params["schedule"], language=params.get("lang"), token=params.get("t")
+            )
+        )
+        if found is None:
+            return missing(language)
+        return page(archive_html(found), public=engine.is_public(found.schedule))
+
+    async def to_archive(request: Request) -> Response:
+        return RedirectResponse(f"/e/{request.path_params['schedule']}/", status_code=308)
+
+    async def search(request: Request) -> Response:
+        params = request.query_params
+        language = engine.web_language(params.get("lang"))
+        query = " ".join(params.get("q", "").split())[:MAX_QUERY_CHARS]
+        try:
+            number = min(MAX_PAGE, max(1, int(params.get("page", "1"))))
+        except ValueError:
+            number = 1
+        found: Any = None
+        if query:
+            found = await run_in_threadpool(lambda: engine.search(query, page=number - 1))
+        zone = engine.web_zone(engine.default_schedule().name)
+        return page(search_html(found, query, language, zone), public=False)
+
+    return [
+        Route(f"/static/{STYLESHEET_NAME}", stylesheet, methods=["GET"]),
+        Route("/e/{schedule}/", archive, methods=["GET"]),
+        Route("/e/{schedule}", to_archive, methods=["GET"]),
+        Route("/e/{schedule}/{date}", edition, methods=["GET"]),
+        Route("/search", search, methods=["GET"]),
+    ]
