@@ -13,10 +13,10 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import tzinfo
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest, Item
+from digests.editions.links import web_address
 from digests.editions.pages import Strings, is_latin, item_meta, strings_for
 from digests.search.base import Hit
 from digests.search.snippet import SNIPPET_CHARS, highlight, snippet
@@ -41,15 +41,9 @@ def _e(text: str) -> str:
 
 
 def safe_href(link: str | None) -> str | None:
-    if not link:
-        return None
-    try:
-        parts = urlsplit(link.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        return None
-    return html.escape(link.strip(), quote=True)
+    """``link`` escaped for an href attribute, when it is an http(s) address."""
+    address = web_address(link)
+    return html.escape(address, quote=True) if address else None
 
 
 def hit_html(

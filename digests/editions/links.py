@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 from datetime import date
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 TOKEN_BYTES = 16  # 128 bits: unguessable, and short enough for a link
 
@@ -69,3 +69,15 @@ def edition_path(
 
 def absolute(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
+
+
+def web_address(link: str | None) -> str | None:
+    """``link`` (trimmed) when it is an http(s) address with a host, else None:
+    what may become a link on a page or in a message (never ``javascript:``)."""
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.strip())
+    except ValueError:
+        return None
+    return link.strip() if parts.scheme.lower() in {"http", "https"} and parts.netloc else None

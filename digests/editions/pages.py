@@ -11,6 +11,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest, Item
+from digests.editions.links import web_address
 from digests.plurals import Plural
 
 UTC = ZoneInfo("UTC")
@@ -136,7 +137,8 @@ def render_page(
             body.append(f"<h2>{html.escape(section.name)}</h2>")
         body.append("<ol>")
         for item in section.items:
-            href = html.escape(item.link, quote=True) if item.link and _http(item.link) else None
+            address = web_address(item.link)
+            href = html.escape(address, quote=True) if address else None
             title_html = html.escape(item.title)
             if href:
                 title_html = f'<a href="{href}">{title_html}</a>'
@@ -155,7 +157,3 @@ def render_page(
         '<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         "<title>{title}</title></head><body>\n{body}\n</body></html>\n"
     ).format(lang=html.escape(language), title=html.escape(heading), body="\n".join(body))
-
-
-def _http(link: str | None) -> bool:
-    return bool(link) and str(link).lower().startswith(("http://", "https://"))

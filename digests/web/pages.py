@@ -15,12 +15,13 @@ from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from digests.editions.links import web_address
 from digests.editions.pages import is_latin, strings_for
 from digests.search.snippet import highlight, snippet
 
@@ -115,17 +116,6 @@ def _render(template: str, language: str, **values: Any) -> str:
     )
 
 
-def safe_link(link: str | None) -> str | None:
-    """``link`` when it is an http(s) address, else None (never a javascript: link)."""
-    if not link:
-        return None
-    try:
-        parts = urlsplit(link.strip())
-    except ValueError:
-        return None
-    return link.strip() if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
-
-
 def _local(moment: datetime, zone: tzinfo, with_date: bool) -> tuple[str, str]:
     local = moment.astimezone(zone)
     return (f"{local:%Y-%m-%d %H:%M}" if with_date else f"{local:%H:%M}"), local.isoformat()
@@ -151,7 +141,7 @@ def edition_html(page: Any, *, page_url: str | None = None, archive_path: str | 
                 shown_sources.append(
                     {
                         "name": source.name,
-                        "href": safe_link(source.link),
+                        "href": web_address(source.link),
                         "time": time_text,
                         "iso": iso,
                     }
@@ -159,7 +149,7 @@ def edition_html(page: Any, *, page_url: str | None = None, archive_path: str | 
             stories.append(
                 {
                     "title": item.title,
-                    "href": safe_link(item.link),
+                    "href": web_address(item.link),
                     "summary": (" " if is_latin(list(summary)) else "").join(summary),
                     "keywords": item.keywords,
                     "sources": shown_sources,
@@ -234,7 +224,7 @@ def search_html(found: SearchPage | None, query: str, language: str, zone: tzinf
                 hits.append(
                     {
                         "title": Markup(highlight(hit.title, needles)),
-                        "href": safe_link(hit.link),
+                        "href": web_address(hit.link),
                         "source": hit.source,
                         "when": when,
                         "iso": iso,
