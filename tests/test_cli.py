@@ -79,6 +79,7 @@ COMMANDS = {
     "search",
     "reindex",
     "db",
+    "web",
     "run-scheduler",
     "run",
     "worker",

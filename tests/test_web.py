@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -305,3 +306,40 @@ async def test_each_edition_message_links_to_its_page_in_the_readers_language(
     assert "lang=zh" in links[8101] and "lang=en" in links[8102] and "t=" in links[8101]
     assert zh.status_code == 200 and "今日要闻" in visible(zh.text)
     assert en.status_code == 200 and "Today's news" in visible(en.text)
+
+
+def test_operators_get_the_archive_link_and_revoke_every_link_from_the_command_line(
+    private_site: Site, edition_now: datetime, tmp_path: Path
+) -> None:
+    from tests.test_cli import assert_one_line_error, newsdigest
+
+    edition = built(private_site, edition_now)
+    env = {
+        "NEWSDIGEST_DATABASE_URL": private_site.engine.settings.database_url,
+        "NEWSDIGEST_WEB__BASE_URL": "https://news.example.org/digest",
+    }
+    archive = newsdigest("web", "link", "daily", cwd=tmp_path, env=env)
+    assert archive.returncode == 0, archive.stderr
+    assert archive.stdout.startswith("https://news.example.org/digest/e/daily/?t=")
+    page = newsdigest(
+        "web",
+        "link",
+        "daily",
+        "--date",
+        str(edition.edition_date),
+        "--lang",
+        "en",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert page.returncode == 0 and "lang=en" in page.stdout
+    for link in (archive.stdout.strip(), page.stdout.strip()):
+        assert private_site.get(path_of(link)).status_code == 200
+    revoked = newsdigest("web", "revoke", "daily", cwd=tmp_path, env=env)
+    assert revoked.returncode == 0 and "now opens nothing" in revoked.stdout
+    for link in (archive.stdout.strip(), page.stdout.strip()):
+        assert private_site.get(path_of(link)).status_code == 404
+    assert_one_line_error(newsdigest("web", "revoke", "nosuch", cwd=tmp_path, env=env))
+    missing_day = newsdigest("web", "link", "daily", "--date", "1999-01-01", cwd=tmp_path, env=env)
+    assert_one_line_error(missing_day)
+    assert "no edition of 'daily' on 1999-01-01" in missing_day.stderr

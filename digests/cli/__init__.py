@@ -29,6 +29,7 @@ from digests.cli import (
     sources,
     subscribers,
     summarize,
+    web,
 )
 from digests.cli.common import EXIT_ERROR, configure_logging, say_error
 from digests.config import Settings, load_settings
@@ -45,6 +46,7 @@ MODULES: tuple[ModuleType, ...] = (
     subscribers,
     search,
     db,
+    web,
     scheduler,
 )
 

@@ -210,6 +210,12 @@ class WebCases(ReaderCases):
             path += f"?t={archive_token(key, schedule)}"
         return absolute(base, path)
 
+    def day_edition(self, schedule: str, edition_date: date) -> Edition | None:
+        """The schedule's newest edition of ``edition_date``."""
+        with self.db.read() as session:
+            day = edition_rows.editions_of_day(session, schedule, edition_date)
+        return day[0] if day else None
+
     def revoke_web_links(self, schedule: str) -> None:
         """A new key for the schedule: every link to its pages made so far 404s."""
         with self.db.write() as session:
