@@ -83,7 +83,7 @@ WEB_STRINGS = {
         archive_title="{title} · archive",
         found="“{query}”: {total} found (page {page}/{pages})",
         nothing_found="Nothing found for “{query}”.",
-        search_hint='Type words; "a quoted phrase", -exclude, site:source.',
+        search_hint='Type words; "a quoted phrase", -exclude, source:name, since:7d.',
     ),
 }
 
