@@ -67,7 +67,7 @@ WEB_STRINGS = {
         archive_title="{title} · 往期",
         found="「{query}」：{total} 篇（第 {page}/{pages} 页）",
         nothing_found="没有找到与「{query}」相关的文章。",
-        search_hint='输入关键词；"带引号的短语"，-排除词，site:来源。',
+        search_hint='输入关键词；"带引号的短语"，-排除词，source:来源，since:7d。',
     ),
     "en": WebStrings(
         search="Search",
