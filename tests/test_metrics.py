@@ -369,6 +369,8 @@ def test_the_running_bot_serves_health_and_metrics_and_logs_json(
         poll(answers, 60, "/healthz to answer")
         status, metrics = get(f"http://127.0.0.1:{port}/metrics")
         assert status == 200 and "# TYPE newsdigest_fetches_total counter" in metrics
+        status, search = get(f"http://127.0.0.1:{port}/search?q=%E4%B8%B4%E6%B1%9F")
+        assert status == 200 and "临江" in search  # the same process serves the pages
         telegram.user_sends(41, "/start")
         assert telegram.wait_for(lambda: telegram.messages_to(41), timeout=60)
     finally:
