@@ -39,6 +39,7 @@ class HttpServer:
         self.port: int = int(address[1])
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
+            log_config=None,  # its loggers go through ours (one format, JSON lines too)
             log_level="warning",
             access_log=False,
             lifespan="off",
