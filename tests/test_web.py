@@ -343,3 +343,40 @@ def test_operators_get_the_archive_link_and_revoke_every_link_from_the_command_l
     missing_day = newsdigest("web", "link", "daily", "--date", "1999-01-01", cwd=tmp_path, env=env)
     assert_one_line_error(missing_day)
     assert "no edition of 'daily' on 1999-01-01" in missing_day.stderr
+
+
+def test_the_demo_corpus_edition_reads_whole_on_its_page(public_site: Site, tmp_path: Path) -> None:
+    from bot.demo import CORPUS, DEMO_FEEDS, ISSUE
+    from digests.cli.common import run_fetch
+    from digests.config import FetchSettings
+    from digests.feedserver import FeedServer
+
+    engine = Engine(
+        public_site.engine.settings.model_copy(
+            update={"fetch": FetchSettings(allowed_networks=["127.0.0.0/8"])}
+        ),
+        public_site.engine.db,
+    )
+    epaper = tmp_path / "epaper"
+    epaper.mkdir()
+    with FeedServer(root=CORPUS) as feeds:
+        for file, name in DEMO_FEEDS:
+            engine.add_source(feeds.url(f"files/{file}"), name=name, interval_seconds=1800)
+        engine.add_source(str(epaper), name="临江区报 e-paper", interval_seconds=600)
+        (epaper / ISSUE).write_bytes((CORPUS / ISSUE).read_bytes())
+        outcomes = run_fetch(engine, force=True, quiet=True)
+    assert all(outcome.error is None for outcome in outcomes)
+    edition = build(engine.db, engine.settings, datetime.now(UTC))
+    page = public_site.get(f"/e/daily/{edition.edition_date}").text
+    text = visible(page)
+    digest = engine.edition_digest(edition.id)
+    items = [item for section in digest.sections for item in section.items]
+    assert len(items) >= 10
+    assert all(item.title in text for item in items)
+    assert [h for h in re.findall(r"<h2>([^<]+)</h2>", page)] == [
+        html.escape(section.name or "") for section in digest.sections if section.name
+    ]
+    # The e-paper's stories name their paper with no time; the feeds' carry theirs.
+    assert re.search(r"<li>临江区报 e-paper</li>", page)
+    assert re.search(r"<li>(<a [^>]+>)?临江晚报(</a>)? <time ", page)
+    engine.close()
