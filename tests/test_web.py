@@ -14,61 +14,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from digests.config import SearchSettings, Settings, WebSettings
+from digests.config import WebSettings
 from digests.editions.links import archive_token
-from digests.engine import Engine
-from digests.search.factory import open_search_index
-from digests.store.articles import save_articles
 from digests.store.db import Database
-from digests.store.models import Edition
-from digests.store.sources import get_or_create_source
-from digests.summarize.stage import summarize_stored
-from digests.web.server import HttpServer, start_server
+from digests.web.server import start_server
 from tests.botkit import EARLIER, build, store_news
-from tests.builders import article
-
-HOSTILE = [
-    (
-        "<script>document.title='pwned'</script>港口夜航开通",
-        "港口夜航今晚开通。<script>alert(1)</script>乘客可在码头购票。",
-    ),
-    (
-        '"><img src=x onerror="alert(2)">临江港扩建',
-        "临江港扩建工程启动。</p><iframe src=javascript:alert(3)></iframe>工期两年。",
-    ),
-]
-
-
-def hostile_news(db: Database, at: datetime) -> None:
-    with db.write() as session:
-        source = get_or_create_source(
-            session, kind="feed", location="https://evil.example/", name="<b>Evil</b> Daily"
-        ).id
-        items = [article(title, body, guid=title) for title, body in HOSTILE]
-        items[1] = article(*HOSTILE[1], guid="x", url="javascript:alert(4)")
-        save_articles(session, source, items, at)
-    summarize_stored(db, open_search_index(SearchSettings(), db))
-
-
-class Site:
-    def __init__(self, engine: Engine, server: HttpServer) -> None:
-        self.engine, self.server = engine, server
-        self.client = httpx.Client(base_url=server.url(""), timeout=30, follow_redirects=False)
-
-    def get(self, path: str, **params: str) -> httpx.Response:
-        return self.client.get(path, params=params or None)
-
-
-def open_site(database_url: str, web: WebSettings) -> Iterator[Site]:
-    settings = Settings(database_url=database_url, web=web)
-    db = Database(database_url)
-    db.upgrade()
-    engine = Engine(settings, db)
-    with start_server("127.0.0.1", 0, lambda: True, engine=engine) as server:
-        site = Site(engine, server)
-        yield site
-        site.client.close()
-    engine.close()
+from tests.webkit import Site, built, open_site, visible
 
 
 @pytest.fixture
@@ -92,13 +43,6 @@ def path_of(link: str) -> str:
     return parts.path.removeprefix("/digest") + "?" + parts.query
 
 
-def built(site: Site, now: datetime, *, hostile: bool = False) -> Edition:
-    store_news(site.engine.db, now - EARLIER)
-    if hostile:
-        hostile_news(site.engine.db, now - EARLIER)
-    return build(site.engine.db, site.engine.settings, now)
-
-
 def elements(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
     """Every element of ``page`` as a browser parses it: (tag, attributes)."""
     found: list[tuple[str, list[tuple[str, str | None]]]] = []
@@ -109,12 +53,6 @@ def elements(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
 
     Collect().feed(page)
     return found
-
-
-def visible(page: str) -> str:
-    """The page's text as a reader sees it: tags dropped, entities read."""
-    body = page.split("<body>", 1)[1]
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
 
 
 def test_a_public_edition_page_holds_every_story_in_full(
