@@ -16,6 +16,7 @@ import pytest
 
 from digests.config import WebSettings
 from digests.editions.links import archive_token
+from digests.engine import Engine
 from digests.store.db import Database
 from digests.web.server import start_server
 from tests.botkit import EARLIER, build, store_news
@@ -73,6 +74,10 @@ def test_a_public_edition_page_holds_every_story_in_full(
     assert "今日话题" in text and all(topic in text for topic in digest.top_keywords)
     assert re.search(r"临江晚报 <time datetime=\"[^\"]+\">\d\d:\d\d</time>", page)
     assert page.count("<h2>") == len(digest.sections)  # sections as in the message
+    # English stories on a Chinese page say so (never justified letter by letter).
+    english = re.findall(r'<li lang="en">\s*<h3>(?:<a [^>]+>)?([^<]+)', page)
+    assert english and all(title.isascii() for title in english)
+    assert not re.search(r'<li lang="[^"]+">\s*<h3>(?:<a [^>]+>)?临江', page)
     assert '<meta property="og:title"' in page and 'lang="zh-Hans"' in page
     assert "<script" not in page and "style=" not in page
     csp = response.headers["content-security-policy"]

@@ -163,6 +163,10 @@ def _page_routes(engine: Engine) -> list[Route]:
             return missing(language)
         return page(archive_html(found), public=engine.is_public(found.schedule))
 
+    async def no_icon(_request: Request) -> Response:
+        # Browsers ask for it on every page: nothing, said cheaply and cached.
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
     async def to_archive(request: Request) -> Response:
         return RedirectResponse(f"/e/{request.path_params['schedule']}/", status_code=308)
 
@@ -182,6 +186,7 @@ def _page_routes(engine: Engine) -> list[Route]:
 
     return [
         Route(f"/static/{STYLESHEET_NAME}", stylesheet, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/e/{schedule}/", archive, methods=["GET"]),
         Route("/e/{schedule}", to_archive, methods=["GET"]),
         Route("/e/{schedule}/{date}", edition, methods=["GET"]),

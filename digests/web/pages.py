@@ -146,8 +146,14 @@ def edition_html(page: Any, *, page_url: str | None = None, archive_path: str | 
                         "iso": iso,
                     }
                 )
+            latin = is_latin([item.title, *summary])
             stories.append(
                 {
+                    # A story in another language than the page says so: its
+                    # text is then laid out (hyphenated, never letter-spaced) as such.
+                    "lang": ("en" if latin else "zh-Hans")
+                    if latin != (page.language == "en")
+                    else None,
                     "title": item.title,
                     "href": web_address(item.link),
                     "summary": (" " if is_latin(list(summary)) else "").join(summary),
