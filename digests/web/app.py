@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
@@ -139,17 +140,23 @@ def _page_routes(engine: Engine) -> list[Route]:
         if "slot" in params and slot is None:
             return missing(language)
         schedule = request.path_params["schedule"]
-        found = await run_in_threadpool(
-            lambda: engine.web_edition(
+        base = engine.settings.web.base_url
+
+        def render() -> tuple[str, bool] | None:
+            found = engine.web_edition(
                 schedule, day, slot, language=params.get("lang"), token=params.get("t")
             )
-        )
-        if found is None:
+            if found is None:
+                return None
+            archive = f"/e/{quote(schedule, safe='')}/" if found.public else None
+            url = base.rstrip("/") + request.url.path if base and found.public else None
+            return edition_html(found, page_url=url, archive_path=archive), found.public
+
+        rendered = await run_in_threadpool(render)  # the database and the template
+        if rendered is None:
             return missing(language)
-        archive = f"/e/{schedule}/" if found.public else None
-        base = engine.settings.web.base_url
-        url = base.rstrip("/") + request.url.path if base and found.public else None
-        return page(edition_html(found, page_url=url, archive_path=archive), public=found.public)
+        html, public = rendered
+        return page(html, public=public)
 
     async def archive(request: Request) -> Response:
         params = request.query_params
@@ -168,7 +175,8 @@ def _page_routes(engine: Engine) -> list[Route]:
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
     async def to_archive(request: Request) -> Response:
-        return RedirectResponse(f"/e/{request.path_params['schedule']}/", status_code=308)
+        schedule = quote(request.path_params["schedule"], safe="")
+        return RedirectResponse(f"/e/{schedule}/", status_code=308)
 
     async def search(request: Request) -> Response:
         params = request.query_params
