@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -323,3 +324,33 @@ def test_the_demo_corpus_edition_reads_whole_on_its_page(public_site: Site, tmp_
     assert re.search(r"<li>临江区报 e-paper</li>", page)
     assert re.search(r"<li>(<a [^>]+>)?临江晚报(</a>)? <time ", page)
     engine.close()
+
+
+def test_connections_are_answered_without_waiting_for_delayed_acks(public_site: Site) -> None:
+    # asyncio sets TCP_NODELAY on accepted connections only when the listening
+    # socket names its protocol; without it each body waited ~40 ms for an ACK.
+    listening = public_site.server._socket
+    assert listening.proto == socket.IPPROTO_TCP
+
+
+def test_an_edition_page_is_rendered_once_and_still_checked_every_time(
+    private_site: Site, edition_now: datetime
+) -> None:
+    edition = built(private_site, edition_now)
+    engine = private_site.engine
+    link = engine.edition_link(edition, "zh")
+    assert link is not None
+    calls = []
+    real = engine.web_edition_of
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    engine.web_edition_of = counted  # type: ignore[method-assign]
+    first = private_site.get(path_of(link))
+    second = private_site.get(path_of(link))
+    assert first.status_code == second.status_code == 200 and first.text == second.text
+    assert len(calls) == 1  # the second came from the rendered page
+    engine.revoke_web_links("daily")
+    assert private_site.get(path_of(link)).status_code == 404  # no cached page outlives it

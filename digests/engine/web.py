@@ -40,6 +40,19 @@ class SourceTime:
 
 
 @dataclass(frozen=True, slots=True)
+class EditionRef:
+    """An edition a page address names, found and allowed (see ``web_edition_ref``)."""
+
+    edition_id: int
+    schedule: str
+    edition_date: date
+    slot: str
+    built_at: datetime
+    public: bool
+    others: tuple[str, ...]  # the day's other slots (public schedules only)
+
+
+@dataclass(frozen=True, slots=True)
 class WebEdition:
     digest: Digest
     schedule: str
@@ -90,46 +103,59 @@ class WebCases(ReaderCases):
         token: str | None = None,
     ) -> WebEdition | None:
         """The edition's page, or None when there is none or the caller may not see it."""
-        spec = self.schedule(schedule)
-        if spec is None:
+        ref = self.web_edition_ref(schedule, edition_date, slot, token=token)
+        return None if ref is None else self.web_edition_of(ref, language)
+
+    def web_edition_ref(
+        self, schedule: str, edition_date: date, slot: str | None, *, token: str | None = None
+    ) -> EditionRef | None:
+        """Which edition a page address names, if the caller may see it (cheap:
+        no content read): the check every request makes before any cached page."""
+        if self.schedule(schedule) is None:
             return None
         public = self.is_public(schedule)
         with self.db.read() as session:
-            day = edition_rows.editions_of_day(session, schedule, edition_date)
-            chosen = next((e for e in day if slot is None or e.slot == slot), None)
+            day = edition_rows.slots_of_day(session, schedule, edition_date)
             key = None if public else known_key(session, schedule)
+        chosen = next((e for e in day if slot is None or e[1] == slot), None)
         if chosen is None:
             return None
+        edition_id, chosen_slot, built_at = chosen
         if not public and (
             key is None
-            or not token_matches(token, edition_token(key, schedule, edition_date, chosen.slot))
+            or not token_matches(token, edition_token(key, schedule, edition_date, chosen_slot))
         ):
             return None
+        others = tuple(sorted(s for i, s, _b in day if i != edition_id)) if public else ()
+        return EditionRef(edition_id, schedule, edition_date, chosen_slot, built_at, public, others)
+
+    def web_edition_of(self, ref: EditionRef, language: str | None) -> WebEdition | None:
+        """The page of an edition ``web_edition_ref`` found (None: deleted since)."""
+        spec = self.schedule(ref.schedule)
+        with self.db.read() as session:
+            edition = edition_rows.get_edition(session, ref.edition_id)
+        if spec is None or edition is None:
+            return None
         lang = self.web_language(language)
-        digest = digest_from_dict(chosen.content)
+        digest = digest_from_dict(edition.content)
         summaries, sources = self._story_details(digest)
-        others = (
-            tuple(
-                (e.slot, edition_path(schedule, edition_date, e.slot, language=language))
-                for e in sorted(day, key=lambda e: e.slot)
-                if e.id != chosen.id
-            )
-            if public
-            else ()
+        others = tuple(
+            (other, edition_path(ref.schedule, ref.edition_date, other, language=language))
+            for other in ref.others
         )
         return WebEdition(
             digest=digest,
-            schedule=schedule,
-            edition_date=edition_date,
-            slot=chosen.slot,
+            schedule=ref.schedule,
+            edition_date=ref.edition_date,
+            slot=ref.slot,
             language=lang,
             title=self.settings.digest.title_for(lang),
             timezone=spec.timezone,
-            built_at=chosen.built_at,
+            built_at=ref.built_at,
             summaries=summaries,
             sources=sources,
             others=others,
-            public=public,
+            public=ref.public,
         )
 
     def _story_details(
@@ -175,18 +201,12 @@ class WebCases(ReaderCases):
             return None
         lang = self.web_language(language)
 
-        def path(edition: Edition) -> str:
-            token = (
-                None
-                if key is None
-                else edition_token(key, schedule, edition.edition_date, edition.slot)
-            )
-            return edition_path(
-                schedule, edition.edition_date, edition.slot, language=language, token=token
-            )
+        def path(edition_date: date, slot: str) -> str:
+            token = None if key is None else edition_token(key, schedule, edition_date, slot)
+            return edition_path(schedule, edition_date, slot, language=language, token=token)
 
         entries = tuple(
-            ArchiveEntry(e.edition_date, e.slot, e.article_count, path(e)) for e in editions
+            ArchiveEntry(day, slot, count, path(day, slot)) for day, slot, count in editions
         )
         return WebArchive(schedule, lang, self.settings.digest.title_for(lang), entries)
 

@@ -147,16 +147,29 @@ def editions_of_day(session: Session, schedule: str, edition_date: date) -> list
     )
 
 
-def schedule_editions(session: Session, schedule: str, limit: int) -> list[Edition]:
-    """A schedule's editions, newest first."""
-    return list(
-        session.scalars(
-            select(Edition)
-            .where(Edition.schedule == schedule)
-            .order_by(Edition.edition_date.desc(), Edition.built_at.desc(), Edition.id.desc())
-            .limit(limit)
-        )
+def slots_of_day(
+    session: Session, schedule: str, edition_date: date
+) -> list[tuple[int, str, datetime]]:
+    """(id, slot, built at) of a schedule's editions of one date, newest first
+    (their content is not read)."""
+    rows = session.execute(
+        select(Edition.id, Edition.slot, Edition.built_at)
+        .where(Edition.schedule == schedule, Edition.edition_date == edition_date)
+        .order_by(Edition.built_at.desc(), Edition.id.desc())
     )
+    return [(int(i), str(slot), built) for i, slot, built in rows]
+
+
+def schedule_editions(session: Session, schedule: str, limit: int) -> list[tuple[date, str, int]]:
+    """(date, slot, articles) of a schedule's editions, newest first (their
+    content is not read)."""
+    rows = session.execute(
+        select(Edition.edition_date, Edition.slot, Edition.article_count)
+        .where(Edition.schedule == schedule)
+        .order_by(Edition.edition_date.desc(), Edition.built_at.desc(), Edition.id.desc())
+        .limit(limit)
+    )
+    return [(day, str(slot), int(count)) for day, slot, count in rows]
 
 
 def articles_by_id(session: Session, ids: Sequence[int]) -> dict[int, tuple[Article, Source]]:

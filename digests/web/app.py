@@ -10,6 +10,10 @@ search engines and referrers.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
     from digests.engine import Engine
 
 MAX_QUERY_CHARS = 200
+PAGES_KEPT = 256
+PAGE_SECONDS = 600.0
 MAX_PAGE = 50
 SECURITY_HEADERS = [
     (
@@ -50,6 +56,34 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+
+
+class RenderedPages:
+    """Edition pages as rendered, by (edition, built at, language, address): an
+    edition does not change once built, so each page is made once (the access
+    check still runs on every request). Bounded, and each kept for a while only,
+    so a story whose article was deleted since drops out in time."""
+
+    def __init__(self, size: int = PAGES_KEPT, seconds: float = PAGE_SECONDS) -> None:
+        self._pages: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
+        self._size, self._seconds = size, seconds
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> str | None:
+        with self._lock:
+            kept = self._pages.get(key)
+            if kept is None or time.monotonic() - kept[0] > self._seconds:
+                return None
+            self._pages.move_to_end(key)
+            return kept[1]
+
+    def put(self, key: Hashable, html: str) -> str:
+        with self._lock:
+            self._pages[key] = (time.monotonic(), html)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return html
 
 
 class SecurityHeaders:
@@ -110,6 +144,8 @@ def http_app(
 
 
 def _page_routes(engine: Engine) -> list[Route]:
+    pages = RenderedPages()
+
     def page(html: str, *, public: bool) -> HTMLResponse:
         cache = "public, max-age=300" if public else "private, no-store"
         headers = {"Cache-Control": cache}
@@ -141,16 +177,22 @@ def _page_routes(engine: Engine) -> list[Route]:
             return missing(language)
         schedule = request.path_params["schedule"]
         base = engine.settings.web.base_url
+        lang = params.get("lang")
 
         def render() -> tuple[str, bool] | None:
-            found = engine.web_edition(
-                schedule, day, slot, language=params.get("lang"), token=params.get("t")
-            )
-            if found is None:
+            ref = engine.web_edition_ref(schedule, day, slot, token=params.get("t"))
+            if ref is None:  # checked on every request: a revoked link ends at once
                 return None
-            archive = f"/e/{quote(schedule, safe='')}/" if found.public else None
-            url = base.rstrip("/") + request.url.path if base and found.public else None
-            return edition_html(found, page_url=url, archive_path=archive), found.public
+            url = base.rstrip("/") + request.url.path if base and ref.public else None
+            key = (ref.edition_id, ref.built_at, lang, url)
+            html = pages.get(key)
+            if html is None:
+                found = engine.web_edition_of(ref, lang)
+                if found is None:
+                    return None
+                archive = f"/e/{quote(schedule, safe='')}/" if found.public else None
+                html = pages.put(key, edition_html(found, page_url=url, archive_path=archive))
+            return html, ref.public
 
         rendered = await run_in_threadpool(render)  # the database and the template
         if rendered is None:
