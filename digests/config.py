@@ -255,6 +255,9 @@ class WebSettings(_Strict):
     # Schedules whose pages and archive anyone may read; the others' pages need
     # the unguessable token their links carry.
     public: list[str] = Field(default_factory=list)
+    # /search?q= over every stored article, for anyone who reaches the server:
+    # off by default (the articles of a private schedule's sources are there too).
+    search: bool = False
 
 
 def _default_schedules() -> list[ScheduleSettings]:

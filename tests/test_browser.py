@@ -116,7 +116,7 @@ def _public_site(name: str, *, hostile: bool) -> Any:
     ) -> Iterator[tuple[Site, Edition]]:
         with (
             fresh_databases.fresh(tmp_path_factory.mktemp(name)) as url,
-            contextmanager(open_site)(url, WebSettings(public=["daily"])) as site,
+            contextmanager(open_site)(url, WebSettings(public=["daily"], search=True)) as site,
         ):
             yield site, built(site, datetime.now(UTC), hostile=hostile)
 

@@ -354,7 +354,12 @@ def test_the_running_bot_serves_health_and_metrics_and_logs_json(
     tmp_path: Path, telegram: FakeTelegram
 ) -> None:
     port = free_port()
-    env = bot_env(telegram, tmp_path / "bot.db", NEWSDIGEST_METRICS__PORT=str(port))
+    env = bot_env(
+        telegram,
+        tmp_path / "bot.db",
+        NEWSDIGEST_METRICS__PORT=str(port),
+        NEWSDIGEST_WEB__SEARCH="true",
+    )
     bot = start_newsdigest("--log-json", "run", cwd=tmp_path, env=env)
     healthz = f"http://127.0.0.1:{port}/healthz"
 

@@ -31,7 +31,7 @@ def edition_now() -> datetime:
 
 @pytest.fixture
 def public_site(database_url: str) -> Iterator[Site]:
-    yield from open_site(database_url, WebSettings(public=["daily"]))
+    yield from open_site(database_url, WebSettings(public=["daily"], search=True))
 
 
 @pytest.fixture
@@ -354,3 +354,13 @@ def test_an_edition_page_is_rendered_once_and_still_checked_every_time(
     assert len(calls) == 1  # the second came from the rendered page
     engine.revoke_web_links("daily")
     assert private_site.get(path_of(link)).status_code == 404  # no cached page outlives it
+
+
+def test_search_is_off_unless_the_operator_opens_it(
+    private_site: Site, public_site: Site, edition_now: datetime
+) -> None:
+    # Off by default: it searches the articles of private schedules' sources too.
+    assert private_site.get("/search", q="临江").status_code == 404
+    assert 'href="/search"' not in private_site.get("/e/daily/").text
+    built(public_site, edition_now)
+    assert 'href="/search"' in public_site.get("/e/daily/").text

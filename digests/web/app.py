@@ -134,7 +134,8 @@ def http_app(
         if engine is None:
             return PlainTextResponse("not found: try /metrics or /healthz\n", status_code=404)
         language = engine.web_language(request.query_params.get("lang"))
-        return HTMLResponse(not_found_html(language), status_code=404)
+        page = not_found_html(language, search_open=engine.settings.web.search)
+        return HTMLResponse(page, status_code=404)
 
     return Starlette(
         routes=routes,
@@ -145,6 +146,7 @@ def http_app(
 
 def _page_routes(engine: Engine) -> list[Route]:
     pages = RenderedPages()
+    search_open = engine.settings.web.search
 
     def page(html: str, *, public: bool) -> HTMLResponse:
         cache = "public, max-age=300" if public else "private, no-store"
@@ -155,7 +157,9 @@ def _page_routes(engine: Engine) -> list[Route]:
 
     def missing(language: str) -> HTMLResponse:
         return HTMLResponse(
-            not_found_html(language), status_code=404, headers={"Cache-Control": "no-store"}
+            not_found_html(language, search_open=search_open),
+            status_code=404,
+            headers={"Cache-Control": "no-store"},
         )
 
     async def stylesheet(_request: Request) -> Response:
@@ -191,7 +195,12 @@ def _page_routes(engine: Engine) -> list[Route]:
                 if found is None:
                     return None
                 archive = f"/e/{quote(schedule, safe='')}/" if found.public else None
-                html = pages.put(key, edition_html(found, page_url=url, archive_path=archive))
+                html = pages.put(
+                    key,
+                    edition_html(
+                        found, page_url=url, archive_path=archive, search_open=search_open
+                    ),
+                )
             return html, ref.public
 
         rendered = await run_in_threadpool(render)  # the database and the template
@@ -210,7 +219,9 @@ def _page_routes(engine: Engine) -> list[Route]:
         )
         if found is None:
             return missing(language)
-        return page(archive_html(found), public=engine.is_public(found.schedule))
+        return page(
+            archive_html(found, search_open=search_open), public=engine.is_public(found.schedule)
+        )
 
     async def no_icon(_request: Request) -> Response:
         # Browsers ask for it on every page: nothing, said cheaply and cached.
@@ -234,11 +245,13 @@ def _page_routes(engine: Engine) -> list[Route]:
         zone = engine.web_zone(engine.default_schedule().name)
         return page(search_html(found, query, language, zone), public=False)
 
-    return [
+    routes = [
         Route(f"/static/{STYLESHEET_NAME}", stylesheet, methods=["GET"]),
         Route("/favicon.ico", no_icon, methods=["GET"]),
         Route("/e/{schedule}/", archive, methods=["GET"]),
         Route("/e/{schedule}", to_archive, methods=["GET"]),
         Route("/e/{schedule}/{date}", edition, methods=["GET"]),
-        Route("/search", search, methods=["GET"]),
     ]
+    if engine.settings.web.search:
+        routes.append(Route("/search", search, methods=["GET"]))
+    return routes

@@ -121,7 +121,9 @@ def _local(moment: datetime, zone: tzinfo, with_date: bool) -> tuple[str, str]:
     return (f"{local:%Y-%m-%d %H:%M}" if with_date else f"{local:%H:%M}"), local.isoformat()
 
 
-def edition_html(page: Any, *, page_url: str | None = None, archive_path: str | None) -> str:
+def edition_html(
+    page: Any, *, page_url: str | None = None, archive_path: str | None, search_open: bool = False
+) -> str:
     """An edition's page (``page``: a ``digests.engine.web.WebEdition``)."""
     strings = strings_for(page.language)
     zone = ZoneInfo(page.timezone)
@@ -180,10 +182,11 @@ def edition_html(page: Any, *, page_url: str | None = None, archive_path: str | 
         sections=sections,
         left_out=strings.not_listed(page.digest.left_out) if page.digest.left_out else "",
         archive_path=archive_path,
+        search_open=search_open,
     )
 
 
-def archive_html(archive: Any) -> str:
+def archive_html(archive: Any, *, search_open: bool = False) -> str:
     """A schedule's past editions (``archive``: a ``digests.engine.web.WebArchive``)."""
     strings = web_strings(archive.language)
     entries = [
@@ -202,6 +205,7 @@ def archive_html(archive: Any) -> str:
         indexable=False,
         entries=entries,
         archive_path=None,
+        search_open=search_open,
     )
 
 
@@ -257,14 +261,16 @@ def search_html(found: SearchPage | None, query: str, language: str, zone: tzinf
         previous_path=previous_path,
         next_path=next_path,
         archive_path=None,
+        search_open=True,
     )
 
 
-def not_found_html(language: str) -> str:
+def not_found_html(language: str, *, search_open: bool = False) -> str:
     return _render(
         "not_found.html",
         language,
         page_title=web_strings(language).not_found,
         indexable=False,
         archive_path=None,
+        search_open=search_open,
     )
