@@ -3,10 +3,10 @@ its client reads, its report, and one tiny run end to end."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -160,14 +160,16 @@ def test_report_shows_every_table() -> None:
 
 
 def test_a_tiny_run_end_to_end(tmp_path: Path) -> None:
-    started = time.monotonic()
     argv = ["--seconds", "0.3", "--runs", "1", "--chats", "20", "--real", "0"]
     argv += ["--warmup", "0.1", "--concurrency", "2", "--results", str(tmp_path)]
     assert bench.main(argv) == 0
-    assert time.monotonic() - started < 20
     record = json.loads((tmp_path / "web.json").read_text("utf-8"))
     windows = {(w["target"], w["condition"]): w for w in record["windows"]}
-    assert len(windows) == len(bench.IDLE_TARGETS) + len(bench.BUSY_TARGETS)
+    expected = {(t, bench.IDLE) for t in bench.IDLE_TARGETS}
+    expected |= {(t, bench.DELIVERING) for t in bench.BUSY_TARGETS}
+    if importlib.util.find_spec("aiohttp") is None:  # the bench extra is not installed
+        expected.discard((bench.AIOHTTP, bench.IDLE))
+    assert set(windows) == expected
     for (target, _condition), window in windows.items():
         assert window["errors"] == 0, target
         assert (window["requests"] > 0) == (target != bench.NOTHING), target
