@@ -11,10 +11,13 @@ all) is passed on untouched. Feed text is cleaned where it is decoded
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import Bot, Update
 from telegram.ext import Application
+
+log = logging.getLogger("newsdigest.bot")
 
 
 def _has_nul(value: object) -> bool:
@@ -42,7 +45,11 @@ def without_nul(update: Update, bot: Bot) -> Update:
     data = update.to_dict()
     if not _has_nul(data):
         return update
-    cleaned = Update.de_json(_without_nul(data), bot)
+    try:
+        cleaned = Update.de_json(_without_nul(data), bot)
+    except Exception:  # never lose an update over its cleaning: handlers see it as sent
+        log.warning("update %s: could not remove its NUL characters", update.update_id)
+        return update
     return cleaned if cleaned is not None else update
 
 
