@@ -12,16 +12,9 @@ from digests.config import Settings
 from digests.errors import InputError
 
 
-def _schedule(engine: Any, name: str) -> str:
-    if engine.schedule(name) is None:
-        known = ", ".join(state.name for state in engine.schedule_states())
-        raise InputError(f"no schedule named {name!r} (there are: {known})")
-    return name
-
-
 def cmd_web_link(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    schedule = _schedule(engine, args.schedule)
+    schedule = engine.find_schedule(args.schedule).name
     if args.date is None:
         print(engine.archive_link(schedule))
         return EXIT_OK
@@ -36,7 +29,7 @@ def cmd_web_link(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_web_revoke(args: argparse.Namespace, settings: Settings) -> int:
     engine = open_engine(settings)
-    schedule = _schedule(engine, args.schedule)
+    schedule = engine.find_schedule(args.schedule).name
     engine.revoke_web_links(schedule)
     note = (
         " (it is public: its pages stay open to anyone while it is in web.public)"

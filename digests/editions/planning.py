@@ -39,7 +39,7 @@ from digests.store.db import Database
 from digests.store.models import Edition, Subscriber, utcnow
 from digests.store.sources import source_names
 from digests.store.subscribers import word_filters
-from digests.store.webkeys import web_key
+from digests.store.webkeys import known_key, web_key
 from digests.store.workers import planning_lock
 
 log = logging.getLogger("newsdigest.planning")
@@ -148,8 +148,11 @@ def page_link(db: Database, settings: Settings, edition: Edition, language: str)
         return None
     token = None
     if edition.schedule not in web.public:
-        with db.write() as session:
-            key = web_key(session, edition.schedule, utcnow())
+        with db.read() as session:
+            key = known_key(session, edition.schedule)
+        if key is None:  # the schedule's first link: its key is made, once
+            with db.write() as session:
+                key = web_key(session, edition.schedule, utcnow())
         token = edition_token(key, edition.schedule, edition.edition_date, edition.slot)
     path = edition_path(
         edition.schedule, edition.edition_date, edition.slot, language=language, token=token

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from digests.editions.compose import Digest, digest_from_dict
 from digests.editions.links import (
@@ -233,14 +232,10 @@ class WebCases(ReaderCases):
     def day_edition(self, schedule: str, edition_date: date) -> Edition | None:
         """The schedule's newest edition of ``edition_date``."""
         with self.db.read() as session:
-            day = edition_rows.editions_of_day(session, schedule, edition_date)
-        return day[0] if day else None
+            day = edition_rows.slots_of_day(session, schedule, edition_date)
+            return edition_rows.get_edition(session, day[0][0]) if day else None
 
     def revoke_web_links(self, schedule: str) -> None:
         """A new key for the schedule: every link to its pages made so far 404s."""
         with self.db.write() as session:
             replace_key(session, schedule, self.clock())
-
-    def web_zone(self, schedule: str) -> ZoneInfo:
-        spec = self.schedule(schedule)
-        return ZoneInfo(spec.timezone if spec else self.settings.digest.timezone)

@@ -136,17 +136,6 @@ def get_edition(session: Session, edition_id: int) -> Edition | None:
     return session.get(Edition, edition_id)
 
 
-def editions_of_day(session: Session, schedule: str, edition_date: date) -> list[Edition]:
-    """A schedule's editions of one date, newest first."""
-    return list(
-        session.scalars(
-            select(Edition)
-            .where(Edition.schedule == schedule, Edition.edition_date == edition_date)
-            .order_by(Edition.built_at.desc(), Edition.id.desc())
-        )
-    )
-
-
 def slots_of_day(
     session: Session, schedule: str, edition_date: date
 ) -> list[tuple[int, str, datetime]]:

@@ -17,6 +17,7 @@ from collections.abc import Hashable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
@@ -242,7 +243,7 @@ def _page_routes(engine: Engine) -> list[Route]:
         found: Any = None
         if query:
             found = await run_in_threadpool(lambda: engine.search(query, page=number - 1))
-        zone = engine.web_zone(engine.default_schedule().name)
+        zone = ZoneInfo(engine.default_schedule().timezone)
         return page(search_html(found, query, language, zone), public=False)
 
     routes = [
